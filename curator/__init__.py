@@ -1,0 +1,1 @@
+"""KB Curator's desktop app (PySide6) over the kb library."""

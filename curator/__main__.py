@@ -1,0 +1,3 @@
+from curator.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,338 @@
+"""The `kb` command line (DESIGN §7).
+
+Exit codes: 0 success, 1 a user-facing failure (one line on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import platformdirs
+
+from kb import __version__
+from kb.db import Kb, open_kb, resolve_url
+from kb.errors import KbError
+from kb.records import get_record, list_records, record_type_of
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 itself; we keep control
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "curator"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kb", description="Curate a precision-oncology knowledge base.")
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
+    parser.add_argument("--db", help="database URL or SQLite file (else $KB_DATABASE_URL)")
+    parser.add_argument("--user", default=None, help="who you are (default: your OS login)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def fmt(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--format", choices=("text", "json"), default="text")
+
+    init = commands.add_parser("init", help="create (and migrate) a KB")
+    init.add_argument("--demo", action="store_true", help="fill it with the demo KB")
+    init.add_argument("--name", default="KB", help="the KB's name")
+    fmt(init)
+
+    info = commands.add_parser("info", help="where the KB is, its version and vocabularies")
+    fmt(info)
+
+    vocab = commands.add_parser("vocab", help="load or fetch OncoTree and HGNC")
+    vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, parser_class=_Parser)
+    load = vocab_commands.add_parser("load", help="load a release file")
+    load.add_argument("kind", choices=("oncotree", "hgnc"))
+    load.add_argument("file", type=Path)
+    load.add_argument("--version", dest="vocab_version", help="release name (else from the file)")
+    fmt(load)
+    fetch = vocab_commands.add_parser("fetch", help="download the official release and load it")
+    fetch.add_argument("kind", choices=("oncotree", "hgnc"))
+    fetch.add_argument("--version", dest="vocab_version", help="release, e.g. oncotree_2025_10_03")
+    fetch.add_argument("--url", help="download from this URL instead of the official one")
+    fmt(fetch)
+
+    validate = commands.add_parser("validate", help="check the KB; exit 1 if it has errors")
+    fmt(validate)
+
+    listing = commands.add_parser("list", help="list records of one type")
+    listing.add_argument("type", help="gene, biomarker, threshold, expression, drug, therapy, …")
+    listing.add_argument("--search", help="only records whose title contains this text")
+    fmt(listing)
+
+    show = commands.add_parser("show", help="show one record by id (e.g. AS-00001)")
+    show.add_argument("id")
+    fmt(show)
+
+    tumour = commands.add_parser(
+        "tumour-types", help="an OncoTree code's ancestors and descendants"
+    )
+    tumour.add_argument("code")
+    fmt(tumour)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `kb` command; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    handler = _HANDLERS[args.command]
+    try:
+        return handler(args, sys.stdout)
+    except KbError as exc:
+        print(f"kb: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kb: interrupted; nothing was changed", file=sys.stderr)
+        return 1
+
+
+def _open(args: argparse.Namespace) -> Kb:
+    return open_kb(args.db)
+
+
+def _emit(args: argparse.Namespace, out: TextIO, data: Any, text: Callable[[], str]) -> None:
+    if getattr(args, "format", "text") == "json":
+        json.dump(data, out, indent=2, ensure_ascii=False, sort_keys=True)
+        out.write("\n")
+    else:
+        out.write(text().rstrip("\n") + "\n")
+
+
+def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.demo import build_demo
+    from kb.meta import initialise, kb_info
+    from kb.versions import current_version
+
+    kb = _open(args)
+    try:
+        with kb.unit_of_work() as session:
+            kb_id = initialise(session, name=args.name)
+            if args.demo:
+                if current_version(session) == 0:
+                    build_demo(session, author=args.user or _user())
+                else:
+                    print("kb: the KB already has content; the demo was not added", file=sys.stderr)
+        with kb.read() as session:
+            info = kb_info(session)
+    finally:
+        kb.close()
+    counts = ", ".join(f"{n} {t}" for t, n in info.counts.items() if n)
+    _emit(
+        args,
+        out,
+        {"kb_id": kb_id, "url": _safe_url(kb.url), "version": info.version, "counts": info.counts},
+        lambda: (
+            f"KB {kb_id} at {_safe_url(kb.url)}\nversion {info.version}"
+            + (f": {counts}" if counts else "")
+        ),
+    )
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.meta import kb_info
+
+    kb = _open(args)
+    try:
+        with kb.read() as session:
+            info = kb_info(session)
+    finally:
+        kb.close()
+    data = {
+        "url": _safe_url(resolve_url(args.db)),
+        "kb_id": info.kb_id,
+        "name": info.name,
+        "version": info.version,
+        "vocabularies": info.vocabularies,
+        "counts": info.counts,
+    }
+
+    def text() -> str:
+        lines = [f"{key}: {value}" for key, value in data.items() if not isinstance(value, dict)]
+        lines += [f"vocabulary {k}: {v}" for k, v in info.vocabularies.items()]
+        lines += [f"{k}: {v}" for k, v in info.counts.items()]
+        return "\n".join(lines)
+
+    _emit(args, out, data, text)
+    return 0
+
+
+def _cmd_vocab(args: argparse.Namespace, out: TextIO) -> int:
+    from kb import vocab
+
+    kb = _open(args)
+    try:
+        with kb.unit_of_work() as session:
+            if args.vocab_command == "load":
+                if not args.file.is_file():
+                    raise KbError(f"{args.file}: no such file")
+                loader = vocab.load_oncotree if args.kind == "oncotree" else vocab.load_hgnc
+                result = loader(session, args.file, version=args.vocab_version)
+            else:
+                cache = Path(platformdirs.user_cache_dir("kb-curator", appauthor=False))
+                fetcher = vocab.fetch_oncotree if args.kind == "oncotree" else vocab.fetch_hgnc
+                result = fetcher(session, cache, version=args.vocab_version, url=args.url)
+    finally:
+        kb.close()
+    _emit(
+        args,
+        out,
+        {
+            "kind": result.kind.value,
+            "version": result.version,
+            "entries": result.entries,
+            "sha256": result.sha256,
+            "source": result.source,
+        },
+        lambda: (
+            f"loaded {result.kind.value} {result.version}: {result.entries} entries "
+            f"(sha256 {result.sha256[:16]}…)"
+        ),
+    )
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.validation import validate_kb
+
+    kb = _open(args)
+    try:
+        with kb.read() as session:
+            problems = validate_kb(session)
+    finally:
+        kb.close()
+    errors = [p for p in problems if p.severity == "error"]
+    _emit(
+        args,
+        out,
+        {
+            "errors": len(errors),
+            "warnings": len(problems) - len(errors),
+            "problems": [p.as_json() for p in problems],
+        },
+        lambda: (
+            "\n".join(f"{p.severity}: {p}" for p in problems)
+            + f"\n{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
+        ),
+    )
+    return 1 if errors else 0
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    rtype = record_type_of(args.type)
+    kb = _open(args)
+    try:
+        with kb.read() as session:
+            rows = list_records(session, rtype)
+    finally:
+        kb.close()
+    if args.search:
+        needle = args.search.lower()
+        rows = [r for r in rows if needle in r.title.lower() or needle in r.human_id.lower()]
+    _emit(
+        args,
+        out,
+        [row.as_json() for row in rows],
+        lambda: (
+            "\n".join(f"{row.human_id}  {row.title}" for row in rows)
+            + f"\n{len(rows)} {rtype.value}(s)"
+        ),
+    )
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _open(args)
+    try:
+        with kb.read() as session:
+            row = get_record(session, args.id)
+    finally:
+        kb.close()
+
+    def text() -> str:
+        lines = [f"{row.human_id}  {row.type.value}  (KB version {row.kb_version})", row.title, ""]
+        width = max(len(name) for name in row.fields)
+        for name, value in row.fields.items():
+            shown = (
+                json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+            )
+            lines.append(f"  {name:<{width}}  {'' if shown is None else shown}")
+        return "\n".join(lines)
+
+    _emit(args, out, row.as_json(), text)
+    return 0
+
+
+def _cmd_tumour_types(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.vocab import TumourTree
+
+    kb = _open(args)
+    try:
+        with kb.read() as session:
+            tree = TumourTree.from_session(session)
+    finally:
+        kb.close()
+    code = args.code.upper()
+    if code not in tree:
+        hint = f" (revoked; now {tree.revoked[code]})" if code in tree.revoked else ""
+        raise KbError(f"no OncoTree code {code} in this KB{hint}")
+    data = {
+        "code": code,
+        "name": tree.name[code],
+        "ancestors": tree.ancestors(code),
+        "descendants": sorted(tree.descendants(code)),
+    }
+    _emit(
+        args,
+        out,
+        data,
+        lambda: (
+            f"{code}  {tree.name[code]}\nancestors: {' > '.join(data['ancestors'])}\n"
+            f"descendants ({len(data['descendants'])}): {' '.join(data['descendants'])}"
+        ),
+    )
+    return 0
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "init": _cmd_init,
+    "info": _cmd_info,
+    "vocab": _cmd_vocab,
+    "validate": _cmd_validate,
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "tumour-types": _cmd_tumour_types,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""Controlled vocabularies of the domain model (DESIGN §2).
+
+Values are the strings stored in the database and written to releases, so they never change
+meaning once released; add members, never rename them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RecordType(StrEnum):
+    GENE = "gene"
+    BIOMARKER = "biomarker"
+    THRESHOLD = "threshold"
+    EXPRESSION = "expression"
+    DRUG = "drug"
+    THERAPY = "therapy"
+    CITATION = "citation"
+    APPROVAL = "approval"
+    ASSERTION = "assertion"
+    TRIAL = "trial"
+    TRIAL_ARM = "trial_arm"
+
+
+HUMAN_ID_PREFIX: dict[RecordType, str] = {
+    RecordType.GENE: "GN",
+    RecordType.BIOMARKER: "BM",
+    RecordType.THRESHOLD: "TH",
+    RecordType.EXPRESSION: "BX",
+    RecordType.DRUG: "DR",
+    RecordType.THERAPY: "TX",
+    RecordType.CITATION: "CT",
+    RecordType.APPROVAL: "AP",
+    RecordType.ASSERTION: "AS",
+    RecordType.TRIAL: "TR",
+    RecordType.TRIAL_ARM: "TA",
+}
+
+
+class GeneRole(StrEnum):
+    ONCOGENE = "oncogene"
+    TUMOUR_SUPPRESSOR = "tumour_suppressor"
+    BOTH = "both"
+    UNKNOWN = "unknown"
+
+
+class BiomarkerKind(StrEnum):
+    SEQUENCE_VARIANT = "sequence_variant"
+    RANGE = "range"
+    CATEGORICAL = "categorical"
+    COPY_NUMBER = "copy_number"
+    FUSION = "fusion"
+    CHARACTERISTIC = "characteristic"
+    EXPRESSION = "expression"
+
+
+class Origin(StrEnum):
+    SOMATIC = "somatic"
+    GERMLINE = "germline"
+
+
+class Consequence(StrEnum):
+    MISSENSE = "missense"
+    INFRAME_DELETION = "inframe_deletion"
+    INFRAME_INSERTION = "inframe_insertion"
+    FRAMESHIFT = "frameshift"
+    NONSENSE = "nonsense"
+    SPLICE = "splice"
+    EXON_SKIPPING = "exon_skipping"
+    ANY = "any"
+
+
+class Category(StrEnum):
+    ONCOGENIC_MUTATIONS = "oncogenic_mutations"
+    TRUNCATING_MUTATIONS = "truncating_mutations"
+    ACTIVATING_MUTATIONS = "activating_mutations"
+    LOSS_OF_FUNCTION = "loss_of_function"
+
+
+class CopyNumberType(StrEnum):
+    AMPLIFICATION = "amplification"
+    DELETION = "deletion"
+
+
+class Characteristic(StrEnum):
+    TMB = "TMB"
+    MSI = "MSI"
+    MMR = "MMR"
+    HRD = "HRD"
+
+
+CHARACTERISTIC_STATUSES: dict[Characteristic, tuple[str, ...]] = {
+    Characteristic.TMB: ("high", "low"),
+    Characteristic.MSI: ("high", "low", "stable"),
+    Characteristic.MMR: ("deficient", "proficient"),
+    Characteristic.HRD: ("positive", "negative"),
+}
+
+
+class Assay(StrEnum):
+    IHC = "IHC"
+    ISH = "ISH"
+    RNA = "RNA"
+
+
+class Operator(StrEnum):
+    GE = ">="
+    GT = ">"
+    LE = "<="
+    LT = "<"
+    EQ = "=="
+    IN = "in"
+
+
+class Specimen(StrEnum):
+    TISSUE = "tissue"
+    PLASMA = "plasma"
+    TISSUE_OR_PLASMA = "tissue_or_plasma"
+
+
+class ExpressionOp(StrEnum):
+    AND = "AND"
+    OR = "OR"
+    NOT = "NOT"
+    LEAF = "LEAF"
+
+
+class Combination(StrEnum):
+    MONOTHERAPY = "monotherapy"
+    COMBINATION = "combination"
+
+
+class CitationKind(StrEnum):
+    PMID = "pmid"
+    DOI = "doi"
+    FDA_LABEL = "fda_label"
+    GUIDELINE = "guideline"
+    URL = "url"
+
+
+class Agency(StrEnum):
+    FDA = "FDA"
+    EMA = "EMA"
+    PMDA = "PMDA"
+    NMPA = "NMPA"
+    HC = "HC"
+
+
+class Implication(StrEnum):
+    SENSITIVE = "sensitive"
+    RESISTANT = "resistant"
+    DIAGNOSTIC = "diagnostic"
+    PROGNOSTIC = "prognostic"
+
+
+class EvidenceLevel(StrEnum):
+    L1 = "1"
+    L2 = "2"
+    L3A = "3A"
+    L3B = "3B"
+    L4 = "4"
+    R1 = "R1"
+    R2 = "R2"
+
+
+LEVEL_SCHEME = "OncoKB therapeutic levels v2 (2019)"
+
+
+class LineOfTherapy(StrEnum):
+    FIRST_LINE = "first_line"
+    SECOND_LINE_PLUS = "second_line_plus"
+    ANY = "any"
+    ADJUVANT = "adjuvant"
+    NEOADJUVANT = "neoadjuvant"
+    MAINTENANCE = "maintenance"
+
+
+class TrialPhase(StrEnum):
+    EARLY_PHASE1 = "EARLY_PHASE1"
+    PHASE1 = "PHASE1"
+    PHASE1_PHASE2 = "PHASE1_PHASE2"
+    PHASE2 = "PHASE2"
+    PHASE2_PHASE3 = "PHASE2_PHASE3"
+    PHASE3 = "PHASE3"
+    PHASE4 = "PHASE4"
+    NA = "NA"
+
+
+class TrialStatus(StrEnum):
+    """ClinicalTrials.gov API v2 `overallStatus` values."""
+
+    NOT_YET_RECRUITING = "NOT_YET_RECRUITING"
+    RECRUITING = "RECRUITING"
+    ENROLLING_BY_INVITATION = "ENROLLING_BY_INVITATION"
+    ACTIVE_NOT_RECRUITING = "ACTIVE_NOT_RECRUITING"
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+    COMPLETED = "COMPLETED"
+    WITHDRAWN = "WITHDRAWN"
+    UNKNOWN = "UNKNOWN"
+
+
+class Sex(StrEnum):
+    ALL = "ALL"
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+
+
+class VocabularyKind(StrEnum):
+    ONCOTREE = "oncotree"
+    HGNC = "hgnc"
+
+
+# Tumour-type scopes that are not OncoTree codes; OncoTree's liquid tissues are these two.
+ALL_TUMOURS = "ALL_TUMOURS"
+ALL_SOLID = "ALL_SOLID"
+ALL_LIQUID = "ALL_LIQUID"
+SPECIAL_SCOPES = (ALL_TUMOURS, ALL_SOLID, ALL_LIQUID)
+LIQUID_TISSUES = ("Myeloid", "Lymphoid")

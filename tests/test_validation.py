@@ -1,0 +1,100 @@
+"""Validation names the record, field, value and what was expected, for each planted error."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from kb import vocab
+from kb.db import Kb, open_kb
+from kb.enums import RecordType
+from kb.records import Writer, get_object
+from kb.validation import validate_kb
+from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
+
+
+def _plant(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+        w = Writer(session, kb_version=2)
+        w.create(RecordType.GENE, {"symbol": "HER2", "hgnc_id": "HGNC:999998"})  # an alias
+        w.create(RecordType.GENE, {"symbol": "NOTAGENE9", "hgnc_id": "HGNC:999999"})
+        w.create(
+            RecordType.THRESHOLD,
+            {"metric": "TMB", "operator": ">=", "value": "10", "unit": "%"},
+        )
+        w.create(RecordType.THRESHOLD, {"metric": "PDL1_TPS", "operator": ">=", "value": "150"})
+        w.create(RecordType.THRESHOLD, {"metric": "HER2_IHC", "operator": ">=", "value": "4+"})
+        _, therapy = get_object(session, "TX-00001")
+        _, expression = get_object(session, "BX-00001")
+        w.create(
+            RecordType.ASSERTION,
+            {
+                "expression": expression.human_id,
+                "therapy": therapy.human_id,
+                "tumour_types": ["NSCLC", "MFT", "XYZ"],
+                "implication": "resistant",
+                "evidence_level": "1",
+            },
+        )
+        # A duplicate of the first demo drug, differing only in case.
+        w.create(RecordType.DRUG, {"name": "OSIMERTINIB"})
+        # A malformed protein change and a dangling tree leaf, as a bad direct edit leaves them.
+        session.execute(
+            text("UPDATE biomarker SET protein_change = 'p.Zzz600Glu' WHERE human_id = 'BM-00001'")
+        )
+
+
+def test_planted_errors_are_each_reported(demo_url: str) -> None:
+    kb = open_kb(demo_url)
+    _plant(kb)
+    with kb.read() as session:
+        problems = validate_kb(session)
+    kb.close()
+    found = {(p.record_type, p.field, p.code): p for p in problems}
+    alias = found[("gene", "symbol", "not_approved_symbol")]
+    assert alias.value == "HER2" and "ERBB2" in alias.expected
+    assert found[("gene", "symbol", "unknown_gene")].value == "NOTAGENE9"
+    unit = found[("threshold", "unit", "threshold_mismatch")]
+    assert unit.value == "%" and "mut/Mb" in unit.expected
+    assert any(
+        p.code == "threshold_mismatch" and p.value == "150" and "100" in p.expected
+        for p in problems
+    )
+    assert any(
+        p.code == "threshold_mismatch" and p.value == "4+" and "3+" in p.expected for p in problems
+    )
+    revoked = found[("assertion", "tumour_types", "revoked_code")]
+    assert revoked.value == "MFT" and "FT" in revoked.expected
+    assert found[("assertion", "tumour_types", "unknown_code")].value == "XYZ"
+    assert found[("assertion", "evidence_level", "level_mismatch")].expected == "R1 or R2"
+    assert found[("assertion", "citations", "missing_citation")]
+    hgvs = found[("biomarker", "protein_change", "invalid_value")]
+    assert hgvs.record == "BM-00001" and hgvs.value == "p.Zzz600Glu"
+    assert found[("drug", "*", "duplicate")].value == "DR-00001"
+    for problem in problems:
+        assert problem.record and problem.field and problem.expected and problem.message
+        assert problem.record in str(problem) and problem.field in str(problem)
+
+
+def test_dangling_reference_is_reported(demo_url: str) -> None:
+    kb = open_kb(demo_url)
+    with kb.engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.execute(text("DELETE FROM therapy WHERE human_id = 'TX-00001'"))
+    with kb.read() as session:
+        problems = validate_kb(session)
+    kb.close()
+    dangling = [p for p in problems if p.code == "dangling_reference"]
+    assert dangling and all(p.field == "therapy" for p in dangling)
+    assert all(str(p.value).startswith("missing:") for p in dangling)
+
+
+def test_without_vocabularies_validation_warns_but_passes(demo_kb: Kb) -> None:
+    with demo_kb.unit_of_work() as session:
+        session.execute(text("DELETE FROM hgnc_synonym"))
+        session.execute(text("DELETE FROM hgnc_gene"))
+    with demo_kb.read() as session:
+        problems = validate_kb(session)
+    assert [p.code for p in problems] == ["vocabulary_missing"]
+    assert problems[0].severity == "warning"

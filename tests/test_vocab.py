@@ -1,0 +1,202 @@
+"""Vocabularies from the real OncoTree and HGNC files, and downloads from a real HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import func, select
+
+from kb import vocab
+from kb.db import Kb
+from kb.enums import ALL_LIQUID, ALL_SOLID, ALL_TUMOURS
+from kb.errors import VocabularyError
+from kb.model import HgncGene, TumourType
+from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
+
+
+def test_load_oncotree_release(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        result = vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+    assert result.version == "oncotree_2025_10_03"
+    assert result.entries == 898
+    with kb.read() as session:
+        assert session.scalar(select(func.count()).select_from(TumourType)) == 898
+        assert vocab.vocabulary_versions(session) == {"oncotree": "oncotree_2025_10_03"}
+        luad = session.get(TumourType, "LUAD")
+        assert luad is not None and luad.path == "/TISSUE/LUNG/NSCLC/LUAD/"
+        nsclc_children = vocab.descendant_codes(session, "NSCLC")
+        assert "LUAD" in nsclc_children and "LUSC" in nsclc_children
+        assert "NSCLC" not in nsclc_children and "SCLC" not in nsclc_children
+        tree = vocab.TumourTree.from_session(session)
+    assert tree.ancestors("LUAD") == ["NSCLC", "LUNG", "TISSUE"]
+    assert set(vocab_descendants := tree.descendants("NSCLC")) == set(nsclc_children)
+    assert "LUAD" in vocab_descendants
+    assert tree.is_within("LUAD", "NSCLC") and not tree.is_within("SCLC", "NSCLC")
+    assert tree.is_within("AML", ALL_LIQUID) and not tree.is_within("AML", ALL_SOLID)
+    assert tree.is_within("LUAD", ALL_SOLID) and tree.is_within("AML", ALL_TUMOURS)
+    # Codes renamed in OncoTree's history point at their successor.
+    assert tree.revoked.get("MFT") == "FT"
+
+
+def test_reloading_a_release_replaces_it(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+    with kb.unit_of_work() as session:
+        vocab.load_oncotree(session, ONCOTREE_FILE, version="oncotree_custom")
+    with kb.read() as session:
+        assert session.scalar(select(func.count()).select_from(TumourType)) == 898
+        assert vocab.vocabulary_versions(session) == {"oncotree": "oncotree_custom"}
+
+
+def test_ancestry_queries_are_fast(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+    with kb.read() as session:
+        tree = vocab.TumourTree.from_session(session)
+    codes = list(tree.parent)
+    started = time.perf_counter()
+    hits = sum(tree.is_within(code, "NSCLC") for code in codes * 20)
+    per_query = (time.perf_counter() - started) / (len(codes) * 20)
+    assert hits == 20 * (len(tree.descendants("NSCLC")) + 1)
+    assert per_query < 1e-4  # a patient-matching loop can afford millions
+
+
+def test_load_hgnc_export_and_suggest_symbols(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        result = vocab.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+    assert result.entries == 39824
+    with kb.read() as session:
+        assert session.scalar(select(func.count()).select_from(HgncGene)) == 39824
+        assert vocab.lookup_symbol(session, "ERBB2").hgnc_id == "HGNC:3430"
+        her2 = vocab.lookup_symbol(session, "HER2")
+        assert her2.hgnc_id is None and her2.suggestion == "ERBB2"
+        assert vocab.lookup_symbol(session, "NOTAGENE1").suggestion is None
+        assert vocab.vocabulary_versions(session)["hgnc"] == "hgnc-2022"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("gene\tsymbol\n", "missing HGNC column"),
+        ("HGNC ID\tApproved Symbol\tApproved Name\nnot-an-id\tX\tx\n", "line 2"),
+    ],
+)
+def test_bad_hgnc_file_is_refused_and_changes_nothing(
+    kb: Kb, tmp_path: Path, content: str, message: str
+) -> None:
+    bad = tmp_path / "genes.tsv"
+    bad.write_text(content)
+    with kb.unit_of_work() as session:
+        vocab.load_hgnc_rows(
+            session,
+            [({"hgnc_id": "HGNC:1", "symbol": "A", "name": "a", "entrez_id": None}, [], [])],
+            version="v1",
+            source="test",
+        )
+    with pytest.raises(VocabularyError, match=message), kb.unit_of_work() as session:
+        vocab.load_hgnc(session, bad)
+    with kb.read() as session:
+        assert session.scalars(select(HgncGene.symbol)).all() == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not readable as OncoTree JSON"),
+        ('{"TISSUE": {"name": "Tissue"}}', "lacks a 'code'"),
+        ("[1, 2]", "expected an OncoTree tree"),
+    ],
+)
+def test_bad_oncotree_file_is_refused(kb: Kb, tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "oncotree_2025_01_01.json"
+    bad.write_text(content)
+    with pytest.raises(VocabularyError, match=message), kb.unit_of_work() as session:
+        vocab.load_oncotree(session, bad)
+
+
+# --- downloads from a real server on 127.0.0.1 ----------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, bytes, float]]] = {}
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        status, body, delay = self.routes.get(path, (404, b"not found", 0.0))
+        if delay:
+            time.sleep(delay)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        type(self).last_query = self.path  # type: ignore[attr-defined]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_oncotree_from_a_server(kb: Kb, server: str, tmp_path: Path) -> None:
+    _Handler.routes = {"/api/tumorTypes/tree": (200, require_shared(ONCOTREE_FILE).read_bytes(), 0)}
+    with kb.unit_of_work() as session:
+        result = vocab.fetch_oncotree(
+            session, tmp_path, version="oncotree_2025_10_03", url=f"{server}/api/tumorTypes/tree"
+        )
+    assert result.entries == 898 and result.version == "oncotree_2025_10_03"
+    assert "version=oncotree_2025_10_03" in _Handler.last_query  # type: ignore[attr-defined]
+
+
+def test_fetch_hgnc_from_a_server(kb: Kb, server: str, tmp_path: Path) -> None:
+    _Handler.routes = {"/hgnc.txt": (200, require_shared(HGNC_FILE).read_bytes(), 0)}
+    with kb.unit_of_work() as session:
+        result = vocab.fetch_hgnc(session, tmp_path, url=f"{server}/hgnc.txt")
+    assert result.entries == 39824
+
+
+def test_fetch_errors_are_clear_and_leave_nothing(kb: Kb, server: str, tmp_path: Path) -> None:
+    _Handler.routes = {"/broken": (500, b"oops", 0), "/garbage": (200, b"<html>", 0)}
+    with pytest.raises(VocabularyError, match="HTTP 500"), kb.unit_of_work() as session:
+        vocab.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/broken")
+    with pytest.raises(VocabularyError, match="not readable"), kb.unit_of_work() as session:
+        vocab.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/garbage")
+    with pytest.raises(VocabularyError, match="cannot connect"), kb.unit_of_work() as session:
+        vocab.fetch_oncotree(session, tmp_path, version="v", url="http://127.0.0.1:9/x")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial files
+    with kb.read() as session:
+        assert session.scalar(select(func.count()).select_from(TumourType)) == 0
+
+
+def test_fetch_times_out(monkeypatch: pytest.MonkeyPatch, server: str, tmp_path: Path) -> None:
+    _Handler.routes = {"/slow": (200, b"{}", 2.0)}
+    monkeypatch.setattr(vocab, "TIMEOUT", (1, 0.5))
+    with pytest.raises(VocabularyError, match="no answer"):
+        vocab.download(f"{server}/slow", tmp_path / "x.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_subset_codes_match_the_real_release() -> None:
+    from kb import demo_data
+
+    data = json.loads(require_shared(ONCOTREE_FILE).read_bytes())
+    real = {row["code"]: row for row in vocab.parse_oncotree(data, "oncotree")}
+    for entry in demo_data.TUMOUR_TYPES:
+        assert entry["code"] in real, entry["code"]
+        assert real[entry["code"]]["parent_code"] == entry["parent"]
+        assert real[entry["code"]]["name"] == entry["name"]
