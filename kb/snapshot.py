@@ -1,0 +1,151 @@
+"""Snapshots: the whole KB as of one version, as plain data and as canonical JSON.
+
+A snapshot is rebuilt from revisions (the newest revision of each record at or before the
+version, tombstones dropped), so any past version can be rebuilt exactly. Its canonical JSON
+(RFC 8785) is what approvals digest and what a release ships as payload/kb.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from kb.enums import RecordType
+from kb.errors import NotFoundError
+from kb.meta import get_meta
+from kb.model import Revision, TumourType
+from kb.versions import current_version
+from kb.vocab import vocabulary_versions
+
+SNAPSHOT_FORMAT = "kb-curator-snapshot/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A KB version as plain data. `records[type]` is sorted by human id; each entry is
+    {"id": human id, "uuid": stable id, "fields": {...}}."""
+
+    kb_id: str
+    version: int
+    records: dict[str, list[dict[str, Any]]]
+    tumour_types: list[dict[str, Any]]
+    vocabularies: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "kb_id": self.kb_id,
+            "kb_version": self.version,
+            "vocabularies": self.vocabularies,
+            "tumour_types": self.tumour_types,
+            "records": self.records,
+        }
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.as_json())
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: what an approval signs off."""
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical JSON for KB data.
+
+    KB data holds only strings, integers, booleans, null, lists and objects with ASCII keys
+    (decimals are stored as strings), and for those values sorted keys with no whitespace and
+    UTF-8 output are exactly RFC 8785 — several times faster than a general implementation.
+    A test checks this against the `rfc8785` package.
+    """
+    _reject_floats(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _reject_floats(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            raise ValueError("floats have no canonical form here; store decimals as strings")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def latest_revisions(session: Session, version: int) -> list[Revision]:
+    """The newest revision of every record at or before `version` (tombstones included)."""
+    newest = (
+        select(Revision.record_id, func.max(Revision.kb_version).label("v"))
+        .where(Revision.kb_version <= version)
+        .group_by(Revision.record_id)
+        .subquery()
+    )
+    query = select(Revision).join(
+        newest, and_(Revision.record_id == newest.c.record_id, Revision.kb_version == newest.c.v)
+    )
+    return list(session.scalars(query))
+
+
+def build_snapshot(session: Session, version: int | None = None) -> Snapshot:
+    """The KB as of `version` (default: the newest)."""
+    newest = current_version(session)
+    if version is None:
+        version = newest
+    if version < 0 or version > newest:
+        raise NotFoundError(f"no KB version {version} (versions run from 0 to {newest})")
+    grouped: dict[str, list[dict[str, Any]]] = {rtype.value: [] for rtype in RecordType}
+    rows = session.execute(
+        select(Revision.record_type, Revision.human_id, Revision.record_id, Revision.data)
+        .join(
+            newest_subquery := (
+                select(Revision.record_id, func.max(Revision.kb_version).label("v"))
+                .where(Revision.kb_version <= version)
+                .group_by(Revision.record_id)
+                .subquery()
+            ),
+            and_(
+                Revision.record_id == newest_subquery.c.record_id,
+                Revision.kb_version == newest_subquery.c.v,
+            ),
+        )
+        .where(Revision.deleted.is_(False))
+    )
+    for record_type, human_id, record_id, data in rows:
+        grouped[record_type].append({"id": human_id, "uuid": record_id, "fields": data})
+    for entries in grouped.values():
+        entries.sort(key=lambda entry: entry["id"])
+    tumour_types = [
+        {
+            "code": code,
+            "name": name,
+            "main_type": main_type,
+            "tissue": tissue,
+            "parent": parent,
+            "level": level,
+        }
+        for code, name, main_type, tissue, parent, level in session.execute(
+            select(
+                TumourType.code,
+                TumourType.name,
+                TumourType.main_type,
+                TumourType.tissue,
+                TumourType.parent_code,
+                TumourType.level,
+            ).order_by(TumourType.code)
+        )
+    ]
+    return Snapshot(
+        kb_id=get_meta(session, "kb_id") or "",
+        version=version,
+        records=grouped,
+        tumour_types=tumour_types,
+        vocabularies=vocabulary_versions(session),
+    )
