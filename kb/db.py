@@ -59,10 +59,21 @@ def is_sqlite(url: str) -> bool:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (below); the driver's own transaction handling would defer it.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    # WAL: readers (the app's background loads) never block a writer, nor a writer them.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _on_sqlite_begin(connection: Any) -> None:
+    # A write transaction takes the write lock when it starts (BEGIN IMMEDIATE), so two writers
+    # queue on busy_timeout instead of both reading and then failing to upgrade their lock.
+    write = connection.get_execution_options().get("kb_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -74,6 +85,7 @@ def make_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -146,11 +158,12 @@ class Kb:
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = self.engine.execution_options(kb_write=True)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        session = self._sessions()
+        session = self._sessions(bind=self._writer)
         try:
             with session.begin():
                 yield session

@@ -218,3 +218,31 @@ ALL_SOLID = "ALL_SOLID"
 ALL_LIQUID = "ALL_LIQUID"
 SPECIAL_SCOPES = (ALL_TUMOURS, ALL_SOLID, ALL_LIQUID)
 LIQUID_TISSUES = ("Myeloid", "Lymphoid")
+
+
+class Role(StrEnum):
+    CURATOR = "curator"
+    REVIEWER = "reviewer"
+    RELEASE_MANAGER = "release-manager"
+    ADMIN = "admin"
+
+
+class ChangeSetStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    WITHDRAWN = "withdrawn"
+
+
+class ChangeOp(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class ApprovalMeaning(StrEnum):
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+    RELEASED = "released"

@@ -35,9 +35,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from kb.enums import (
     Agency,
+    ApprovalMeaning,
     Assay,
     BiomarkerKind,
     Category,
+    ChangeOp,
+    ChangeSetStatus,
     Characteristic,
     CitationKind,
     Combination,
@@ -51,6 +54,7 @@ from kb.enums import (
     Operator,
     Origin,
     RecordType,
+    Role,
     Sex,
     Specimen,
     TrialPhase,
@@ -486,6 +490,130 @@ class TrialArm(RecordMixin, Base):
     tumour_links: Mapped[list[ArmTumourType]] = relationship(
         cascade="all, delete-orphan", order_by=ArmTumourType.position
     )
+
+
+# --- Users, change sets, approvals, audit, releases -----------------------------------------
+
+
+class User(Base):
+    """A KB account. In SQLite mode it has a scrypt password hash; in PostgreSQL mode the
+    database login of the same name is the identity and `password_hash` stays empty."""
+
+    __tablename__ = "kb_user"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChangeSet(Base):
+    __tablename__ = "change_set"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    human_id: Mapped[str] = mapped_column(String(16), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ChangeSetStatus] = mapped_column(
+        _enum(ChangeSetStatus, "change_set_status"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(ForeignKey("kb_user.id"), index=True)
+    base_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("kb_user.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    merged_version: Mapped[int | None] = mapped_column(Integer)
+    source_name: Mapped[str | None] = mapped_column(Text)
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    skipped: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    changes: Mapped[list[Change]] = relationship(
+        back_populates="change_set", cascade="all, delete-orphan", order_by="Change.position"
+    )
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class Change(Base):
+    """One record's change within a change set: its new field values and, for updates and
+    deletions, the values it was based on (what conflict checks compare against)."""
+
+    __tablename__ = "change"
+    __table_args__ = (
+        UniqueConstraint("change_set_id", "record_id", name="uq_change_change_set_record"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_set_id: Mapped[str] = mapped_column(
+        ForeignKey("change_set.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    op: Mapped[ChangeOp] = mapped_column(_enum(ChangeOp, "change_op"))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    human_id: Mapped[str] = mapped_column(String(16), index=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    author_id: Mapped[str] = mapped_column(ForeignKey("kb_user.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    change_set: Mapped[ChangeSet] = relationship(back_populates="changes")
+
+
+class VersionApproval(Base):
+    """An electronic signature on a KB version: who, when, what it means, and the digest of
+    the exact content approved (void if the version's content no longer has that digest)."""
+
+    __tablename__ = "version_approval"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kb_version: Mapped[int] = mapped_column(ForeignKey("kb_version.number"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("kb_user.id"))
+    printed_name: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    meaning: Mapped[ApprovalMeaning] = mapped_column(_enum(ApprovalMeaning, "approval_meaning"))
+    reason: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: each event's hash covers its content and the previous hash.
+    Database triggers refuse UPDATE and DELETE (migration 0002)."""
+
+    __tablename__ = "audit_event"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(128), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip. Appenders update this one row first, which serialises them."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Release(Base):
+    __tablename__ = "kb_release"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, unique=True)
+    kb_version: Mapped[int] = mapped_column(ForeignKey("kb_version.number"))
+    release_digest: Mapped[str] = mapped_column(String(64))
+    snapshot_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+    location: Mapped[str] = mapped_column(Text, default="")
 
 
 RECORD_CLASSES: dict[RecordType, type[Any]] = {

@@ -625,6 +625,13 @@ class Titles:
             self._cache[key] = dict(self.session.execute(query).all())
         return cast(Mapping[str, Any], self._cache[key])
 
+    def invalidate(self, rtype: RecordType) -> None:
+        """Forget cached names that a write to `rtype` may have changed."""
+        for key in [key for key in self._cache if key[0] is rtype]:
+            del self._cache[key]
+        if rtype is RecordType.GENE:
+            self._cache.pop((RecordType.BIOMARKER, "__names__"), None)
+
     def biomarkers(self) -> Mapping[str, tuple[str, str]]:
         """Per biomarker: its canonical name, and the subject a threshold on it measures
         (the gene, or the characteristic such as TMB)."""
@@ -798,13 +805,88 @@ def coerce(rtype: RecordType, spec: FieldSpec, value: Any, *, record: str) -> An
             return str(value).strip()
 
 
+def normalise_fields(
+    rtype: RecordType, fields: Mapping[str, Any], ids: Ids, *, record: str
+) -> dict[str, Any]:
+    """Check `fields` and return them in stored form: what `record_fields` would read back
+    (enums as values, dates as ISO text, references as human ids, HGVS canonical)."""
+    out: dict[str, Any] = {}
+    for name, raw in fields.items():
+        spec = field_spec(rtype, name)
+        value = coerce(rtype, spec, raw, record=record)
+        match spec.kind:
+            case "ref":
+                out[name] = None if value is None else _human_ref(spec, value, ids, record)
+            case "refs":
+                out[name] = [_human_ref(spec, key, ids, record) for key in value]
+            case "tree":
+                out[name] = _human_tree(value, ids, record)
+            case _:
+                out[name] = _value(_blank_text(rtype, spec, value))
+    return out
+
+
+def _blank_text(rtype: RecordType, spec: FieldSpec, value: Any) -> Any:
+    # An empty optional text field is "" where the column cannot be NULL, None elsewhere:
+    # the same value whichever way the record was written.
+    if value is None and spec.kind in ("str", "text"):
+        column = RECORD_CLASSES[rtype].__table__.c[_COLUMN.get((rtype, spec.name), spec.name)]
+        if not column.nullable:
+            return ""
+    return value
+
+
+def complete_fields(rtype: RecordType, fields: Mapping[str, Any], *, record: str) -> dict[str, Any]:
+    """A new record's full field set in stored form: defaults filled in, requirements checked."""
+    values = {**{k: _value(v) for k, v in _DEFAULTS.get(rtype, {}).items()}, **fields}
+    out: dict[str, Any] = {}
+    for spec in SPECS[rtype]:
+        if spec.name not in values:
+            if spec.required:
+                raise FieldError(
+                    record, spec.name, None, spec.expected(), "a value is required, got"
+                )
+            out[spec.name] = [] if spec.kind in ("refs", "codes", "strings") else None
+            if spec.kind == "bool":
+                out[spec.name] = False
+        else:
+            out[spec.name] = values[spec.name]
+    if rtype is RecordType.THRESHOLD and "unit" not in fields and out.get("metric"):
+        out["unit"] = METRICS[Metric(out["metric"])].unit
+    return out
+
+
+def _human_ref(spec: FieldSpec, key: str, ids: Ids, record: str) -> str:
+    assert spec.ref is not None
+    uuid = ids.resolve(spec.ref, key)
+    human = ids.human(spec.ref, uuid) if uuid else None
+    if human is None:
+        raise FieldError(record, spec.name, key, spec.expected(), f"no {spec.ref}")
+    return human
+
+
+def _human_tree(tree: exprs.Tree, ids: Ids, record: str) -> exprs.Tree:
+    if "op" in tree:
+        return {"op": tree["op"], "args": [_human_tree(arg, ids, record) for arg in tree["args"]]}
+    leaf: exprs.Tree = {}
+    for key, target in (("biomarker", RecordType.BIOMARKER), ("threshold", RecordType.THRESHOLD)):
+        if tree.get(key):
+            uuid = ids.resolve(target, tree[key])
+            human = ids.human(target, uuid) if uuid else None
+            if human is None:
+                raise FieldError(record, "tree", tree[key], f"a {target} id", f"no {target}")
+            leaf[key] = human
+    return leaf
+
+
 class Writer:
     """Writes records within one session; references resolve through one shared `Ids`."""
 
-    def __init__(self, session: Session, *, kb_version: int) -> None:
+    def __init__(self, session: Session, *, kb_version: int, ids: Ids | None = None) -> None:
         self.session = session
-        self.ids = Ids(session)
+        self.ids = ids or Ids(session)
         self.kb_version = kb_version
+        self.titles = Titles(session, self.ids)
 
     def _ref(self, rtype: RecordType, spec: FieldSpec, key: str, record: str) -> str:
         assert spec.ref is not None
@@ -813,21 +895,31 @@ class Writer:
             raise FieldError(record, spec.name, key, spec.expected(), f"no {spec.ref}")
         return uuid
 
-    def create(self, rtype: RecordType, fields: Mapping[str, Any]) -> RecordMixin:
-        """Add a new record; missing optional fields take their defaults."""
+    def create(
+        self,
+        rtype: RecordType,
+        fields: Mapping[str, Any],
+        *,
+        uuid: str | None = None,
+        human_id: str | None = None,
+    ) -> RecordMixin:
+        """Add a new record; missing optional fields take their defaults. A change set's
+        records keep the id and human id they were given when staged."""
         for name in fields:
             field_spec(rtype, name)
         values = {**_DEFAULTS.get(rtype, {}), **fields}
         cls = RECORD_CLASSES[rtype]
         obj = cls()
         obj.human_id = ""
+        if uuid is not None:
+            obj.id = uuid
         for spec in SPECS[rtype]:
             if spec.name not in values and spec.required:
                 raise FieldError(
                     f"new {rtype}", spec.name, None, spec.expected(), "a value is required, got"
                 )
         self._apply(rtype, obj, values, creating=True)
-        obj.human_id = next_human_id(self.session, rtype)
+        obj.human_id = human_id or next_human_id(self.session, rtype)
         obj.kb_version = self.kb_version
         self.session.add(obj)
         self.session.flush()
@@ -836,6 +928,7 @@ class Writer:
         if rtype is RecordType.CITATION:
             key = f"{obj.kind.value}:{obj.identifier}"
         self.ids.add(rtype, obj.id, obj.human_id, str(key) if key else None)
+        self.titles.invalidate(rtype)
         return cast(RecordMixin, obj)
 
     def update(self, rtype: RecordType, obj: RecordMixin, fields: Mapping[str, Any]) -> None:
@@ -845,6 +938,7 @@ class Writer:
         self._apply(rtype, obj, fields, creating=False)
         obj.kb_version = self.kb_version
         self.session.flush()
+        self.titles.invalidate(rtype)
 
     def delete(self, rtype: RecordType, obj: RecordMixin) -> None:
         """Remove a record that nothing else refers to."""
@@ -875,7 +969,8 @@ class Writer:
                     obj.protein_change = value
                     obj.protein_change_short = parse_protein_change(value).short if value else None
                 case _:
-                    setattr(obj, _COLUMN.get((rtype, spec.name), spec.name), value)
+                    column = _COLUMN.get((rtype, spec.name), spec.name)
+                    setattr(obj, column, _blank_text(rtype, spec, value))
         if rtype is RecordType.THRESHOLD and creating and "unit" not in values:
             obj.unit = METRICS[obj.metric].unit
         self._check_unique(rtype, obj, record)
@@ -974,9 +1069,7 @@ class Writer:
             obj.nodes = []
             self.session.flush()
         obj.nodes = nodes
-        obj.text = Titles(self.session, self.ids).expression_text(
-            exprs.map_ids(tree, _identity, _identity)
-        )
+        obj.text = self.titles.expression_text(exprs.map_ids(tree, _identity, _identity))
 
 
 class _Identity(dict[str, str]):

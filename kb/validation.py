@@ -25,6 +25,7 @@ from kb.enums import (
     Operator,
     RecordType,
 )
+from kb.identity import identity_key
 from kb.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model import HgncGene, HgncSynonym
 from kb.protein import ProteinChangeError, parse_protein_change
@@ -94,12 +95,20 @@ def validate_kb(session: Session) -> list[Problem]:
     return validate_rows(rows, Vocabularies.from_session(session))
 
 
-def validate_rows(rows: Sequence[RecordRow], vocab: Vocabularies) -> list[Problem]:
-    """All problems in a set of records, sorted by record id then field."""
+def validate_rows(
+    rows: Sequence[RecordRow], vocab: Vocabularies, *, context: Sequence[RecordRow] | None = None
+) -> list[Problem]:
+    """All problems in `rows`, sorted by record id then field.
+
+    `context` is the whole KB the rows live in (default: the rows themselves): references and
+    duplicates are checked against it, but only problems of `rows` are reported.
+    """
     index: dict[RecordType, dict[str, RecordRow]] = defaultdict(dict)
+    for row in context if context is not None else rows:
+        index[row.type][row.human_id] = row
     for row in rows:
         index[row.type][row.human_id] = row
-    checker = _Checker(index, vocab)
+    checker = _Checker(index, vocab, {row.human_id for row in rows})
     problems = list(checker.run(rows))
     if vocab.tumour_tree is None:
         problems.append(
@@ -131,9 +140,15 @@ def validate_rows(rows: Sequence[RecordRow], vocab: Vocabularies) -> list[Proble
 
 
 class _Checker:
-    def __init__(self, index: Mapping[RecordType, Mapping[str, RecordRow]], vocab: Vocabularies):
+    def __init__(
+        self,
+        index: Mapping[RecordType, Mapping[str, RecordRow]],
+        vocab: Vocabularies,
+        checked: set[str],
+    ):
         self.index = index
         self.vocab = vocab
+        self.checked = checked
 
     def run(self, rows: Iterable[RecordRow]) -> Iterator[Problem]:
         for row in rows:
@@ -456,41 +471,14 @@ class _Checker:
     # -- duplicates -------------------------------------------------------------------------
 
     def _duplicates(self) -> Iterator[Problem]:
-        keys: dict[RecordType, Callable[[RecordRow], Any]] = {
-            RecordType.GENE: lambda r: r.fields.get("symbol"),
-            RecordType.BIOMARKER: lambda r: _frozen(
-                {k: v for k, v in r.fields.items() if k != "label"}
-            ),
-            RecordType.THRESHOLD: lambda r: _frozen(r.fields),
-            RecordType.EXPRESSION: lambda r: _frozen(r.fields),
-            RecordType.DRUG: lambda r: str(r.fields.get("name") or "").lower(),
-            RecordType.THERAPY: lambda r: (tuple(sorted(r.fields.get("drugs") or ())),),
-            RecordType.CITATION: lambda r: (r.fields.get("kind"), r.fields.get("identifier")),
-            RecordType.ASSERTION: lambda r: _frozen(
-                {
-                    k: r.fields.get(k)
-                    for k in (
-                        "expression",
-                        "therapy",
-                        "tumour_types",
-                        "excluded_tumour_types",
-                        "implication",
-                        "line_of_therapy",
-                    )
-                }
-            ),
-            RecordType.TRIAL: lambda r: r.fields.get("nct_id"),
-            RecordType.TRIAL_ARM: lambda r: (r.fields.get("trial"), r.fields.get("code")),
-        }
-        for rtype, key in keys.items():
+        for rtype in RecordType:
             seen: dict[Any, str] = {}
-            for human_id in sorted(self.index.get(rtype, {})):
-                row = self.index[rtype][human_id]
-                value = key(row)
-                first = seen.setdefault(value, human_id)
-                if first != human_id:
+            rows = self.index.get(rtype, {})
+            for human_id in sorted(rows):
+                first = seen.setdefault(identity_key(rtype, rows[human_id].fields), human_id)
+                if first != human_id and (human_id in self.checked or first in self.checked):
                     yield self.problem(
-                        row,
+                        rows[human_id],
                         "*",
                         "duplicate",
                         f"duplicates {first}",
@@ -500,14 +488,6 @@ class _Checker:
 
 
 SPECS_BY_NAME = {rtype: {spec.name: spec for spec in specs} for rtype, specs in SPECS.items()}
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
 
 
 _METRIC_SUBJECT: dict[Metric, Callable[[Mapping[str, Any], str], bool]] = {

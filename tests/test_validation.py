@@ -78,10 +78,13 @@ def test_planted_errors_are_each_reported(demo_url: str) -> None:
 
 
 def test_dangling_reference_is_reported(demo_url: str) -> None:
+    import sqlite3
+
+    # A bad direct edit with foreign keys off, as an old tool or a hand fix might make.
+    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as raw:
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("DELETE FROM therapy WHERE human_id = 'TX-00001'")
     kb = open_kb(demo_url)
-    with kb.engine.begin() as connection:
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        connection.execute(text("DELETE FROM therapy WHERE human_id = 'TX-00001'"))
     with kb.read() as session:
         problems = validate_kb(session)
     kb.close()
