@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import platformdirs
 
@@ -19,6 +20,9 @@ from kb import __version__
 from kb.db import Kb, open_kb, resolve_url
 from kb.errors import KbError
 from kb.records import get_record, list_records, record_type_of
+
+if TYPE_CHECKING:
+    from kb.users import Actor
 
 
 class UsageError(Exception):
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create (and migrate) a KB")
     init.add_argument("--demo", action="store_true", help="fill it with the demo KB")
     init.add_argument("--name", default="KB", help="the KB's name")
+    init.add_argument("--admin", help="name of the first admin (default: your OS login)")
     fmt(init)
 
     info = commands.add_parser("info", help="where the KB is, its version and vocabularies")
@@ -85,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tumour.add_argument("code")
     fmt(tumour)
+    from kb import cli_review
+
+    for module in (cli_review,):
+        _HANDLERS.update(module.register(commands, fmt))
     return parser
 
 
@@ -113,7 +122,34 @@ def _open(args: argparse.Namespace) -> Kb:
     return open_kb(args.db)
 
 
-def _emit(args: argparse.Namespace, out: TextIO, data: Any, text: Callable[[], str]) -> None:
+def password_from_env_or_prompt(prompt: str, *, confirm: bool = False) -> str:
+    """KB_PASSWORD, else a prompt on the terminal; never echoed, never logged."""
+    env = os.environ.get("KB_PASSWORD")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise KbError(f"{prompt}: set KB_PASSWORD or run in a terminal to be asked")
+    first = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass(f"{prompt} (again): ") != first:
+        raise KbError("the two passwords differ")
+    return first
+
+
+_password = password_from_env_or_prompt
+
+
+def signed_in(args: argparse.Namespace, kb: Kb) -> Actor:
+    """The acting user: --user (else the OS login), with KB_PASSWORD or a prompt on SQLite;
+    on PostgreSQL the database login itself."""
+    from kb.users import authenticate
+
+    name = args.user or _user()
+    password = _password(f"password for {name}") if kb.is_sqlite else None
+    with kb.read() as session:
+        return authenticate(session, name=name, password=password)
+
+
+def emit(args: argparse.Namespace, out: TextIO, data: Any, text: Callable[[], str]) -> None:
     if getattr(args, "format", "text") == "json":
         json.dump(data, out, indent=2, ensure_ascii=False, sort_keys=True)
         out.write("\n")
@@ -122,31 +158,51 @@ def _emit(args: argparse.Namespace, out: TextIO, data: Any, text: Callable[[], s
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.demo import build_demo
+    from kb.demo import build_demo, create_demo_users
     from kb.meta import initialise, kb_info
+    from kb.users import bootstrap_admin, list_users
     from kb.versions import current_version
 
     kb = _open(args)
     try:
+        accounts: dict[str, str] = {}
         with kb.unit_of_work() as session:
             kb_id = initialise(session, name=args.name)
+            first_user = not list_users(session)
             if args.demo:
                 if current_version(session) == 0:
-                    build_demo(session, author=args.user or _user())
+                    build_demo(session, author="demo")
+                    if first_user:
+                        demo = create_demo_users(session)
+                        accounts = {
+                            user: f"demo password {secret}" for user, secret in demo.items()
+                        }
                 else:
                     print("kb: the KB already has content; the demo was not added", file=sys.stderr)
+            elif first_user:
+                name = args.admin or args.user or _user()
+                password = None if not kb.is_sqlite else _password(f"password for admin {name}")
+                bootstrap_admin(session, name=name, password=password)
+                accounts = {name: "admin"}
         with kb.read() as session:
             info = kb_info(session)
     finally:
         kb.close()
     counts = ", ".join(f"{n} {t}" for t, n in info.counts.items() if n)
-    _emit(
+    emit(
         args,
         out,
-        {"kb_id": kb_id, "url": _safe_url(kb.url), "version": info.version, "counts": info.counts},
+        {
+            "kb_id": kb_id,
+            "url": _safe_url(kb.url),
+            "version": info.version,
+            "counts": info.counts,
+            "accounts": sorted(accounts),
+        },
         lambda: (
             f"KB {kb_id} at {_safe_url(kb.url)}\nversion {info.version}"
             + (f": {counts}" if counts else "")
+            + "".join(f"\naccount {user}: {secret}" for user, secret in accounts.items())
         ),
     )
     return 0
@@ -182,7 +238,7 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         lines += [f"{k}: {v}" for k, v in info.counts.items()]
         return "\n".join(lines)
 
-    _emit(args, out, data, text)
+    emit(args, out, data, text)
     return 0
 
 
@@ -203,7 +259,7 @@ def _cmd_vocab(args: argparse.Namespace, out: TextIO) -> int:
                 result = fetcher(session, cache, version=args.vocab_version, url=args.url)
     finally:
         kb.close()
-    _emit(
+    emit(
         args,
         out,
         {
@@ -231,7 +287,7 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         kb.close()
     errors = [p for p in problems if p.severity == "error"]
-    _emit(
+    emit(
         args,
         out,
         {
@@ -258,7 +314,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     if args.search:
         needle = args.search.lower()
         rows = [r for r in rows if needle in r.title.lower() or needle in r.human_id.lower()]
-    _emit(
+    emit(
         args,
         out,
         [row.as_json() for row in rows],
@@ -288,7 +344,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
             lines.append(f"  {name:<{width}}  {'' if shown is None else shown}")
         return "\n".join(lines)
 
-    _emit(args, out, row.as_json(), text)
+    emit(args, out, row.as_json(), text)
     return 0
 
 
@@ -311,7 +367,7 @@ def _cmd_tumour_types(args: argparse.Namespace, out: TextIO) -> int:
         "ancestors": tree.ancestors(code),
         "descendants": sorted(tree.descendants(code)),
     }
-    _emit(
+    emit(
         args,
         out,
         data,

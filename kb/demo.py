@@ -152,3 +152,37 @@ def _tree(node: Mapping[str, Any], ref: Callable[[RecordType, str | None], str |
     if node.get("threshold"):
         leaf["threshold"] = ref(RecordType.THRESHOLD, node["threshold"])
     return leaf
+
+
+# Demo accounts, one per role, so a new user can try the whole review and release cycle.
+# Their passwords are public: they exist only in a KB built with `kb init --demo`.
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("admin", "admin", "demo-admin"),
+    ("curator", "curator", "demo-curator"),
+    ("reviewer", "reviewer", "demo-reviewer"),
+    ("reviewer2", "reviewer", "demo-reviewer2"),
+    ("releaser", "release-manager", "demo-releaser"),
+)
+
+
+def create_demo_users(session: Session) -> dict[str, str]:
+    """Add the demo accounts and have the demo reviewer approve version 1; returns
+    name -> password for the caller to show."""
+    from kb.enums import ApprovalMeaning, Role
+    from kb.users import add_user, bootstrap_admin
+    from kb.versions import approve_version
+
+    name, _, password = DEMO_USERS[0]
+    admin = bootstrap_admin(session, name=name, password=password)
+    actors = {
+        user: add_user(session, actor=admin, name=user, role=Role(role), password=secret)
+        for user, role, secret in DEMO_USERS[1:]
+    }
+    approve_version(
+        session,
+        actor=actors["reviewer"],
+        version=1,
+        meaning=ApprovalMeaning.APPROVED,
+        reason="Demo KB as shipped: indications checked against the FDA labels cited",
+    )
+    return {user: secret for user, _, secret in DEMO_USERS}

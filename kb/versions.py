@@ -14,6 +14,7 @@ from kb.model import KbVersion, RecordMixin, Revision
 from kb.records import Ids, record_fields
 
 if TYPE_CHECKING:
+    from kb.diff import RecordDiff
     from kb.users import Actor
 
 
@@ -323,3 +324,11 @@ def version_records(
     if old <= new:
         return at_low, at_high
     return at_high, at_low
+
+
+def diff_versions(session: Session, old: int, new: int) -> RecordDiff:
+    """Records added, changed field by field, and removed between two KB versions."""
+    from kb.diff import diff_records
+
+    before, after = version_records(session, old, new)
+    return diff_records(before, after)

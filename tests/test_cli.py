@@ -100,9 +100,16 @@ def test_planted_error_makes_validate_exit_1(
 
 def test_console_script_and_env_url(tmp_path: Path) -> None:
     kb = Path(sys.executable).with_name("kb")
-    env = {"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'env.sqlite'}", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([str(kb), "init"], check=False, capture_output=True, text=True, env=env)
+    env = {
+        "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'env.sqlite'}",
+        "PATH": "/usr/bin:/bin",
+        "KB_PASSWORD": "first-admin-pw",
+    }
+    result = subprocess.run(
+        [str(kb), "init", "--admin", "ada"], check=False, capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
+    assert "account ada: admin" in result.stdout
     assert (tmp_path / "env.sqlite").exists()
     result = subprocess.run([str(kb), "list"], check=False, capture_output=True, text=True, env=env)
     assert result.returncode == 2
