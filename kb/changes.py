@@ -10,13 +10,14 @@ moves a draft onto the newest version, keeping what does not conflict.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuidlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kb.audit import NewEvent, record_event, record_events
 from kb.enums import ChangeOp, ChangeSetStatus, RecordType
 from kb.errors import KbError, NotFoundError
-from kb.model import RECORD_CLASSES, Change, ChangeSet, HumanIdCounter, User, utcnow
+from kb.model import RECORD_CLASSES, Change, ChangeSet, HumanIdCounter, Revision, User, utcnow
 from kb.records import (
     _LOADERS,
     _NATURAL_KEY,
@@ -35,10 +36,10 @@ from kb.records import (
     normalise_fields,
     type_of_human_id,
 )
-from kb.snapshot import latest_revisions
+from kb.snapshot import latest_rows
 from kb.users import Actor, Permission, PermissionDenied, require
 from kb.validation import Problem, Vocabularies, validate_rows
-from kb.versions import current_version, new_version, write_revision
+from kb.versions import current_version, new_version
 
 _ORDER = {rtype: index for index, rtype in enumerate(RecordType)}
 
@@ -259,6 +260,8 @@ class DraftEditor:
         self._changes: dict[str, Change] = {c.record_id: c for c in cs.changes}
         self._by_human: dict[str, Change] = {c.human_id: c for c in cs.changes}
         self._events: list[NewEvent] = []
+        self._base: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._next_position = max((c.position for c in cs.changes), default=-1)
         for change in cs.changes:
             if change.op is ChangeOp.CREATE:
                 self._remember(RecordType(change.record_type), change)
@@ -271,6 +274,16 @@ class DraftEditor:
     def human_id(self) -> str:
         return self._cs.human_id
 
+    def prefetch(self, human_ids: Iterable[str]) -> None:
+        """Read the main-line state of many records at once before editing them one by one
+        (an import or a bulk edit), instead of one query per record."""
+        self._base.update(main_line_fields(self.session, human_ids))
+
+    def _main_line(self, human_id: str) -> tuple[str, dict[str, Any]] | None:
+        if human_id not in self._base:
+            self._base.update(main_line_fields(self.session, [human_id]))
+        return self._base.get(human_id)
+
     def _remember(self, rtype: RecordType, change: Change) -> None:
         natural = _NATURAL_KEY.get(rtype)
         key = change.fields.get(natural) if natural else None
@@ -279,7 +292,8 @@ class DraftEditor:
         self.ids.add(rtype, change.record_id, change.human_id, str(key) if key else None)
 
     def _position(self) -> int:
-        return max((c.position for c in self._changes.values()), default=-1) + 1
+        self._next_position += 1
+        return self._next_position
 
     def create(self, rtype: RecordType, fields: Mapping[str, Any]) -> str:
         """Stage a new record; returns its human id."""
@@ -327,7 +341,7 @@ class DraftEditor:
             self._remember(rtype, staged)
             self._event("change.update", human_id, old, normal)
             return
-        base = main_line_fields(self.session, [human_id]).get(human_id)
+        base = self._main_line(human_id)
         if base is None:
             raise NotFoundError(f"no {rtype} {human_id}")
         record_id, current = base
@@ -371,7 +385,7 @@ class DraftEditor:
             self._drop(staged)
             self._event("change.delete", human_id, staged.fields, {})
             return
-        base = main_line_fields(self.session, [human_id]).get(human_id)
+        base = self._main_line(human_id)
         if base is None:
             raise NotFoundError(f"no {rtype} {human_id}")
         record_id, current = base
@@ -487,8 +501,6 @@ def main_line_fields(
     session: Session, human_ids: Iterable[str]
 ) -> dict[str, tuple[str, dict[str, Any]]]:
     """human id -> (uuid, fields) on the main line, from the newest revisions."""
-    from kb.model import Revision
-
     wanted = list(dict.fromkeys(h.upper() for h in human_ids))
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for start in range(0, len(wanted), 500):
@@ -498,7 +510,7 @@ def main_line_fields(
                 Revision.human_id,
                 Revision.record_id,
                 Revision.kb_version,
-                Revision.data,
+                cast(Revision.data, Text),
                 Revision.deleted,
             )
             .where(Revision.human_id.in_(chunk))
@@ -508,24 +520,17 @@ def main_line_fields(
             if deleted:
                 out.pop(human, None)
             else:
-                out[human] = (record_id, dict(data))
+                out[human] = (record_id, json.loads(data))
     return out
 
 
 def _effective_rows(session: Session, cs: ChangeSet) -> tuple[list[RecordRow], list[RecordRow]]:
     """(touched records as they would be after merging, every record after merging)."""
     version = current_version(session)
-    everything: dict[str, RecordRow] = {}
-    for revision in latest_revisions(session, version):
-        if not revision.deleted:
-            everything[revision.human_id] = RecordRow(
-                RecordType(revision.record_type),
-                revision.record_id,
-                revision.human_id,
-                revision.kb_version,
-                revision.human_id,
-                revision.data,
-            )
+    everything: dict[str, RecordRow] = {
+        human_id: RecordRow(RecordType(rtype), record_id, human_id, number, human_id, data)
+        for rtype, human_id, record_id, number, data in latest_rows(session, version)
+    }
     touched: list[RecordRow] = []
     for change in cs.changes:
         rtype = RecordType(change.record_type)
@@ -587,6 +592,7 @@ def submit_change_set(session: Session, *, actor: Actor, change_set_id: str) -> 
     if problems:
         raise ValidationFailed(problems)
     cs.status, cs.submitted_at = ChangeSetStatus.SUBMITTED, utcnow()
+    cs.validated_version = current_version(session)
     record_event(
         session,
         actor=actor.name,
@@ -682,9 +688,11 @@ def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) ->
     conflicts = find_conflicts(session, cs)
     if conflicts:
         raise ConflictError(cs.human_id, conflicts)
-    problems = validate_change_set(session, cs.id)
-    if problems:
-        raise ValidationFailed(problems)
+    if cs.validated_version != current_version(session):
+        # The main line moved since submission: what was valid then may not be now.
+        problems = validate_change_set(session, cs.id)
+        if problems:
+            raise ValidationFailed(problems)
     name = cs.human_id
     try:
         return _merge(session, actor, cs)
@@ -729,7 +737,7 @@ def _merge(session: Session, actor: Actor, cs: ChangeSet) -> MergeResult:
     for change in updates:
         rtype = RecordType(change.record_type)
         obj = objects[change.record_id]
-        writer.update(rtype, obj, change.fields)
+        writer.update(rtype, obj, change.fields, flush=False)
         data = {**base[change.human_id][1], **change.fields}
         revisions.append((rtype, obj, data, False))
         events.append(
@@ -758,17 +766,22 @@ def _merge(session: Session, actor: Actor, cs: ChangeSet) -> MergeResult:
                 {"change_set": cs.human_id, "version": number, "old": change.before},
             )
         )
-    for rtype, obj, stored, deleted in revisions:
-        write_revision(
-            session,
-            rtype,
-            obj,
-            version=number,
-            ids=writer.ids,
-            change_set_id=cs.id,
-            deleted=deleted,
-            data=stored,
-        )
+    session.flush()
+    # Revisions go in as one Core insert: a merge of 10,000 changes writes 10,000 of them.
+    rows = [
+        {
+            "record_id": obj.id,
+            "record_type": rtype.value,
+            "human_id": obj.human_id,
+            "kb_version": number,
+            "change_set_id": cs.id,
+            "deleted": deleted,
+            "data": stored or {},
+        }
+        for rtype, obj, stored, deleted in revisions
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Revision), rows[start : start + 5000])
     cs.status, cs.merged_version = ChangeSetStatus.MERGED, number
     cs.decided_by_id, cs.decided_at = actor.user_id, utcnow()
     events.append(
@@ -786,17 +799,20 @@ def _merge(session: Session, actor: Actor, cs: ChangeSet) -> MergeResult:
 
 def _objects(session: Session, changes: Sequence[Change]) -> dict[str, Any]:
     by_type: dict[RecordType, list[str]] = defaultdict(list)
+    collections: dict[RecordType, bool] = defaultdict(bool)
     for change in changes:
-        by_type[RecordType(change.record_type)].append(change.record_id)
+        rtype = RecordType(change.record_type)
+        by_type[rtype].append(change.record_id)
+        # Deletions and edits of list fields need the link rows; scalar edits do not.
+        collections[rtype] |= change.op is ChangeOp.DELETE or any(
+            isinstance(value, list | dict) for value in change.fields.values()
+        )
     out: dict[str, Any] = {}
     for rtype, record_ids in by_type.items():
         cls = RECORD_CLASSES[rtype]
+        loaders = _LOADERS.get(rtype, ()) if collections[rtype] else ()
         for start in range(0, len(record_ids), 500):
-            query = (
-                select(cls)
-                .options(*_LOADERS.get(rtype, ()))
-                .where(cls.id.in_(record_ids[start : start + 500]))
-            )
+            query = select(cls).options(*loaders).where(cls.id.in_(record_ids[start : start + 500]))
             for obj in session.scalars(query):
                 out[obj.id] = obj
     missing = [c.human_id for c in changes if c.record_id not in out]

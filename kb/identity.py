@@ -8,6 +8,7 @@ import matches an incoming row to the existing record with its key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,17 +60,26 @@ def defining_fields(rtype: RecordType) -> tuple[str, ...]:
     return _DEFINING[rtype]
 
 
-def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A hashable key: equal for two records that describe the same thing."""
+def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> str:
+    """A hashable key: equal for two records that describe the same thing.
+
+    Serialised with json.dumps (C speed: validation keys every record of a 100k KB), with
+    "" and [] read as absent, case folded and order ignored where that carries no meaning.
+    """
     parts: list[Any] = []
     for name in _DEFINING[rtype]:
         value = fields.get(name)
-        if (rtype, name) in _CASELESS and isinstance(value, str):
+        if value in ("", []):
+            value = None
+        elif (rtype, name) in _CASELESS and isinstance(value, str):
             value = value.lower()
-        if (rtype, name) in _UNORDERED and isinstance(value, list):
+        elif (rtype, name) in _UNORDERED and isinstance(value, list):
             value = sorted(value)
-        parts.append(freeze(value))
-    return tuple(parts)
+        parts.append(value)
+    return _dumps(parts)
+
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def freeze(value: Any) -> Any:

@@ -525,6 +525,9 @@ class ChangeSet(Base):
     decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("kb_user.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     merged_version: Mapped[int | None] = mapped_column(Integer)
+    # The KB version the change set was last validated against (at submit): approving it
+    # on that same version needs no second validation.
+    validated_version: Mapped[int | None] = mapped_column(Integer)
     source_name: Mapped[str | None] = mapped_column(Text)
     source_sha256: Mapped[str | None] = mapped_column(String(64))
     skipped: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -931,13 +931,16 @@ class Writer:
         self.titles.invalidate(rtype)
         return cast(RecordMixin, obj)
 
-    def update(self, rtype: RecordType, obj: RecordMixin, fields: Mapping[str, Any]) -> None:
-        """Change the given fields of a record."""
+    def update(
+        self, rtype: RecordType, obj: RecordMixin, fields: Mapping[str, Any], *, flush: bool = True
+    ) -> None:
+        """Change the given fields of a record (a bulk caller may flush once at the end)."""
         for name in fields:
             field_spec(rtype, name)
         self._apply(rtype, obj, fields, creating=False)
         obj.kb_version = self.kb_version
-        self.session.flush()
+        if flush:
+            self.session.flush()
         self.titles.invalidate(rtype)
 
     def delete(self, rtype: RecordType, obj: RecordMixin) -> None:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from kb.enums import RecordType
@@ -80,18 +80,39 @@ def _reject_floats(value: Any) -> None:
             stack.extend(item)
 
 
-def latest_revisions(session: Session, version: int) -> list[Revision]:
-    """The newest revision of every record at or before `version` (tombstones included)."""
-    newest = (
+def _newest(version: int) -> Any:
+    return (
         select(Revision.record_id, func.max(Revision.kb_version).label("v"))
         .where(Revision.kb_version <= version)
         .group_by(Revision.record_id)
         .subquery()
     )
-    query = select(Revision).join(
+
+
+def latest_rows(
+    session: Session, version: int, *, include_deleted: bool = False
+) -> list[tuple[str, str, str, int, dict[str, Any]]]:
+    """(record type, human id, uuid, version, fields) of the newest revision of every record
+    at or before `version`, as plain tuples (no ORM objects: this is the hot path)."""
+    newest = _newest(version)
+    # The JSON is fetched as text and parsed here: SQLAlchemy's JSON result processing costs
+    # about four times as much as json.loads itself on 100k rows.
+    query = select(
+        Revision.record_type,
+        Revision.human_id,
+        Revision.record_id,
+        Revision.kb_version,
+        cast(Revision.data, Text),
+    ).join(
         newest, and_(Revision.record_id == newest.c.record_id, Revision.kb_version == newest.c.v)
     )
-    return list(session.scalars(query))
+    if not include_deleted:
+        query = query.where(Revision.deleted.is_(False))
+    loads = json.loads
+    return [
+        (rtype, human_id, record_id, number, loads(data))
+        for rtype, human_id, record_id, number, data in session.execute(query)
+    ]
 
 
 def build_snapshot(session: Session, version: int | None = None) -> Snapshot:
@@ -102,23 +123,7 @@ def build_snapshot(session: Session, version: int | None = None) -> Snapshot:
     if version < 0 or version > newest:
         raise NotFoundError(f"no KB version {version} (versions run from 0 to {newest})")
     grouped: dict[str, list[dict[str, Any]]] = {rtype.value: [] for rtype in RecordType}
-    rows = session.execute(
-        select(Revision.record_type, Revision.human_id, Revision.record_id, Revision.data)
-        .join(
-            newest_subquery := (
-                select(Revision.record_id, func.max(Revision.kb_version).label("v"))
-                .where(Revision.kb_version <= version)
-                .group_by(Revision.record_id)
-                .subquery()
-            ),
-            and_(
-                Revision.record_id == newest_subquery.c.record_id,
-                Revision.kb_version == newest_subquery.c.v,
-            ),
-        )
-        .where(Revision.deleted.is_(False))
-    )
-    for record_type, human_id, record_id, data in rows:
+    for record_type, human_id, record_id, _version, data in latest_rows(session, version):
         grouped[record_type].append({"id": human_id, "uuid": record_id, "fields": data})
     for entries in grouped.values():
         entries.sort(key=lambda entry: entry["id"])

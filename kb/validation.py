@@ -471,7 +471,19 @@ class _Checker:
     # -- duplicates -------------------------------------------------------------------------
 
     def _duplicates(self) -> Iterator[Problem]:
+        checked_types = (
+            {
+                row.type
+                for rows in self.index.values()
+                for row in rows.values()
+                if row.human_id in self.checked
+            }
+            if len(self.checked) < sum(len(rows) for rows in self.index.values())
+            else set(RecordType)
+        )
         for rtype in RecordType:
+            if rtype not in checked_types:
+                continue
             seen: dict[Any, str] = {}
             rows = self.index.get(rtype, {})
             for human_id in sorted(rows):

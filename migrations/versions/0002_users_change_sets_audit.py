@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("decided_by_id", sa.String(length=36), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("merged_version", sa.Integer(), nullable=True),
+        sa.Column("validated_version", sa.Integer(), nullable=True),
         sa.Column("source_name", sa.Text(), nullable=True),
         sa.Column("source_sha256", sa.String(length=64), nullable=True),
         sa.Column("skipped", sa.JSON(), nullable=False),
