@@ -122,13 +122,17 @@ def _open(args: argparse.Namespace) -> Kb:
     return open_kb(args.db)
 
 
-def password_from_env_or_prompt(prompt: str, *, confirm: bool = False) -> str:
-    """KB_PASSWORD, else a prompt on the terminal; never echoed, never logged."""
-    env = os.environ.get("KB_PASSWORD")
+def password_from_env_or_prompt(
+    prompt: str, *, confirm: bool = False, from_env: bool = True
+) -> str:
+    """KB_PASSWORD (your own password only), else a prompt on the terminal; never echoed,
+    never logged."""
+    env = os.environ.get("KB_PASSWORD") if from_env else None
     if env:
         return env
     if not sys.stdin.isatty():
-        raise KbError(f"{prompt}: set KB_PASSWORD or run in a terminal to be asked")
+        hint = "set KB_PASSWORD or run" if from_env else "use --password-stdin or run"
+        raise KbError(f"{prompt}: {hint} in a terminal to be asked")
     first = getpass.getpass(f"{prompt}: ")
     if confirm and getpass.getpass(f"{prompt} (again): ") != first:
         raise KbError("the two passwords differ")

@@ -179,12 +179,8 @@ def _cmd_user(args: argparse.Namespace, out: TextIO) -> int:
                 elif args.password_stdin:
                     password = _read_stdin_password()
                 else:
-                    password = (
-                        cli.password_from_env_or_prompt(
-                            f"password for new user {args.name}", confirm=True
-                        )
-                        if not args.password_stdin
-                        else None
+                    password = cli.password_from_env_or_prompt(
+                        f"password for new user {args.name}", confirm=True, from_env=False
                     )
                 users.add_user(
                     session,
