@@ -174,6 +174,7 @@ def _cmd_user(args: argparse.Namespace, out: TextIO) -> int:
         actor = cli.signed_in(args, kb)
         with kb.unit_of_work() as session:
             if args.user_command == "add":
+                users.require(actor, users.Permission.ADMIN)  # before asking for anything
                 if args.no_password:
                     password = None
                 elif args.password_stdin:

@@ -1,0 +1,149 @@
+"""The review cycle from the command line, with the demo accounts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+
+
+def kb(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    db: Path,
+    user: str | None,
+    *args: str,
+) -> tuple[int, str, str]:
+    if user:
+        monkeypatch.setenv("KB_PASSWORD", f"demo-{user}")
+    else:
+        monkeypatch.delenv("KB_PASSWORD", raising=False)
+    code = main(["--db", str(db), *(["--user", user] if user else []), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "kb.sqlite"
+    assert main(["--db", str(path), "init", "--demo"]) == 0
+    capsys.readouterr()
+    return path
+
+
+def test_edit_submit_approve_diff_history(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    run = lambda user, *args: kb(capsys, monkeypatch, db, user, *args)  # noqa: E731
+    code, out, _ = run("curator", "list", "threshold", "--format", "json")
+    tmb = next(r["id"] for r in json.loads(out) if r["fields"]["metric"] == "TMB")
+    assert run("curator", "edit", tmb, "value=16")[0] == 0
+    code, out, _ = run("curator", "new", "drug", "name=zongertinib", "--format", "json")
+    staged = json.loads(out)
+    cs, drug = staged["change_set"], staged["record"]
+    code, out, _ = run("curator", "changes", "show", cs)
+    assert "value: '10' -> '16'" in out and f"create {drug}" in out
+    assert run("curator", "changes", "submit", cs)[0] == 0
+
+    code, _, err = run("curator", "changes", "approve", cs)
+    assert code == 1 and "only reviewers may approve" in err
+    code, _, err = run("reviewer", "changes", "reject", cs, "--reason", " ")
+    assert code == 1 and "needs a reason" in err
+    code, out, _ = run("reviewer", "changes", "approve", cs)
+    assert code == 0 and "KB version 2" in out
+
+    code, out, _ = run(None, "diff", "1", "2", "--format", "json")
+    diff = json.loads(out)
+    assert code == 0 and json.dumps(diff).count(tmb) >= 1 and drug in json.dumps(diff)
+    code, out, _ = run(None, "history", tmb)
+    assert "value: '10' -> '16'" in out and cs in out
+    code, out, _ = run(None, "audit", "verify")
+    assert code == 0 and "intact" in out
+    code, out, _ = run(None, "versions", "list", "--format", "json")
+    assert [v["version"] for v in json.loads(out)] == [1, 2]
+
+
+def test_own_change_set_cannot_be_approved(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    run = lambda user, *args: kb(capsys, monkeypatch, db, user, *args)  # noqa: E731
+    run("reviewer", "edit", "DR-00001", "ncit_code=C999")
+    code, out, _ = run("reviewer", "changes", "list", "--mine", "--format", "json")
+    cs = json.loads(out)[0]["id"]
+    run("reviewer", "changes", "submit", cs)
+    code, _, err = run("reviewer", "changes", "approve", cs)
+    assert code == 1 and "four-eyes" in err
+    assert run("reviewer2", "changes", "approve", cs)[0] == 0
+
+
+def test_wrong_password_and_user_admin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    monkeypatch.setenv("KB_PASSWORD", "nope")
+    assert main(["--db", str(db), "--user", "curator", "edit", "DR-00001", "name=x"]) == 1
+    assert "wrong user name or password" in capsys.readouterr().err
+    run = lambda user, *args: kb(capsys, monkeypatch, db, user, *args)  # noqa: E731
+    code, _, err = run("curator", "user", "add", "eve", "--role", "admin")
+    assert code == 1 and "only admins" in err
+    code, out, _ = run(None, "user", "list", "--format", "json")
+    assert {u["name"] for u in json.loads(out)} >= {"admin", "curator", "reviewer", "releaser"}
+
+
+def test_audit_verify_exit_code_after_tampering(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "kb.sqlite"
+    exe = [sys.executable, "-m", "kb", "--db", str(path)]
+    assert (
+        subprocess.run([*exe, "init", "--demo"], check=False, capture_output=True).returncode == 0
+    )
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TRIGGER audit_event_no_update")
+        raw.execute("UPDATE audit_event SET actor = 'mallory' WHERE seq = 2")
+    result = subprocess.run([*exe, "audit", "verify"], check=False, capture_output=True, text=True)
+    assert result.returncode == 1 and "broken at event 2" in result.stdout
+
+
+def test_admin_adds_user_with_password_from_stdin(tmp_path: Path) -> None:
+    path = tmp_path / "kb.sqlite"
+    exe = [sys.executable, "-m", "kb", "--db", str(path)]
+    env = {"PATH": "/usr/bin:/bin", "KB_PASSWORD": "demo-admin"}
+    subprocess.run([*exe, "init", "--demo"], check=True, capture_output=True)
+    added = subprocess.run(
+        [*exe, "--user", "admin", "user", "add", "nora", "--role", "curator", "--password-stdin"],
+        input="nora-secret-1\n",
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    env["KB_PASSWORD"] = "nora-secret-1"
+    staged = subprocess.run(
+        [*exe, "--user", "nora", "edit", "DR-00001", "ncit_code=C1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert staged.returncode == 0, staged.stderr
+    # The new user's password is not the admin's, and never stored in clear.
+    env["KB_PASSWORD"] = "demo-admin"
+    wrong = subprocess.run(
+        [*exe, "--user", "nora", "changes", "list", "--mine"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert wrong.returncode == 1
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        dump = "\n".join(raw.iterdump())
+    assert "nora-secret-1" not in dump and "demo-admin" not in dump
