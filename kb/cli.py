@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tumour.add_argument("code")
     fmt(tumour)
-    from kb import cli_review
+    from kb import cli_release, cli_review
 
-    for module in (cli_review,):
+    for module in (cli_review, cli_release):
         _HANDLERS.update(module.register(commands, fmt))
     return parser
 
@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = _HANDLERS[args.command]
     try:
         return handler(args, sys.stdout)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except KbError as exc:
         print(f"kb: {exc}", file=sys.stderr)
         return 1

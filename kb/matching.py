@@ -676,9 +676,11 @@ class MatchResult:
     kb_id: str = ""
     kb_version: int | None = None
     release_version: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "warnings": list(self.warnings),
             "patient": self.patient.id,
             "kb_id": self.kb_id,
             "kb_version": self.kb_version,
@@ -697,7 +699,9 @@ class MatchResult:
         if patient.sex:
             facts.append(patient.sex)
         release = self.release_version or f"KB version {self.kb_version}"
-        lines = [f"Patient {patient.id} ({', '.join(facts)}) against {release}", ""]
+        lines = [f"Patient {patient.id} ({', '.join(facts)}) against {release}"]
+        lines += [f"warning: {warning}" for warning in self.warnings]
+        lines.append("")
         lines.append(f"Therapies ({len(self.therapies)})")
         if not self.therapies:
             lines.append("  none")
@@ -1087,8 +1091,24 @@ class Matcher:
         therapies.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level, 99), m.assertion_id))
         trials.sort(key=lambda m: (m.nct_id, m.arm_id))
         review.sort(key=lambda m: (m.nct_id, m.arm_id))
+        warnings = []
+        code = patient.oncotree_code
+        if code and code not in self.tree:
+            # Usually a release built from a KB that holds only part of OncoTree (the demo).
+            warnings.append(
+                f"tumour type {code} is not in this release's OncoTree, so only rules for all "
+                "tumours could match; release from a KB with the full OncoTree loaded "
+                "(kb vocab load oncotree FILE)"
+            )
         return MatchResult(
-            patient, therapies, trials, review, self.kb_id, self.kb_version, self.release_version
+            patient,
+            therapies,
+            trials,
+            review,
+            self.kb_id,
+            self.kb_version,
+            self.release_version,
+            warnings,
         )
 
     def explain(self, patient: Patient, record_id: str) -> Explanation:

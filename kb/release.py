@@ -161,6 +161,7 @@ def build_release(
     out_dir: Path,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    content_time: str | None = None,
 ) -> ReleaseResult:
     """Write a signed release of `snapshot` to `out_dir` (which must not exist, or be empty).
 
@@ -183,7 +184,12 @@ def build_release(
         approvals=approvals,
     )
     root = _root_for_signing(trust_root_envelope, signing_keys)
-    moment = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    # The payload's own timestamps (kb.xlsx properties and zip entries) come from
+    # `content_time` when given — the KB version's time — so that releasing the same version
+    # twice gives byte-identical payload files even though `created` differs.
+    moment = dt.datetime.strptime(content_time or created, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=dt.UTC
+    )
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ReleaseError(f"{out_dir} already exists and is not empty; choose a new folder")
@@ -205,8 +211,10 @@ def build_release(
     try:
         writer = _PayloadWriter(staging)
         check()
-        kb_data = {**data, "release_version": release_version}
-        writer.put("kb.json", canonical_json(kb_data))
+        # kb.json is exactly the approved snapshot: its sha256 is the digest the approvals
+        # signed, and releasing one KB version twice gives the same bytes. The release version
+        # lives in the signed statement's predicate.
+        writer.put("kb.json", canonical_json(data))
         writer.put("kb.schema.json", schema_bytes())
         step()
         check()
@@ -490,11 +498,11 @@ def _verify(
         raise _fail(Reason.INCONSISTENT_RELEASE, "payload/kb.json is not JSON") from None
     if not isinstance(kb_json, dict) or kb_json.get("kb_id") != kb_id:
         raise _fail(Reason.INCONSISTENT_RELEASE, "payload/kb.json is for another KB")
-    if kb_json.get("release_version") != predicate["version"]:
+    if kb_json.get("kb_version") != predicate.get("kb_version", kb_json.get("kb_version")):
         raise _fail(
             Reason.INCONSISTENT_RELEASE,
-            f"payload/kb.json is release {kb_json.get('release_version')!r}, "
-            f"the statement says {predicate['version']!r}",
+            f"payload/kb.json is KB version {kb_json.get('kb_version')!r}, "
+            f"the statement says {predicate.get('kb_version')!r}",
         )
     if progress:
         progress(3, 4)

@@ -163,7 +163,6 @@ def build_kb_schema() -> dict[str, Any]:
             "format",
             "kb_id",
             "kb_version",
-            "release_version",
             "vocabularies",
             "tumour_types",
             "records",
@@ -172,7 +171,6 @@ def build_kb_schema() -> dict[str, Any]:
             "format": {"const": SNAPSHOT_FORMAT},
             "kb_id": {"type": "string", "minLength": 1},
             "kb_version": {"type": "integer", "minimum": 0},
-            "release_version": {"type": "string", "pattern": RELEASE_VERSION_PATTERN},
             "vocabularies": {"type": "object", "additionalProperties": {"type": "string"}},
             "tumour_types": {"type": "array", "items": {"$ref": "#/$defs/tumour_type"}},
             "records": {
