@@ -369,8 +369,14 @@ def main(argv: list[str] | None = None) -> None:
         )[-4:]
         for size, name in reversed(sizes):
             print(f"  {name}: {size / 1e6:.1f} MB")
-        print(f"release_build_100k_s={result.build_s:.2f}")
-        print(f"verify_100k_s={result.verify_s:.2f}")
+    # Matching runs on its own synthetic 100k-assertion KB (bench/match_bench.py).
+    import match_bench
+
+    print("matching:")
+    rate = match_bench.main(["--assertions", str(args.assertions)])
+    print(f"release_build_100k_s={result.build_s:.2f}")
+    print(f"verify_100k_s={result.verify_s:.2f}")
+    print(f"match_patients_per_s={rate:.0f}")
 
 
 if __name__ == "__main__":
