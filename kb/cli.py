@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tumour.add_argument("code")
     fmt(tumour)
-    from kb import cli_release, cli_review
+    from kb import cli_import, cli_release, cli_review
 
-    for module in (cli_review, cli_release):
+    for module in (cli_review, cli_import, cli_release):
         _HANDLERS.update(module.register(commands, fmt))
     return parser
 

@@ -1,0 +1,1490 @@
+"""CIViC import: the AcceptedClinicalEvidenceSummaries and AcceptedAssertionSummaries TSVs (the
+2024 molecular-profile schema) become biomarkers, expressions, drugs, therapies, citations and
+assertions (DESIGN §4).
+
+Adapters: `evidence_adapter(path)` and `assertion_adapter(path)` yield one `SourceRow` per data
+row (header = row 1), following the interface in kb/importing/engine.py. They never query the
+database; pass ``lookup=KbLookup.from_session(session)`` so that they can refer to genes, drugs,
+therapies and citations the KB already has and propose new genes with their HGNC ids. Without a
+lookup, genes are referred to by symbol (the engine reports those the KB lacks) and drugs,
+therapies and citations are proposed for the engine to match.
+
+How a row maps, and why:
+
+* ``molecular_profile`` is parsed into an AND / OR / NOT tree (`parse_molecular_profile`);
+  each component ``GENE VARIANT`` becomes one biomarker (`component_tree`):
+  ``V600E``-style protein changes -> sequence_variant (canonical HGVS via kb.protein);
+  a bare codon ``G12`` -> range at that codon, consequence missense (CIViC's codon-level
+  variants gather missense changes, as OncoKB's ``G12`` does); ``G12/G13`` -> OR of codons;
+  ``Exon 19 Deletion`` / ``Insertion`` / ``Skipping Mutation`` / ``Mutation`` -> range at that
+  exon (in-frame deletion / in-frame insertion / exon skipping / any); ``A::B`` or
+  ``A::B Fusion`` -> fusion with both partners; ``X Fusion`` -> fusion with X as the 3' partner
+  (5' for genes that lead their fusions, `FIVE_PRIME_GENES`); ``Amplification`` / ``Deletion``
+  -> copy number; ``Mutation`` -> categorical oncogenic mutations (the KB has no "any
+  mutation" category; this is the nearest); ``Activating Mutation``, ``Truncating Mutation``,
+  ``Loss-of-function`` / ``Loss`` -> their categories. A nucleotide note such as
+  ``L89P (c.266T>C)`` keeps the protein change only (the KB keys variants on protein change).
+  Expression (no assay given), wild type, ITD, rsIDs and other forms are reported, not guessed.
+* ``variant_origin``: Somatic -> somatic; Rare / Common Germline -> germline; N/A, Unknown or
+  empty -> somatic (the KB default). The assertion file has no origin column: somatic.
+* ``therapies`` (comma-joined) with ``therapy_interaction_type``: one drug -> monotherapy;
+  Combination -> one combination therapy; Substitutes -> one assertion per drug; Sequential ->
+  reported (the KB has no sequential therapies); several drugs with no type -> reported in the
+  evidence file, a combination in the assertion file (which has no such column and lists the
+  drugs of one regimen).
+* ``evidence_type`` + ``significance`` -> implication: Predictive Sensitivity/Response ->
+  sensitive, Predictive Resistance -> resistant, Diagnostic Positive -> diagnostic, Prognostic
+  Better / Poor Outcome -> prognostic (the direction is kept in the description: the KB has no
+  prognostic polarity). Predisposing, Oncogenic and Functional evidence, Reduced Sensitivity,
+  Adverse Response and negative diagnostic evidence have no counterpart and are reported.
+* ``evidence_direction`` / ``assertion_direction`` "Does Not Support": reported, not imported.
+  The KB states positive assertions; importing such a row as sensitive would invert it, and a
+  flag nobody matches on would be lost in releases.
+* ``evidence_level`` A-E (evidence) or ``amp_category`` (assertions) -> KB level through
+  civic_levels.toml (curator-editable; pass ``levels=`` to override entries).
+* ``disease`` / ``doid`` -> OncoTree codes through doid_oncotree.toml (curator-editable; pass
+  ``doid_map=`` to override entries). Unmapped DOIDs are reported with their location.
+* ``citation_id`` with ``source_type`` PubMed -> a pmid citation; other sources (ASCO, ASH
+  abstracts) -> a url citation of the CIViC evidence page, titled with the abstract.
+  Assertions cite their NCCN guideline (when given) and their CIViC assertion page.
+* ``nct_ids`` are not turned into trials: a trial record needs a title, phase and status that
+  CIViC does not give (``kb trials sync`` fetches them from ClinicalTrials.gov).
+
+Every data row yields exactly one SourceRow: with records when it maps, else with located
+errors (file, row as the file shows it, column letter, column name, code, message, value).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.enums import (
+    SPECIAL_SCOPES,
+    BiomarkerKind,
+    Category,
+    Characteristic,
+    CitationKind,
+    Combination,
+    Consequence,
+    CopyNumberType,
+    EvidenceLevel,
+    Implication,
+    Origin,
+    RecordType,
+)
+from kb.errors import KbError
+from kb.identity import freeze
+from kb.importing.limits import column_letter
+from kb.importing.model import (
+    ImportError_,
+    Location,
+    ProposedRecord,
+    Ref,
+    SourceError,
+    SourceRow,
+)
+from kb.importing.readers import cell_error_in, read_workbook
+from kb.metrics import METRICS, Metric
+from kb.model import (
+    Citation,
+    Drug,
+    Gene,
+    HgncGene,
+    HgncSynonym,
+    Therapy,
+    TherapyDrug,
+    TumourType,
+)
+from kb.protein import ProteinChangeError, parse_protein_change
+
+__all__ = [
+    "FIVE_PRIME_GENES",
+    "BiomarkerSpec",
+    "DiseaseMap",
+    "KbLookup",
+    "Leaf",
+    "LevelTable",
+    "Node",
+    "ProfileError",
+    "RecordBuilder",
+    "SpecTree",
+    "ThresholdSpec",
+    "assertion_adapter",
+    "component_tree",
+    "evidence_adapter",
+    "parse_molecular_profile",
+    "profile_tree",
+]
+
+
+# Genes that keep the 5' end of their oncogenic fusions (EWSR1::FLI1, BCR::ABL1, FGFR3::TACC3 …).
+# A fusion named by one gene only ("EWSR1 Fusion") puts that gene 5' when it is listed here, 3'
+# otherwise (ALK, ROS1, RET, NTRK1-3, PDGFRB … are 3' partners).
+FIVE_PRIME_GENES = frozenset(
+    {
+        "BCR",
+        "CBFB",
+        "CD74",
+        "DNAJB1",
+        "EML4",
+        "ETV6",
+        "EWSR1",
+        "FGFR2",
+        "FGFR3",
+        "FUS",
+        "KMT2A",
+        "NAB2",
+        "NPM1",
+        "PAX3",
+        "PAX7",
+        "PML",
+        "RUNX1",
+        "SS18",
+        "TMPRSS2",
+    }
+)
+
+
+# --- a snapshot of what the KB already has ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KbLookup:
+    """Plain-data snapshot of the KB's names, so adapters can map rows without a database.
+
+    Build it with `from_session` in the caller's unit of work and pass it to an adapter; all
+    keys are normalised (symbols upper-case, drug names and citation keys lower-case).
+    """
+
+    genes: Mapping[str, str] = field(default_factory=dict)
+    """Upper-cased symbol -> symbol as stored, for genes in the KB."""
+    hgnc: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Upper-cased approved symbol -> (symbol, HGNC id, approved name)."""
+    hgnc_synonyms: Mapping[str, str] = field(default_factory=dict)
+    """Upper-cased alias or previous symbol -> approved symbol."""
+    drugs: Mapping[str, str] = field(default_factory=dict)
+    """Lower-cased drug name -> name as stored."""
+    therapies: Mapping[frozenset[str], str] = field(default_factory=dict)
+    """Lower-cased drug names of a therapy -> its human id."""
+    citations: frozenset[str] = frozenset()
+    """"kind:identifier" of every citation, lower-cased."""
+    tumour_codes: frozenset[str] = frozenset()
+    """OncoTree codes of the loaded release."""
+    tumour_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Lower-cased OncoTree name -> the codes bearing it (a few names are shared)."""
+
+    @classmethod
+    def from_session(cls, session: Session) -> KbLookup:
+        """Read the names once (a handful of queries); the result is safe to pass anywhere."""
+        genes = {symbol.upper(): symbol for symbol in session.scalars(select(Gene.symbol))}
+        hgnc = {
+            symbol.upper(): (symbol, hgnc_id, name or "")
+            for symbol, hgnc_id, name in session.execute(
+                select(HgncGene.symbol, HgncGene.hgnc_id, HgncGene.name)
+            )
+        }
+        synonyms: dict[str, str] = {}
+        query = (
+            select(HgncSynonym.synonym, HgncGene.symbol)
+            .join(HgncGene, HgncGene.hgnc_id == HgncSynonym.hgnc_id)
+            .order_by(HgncSynonym.kind.desc(), HgncGene.symbol)
+        )
+        for synonym, symbol in session.execute(query):
+            synonyms.setdefault(synonym.upper(), symbol)
+        drugs = {name.lower(): name for name in session.scalars(select(Drug.name))}
+        members: dict[str, set[str]] = {}
+        for human_id, name in session.execute(
+            select(Therapy.human_id, Drug.name)
+            .join(TherapyDrug, TherapyDrug.therapy_id == Therapy.id)
+            .join(Drug, Drug.id == TherapyDrug.drug_id)
+        ):
+            members.setdefault(human_id, set()).add(name.lower())
+        therapies: dict[frozenset[str], str] = {}
+        for human_id in sorted(members):
+            therapies.setdefault(frozenset(members[human_id]), human_id)
+        citations = frozenset(
+            f"{kind.value}:{identifier}".lower()
+            for kind, identifier in session.execute(select(Citation.kind, Citation.identifier))
+        )
+        names: dict[str, list[str]] = {}
+        codes = []
+        for code, name in session.execute(select(TumourType.code, TumourType.name)):
+            codes.append(code)
+            names.setdefault(name.strip().lower(), []).append(code)
+        return cls(
+            genes=genes,
+            hgnc=hgnc,
+            hgnc_synonyms=synonyms,
+            drugs=drugs,
+            therapies=therapies,
+            citations=citations,
+            tumour_codes=frozenset(codes),
+            tumour_names={name: tuple(sorted(found)) for name, found in names.items()},
+        )
+
+
+# --- biomarker specs and expression trees ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BiomarkerSpec:
+    """A biomarker's defining fields as a source describes it, genes by symbol."""
+
+    kind: BiomarkerKind
+    gene: str | None = None
+    protein_change: str | None = None
+    exon: int | None = None
+    codon_start: int | None = None
+    codon_end: int | None = None
+    consequence: Consequence | None = None
+    category: Category | None = None
+    copy_number: CopyNumberType | None = None
+    partner_5: str | None = None
+    partner_3: str | None = None
+    characteristic: Characteristic | None = None
+    status: str | None = None
+
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.gene, self.partner_5, self.partner_3) if s)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdSpec:
+    """A numeric threshold; the unit is always the metric's, so re-imports match."""
+
+    metric: Metric
+    operator: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    biomarker: BiomarkerSpec
+    threshold: ThresholdSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    op: Literal["AND", "OR", "NOT"]
+    args: tuple[SpecTree, ...]
+
+
+SpecTree = Leaf | Node
+
+
+def combine(op: Literal["AND", "OR"], parts: Sequence[SpecTree]) -> SpecTree:
+    """`parts` joined by `op`, with nested nodes of the same operator flattened (one canonical
+    shape, so the same profile always gives the same tree) and repeats dropped."""
+    args: list[SpecTree] = []
+    for part in parts:
+        for item in part.args if isinstance(part, Node) and part.op == op else (part,):
+            if item not in args:
+                args.append(item)
+    return args[0] if len(args) == 1 else Node(op, tuple(args))
+
+
+# --- building proposed records --------------------------------------------------------------
+
+
+class RecordBuilder:
+    """Collects the proposed records and errors of one source row.
+
+    Records the row proposes twice (the same gene in two components) are proposed once;
+    keys are "<prefix> <type> <n>", unique within an import because the prefix names the row.
+    """
+
+    def __init__(self, prefix: str, location: Location, lookup: KbLookup | None) -> None:
+        self.prefix = prefix
+        self.location = location
+        self.lookup = lookup
+        self.records: list[ProposedRecord] = []
+        self.errors: list[ImportError_] = []
+        self._seen: dict[tuple[Any, ...], Ref] = {}
+        self._counts: dict[RecordType, int] = {}
+        self._genes: dict[str, str | Ref | None] = {}
+
+    def error(
+        self, where: Location, field_name: str | None, code: str, message: str, value: Any = None
+    ) -> None:
+        self.errors.append(ImportError_(where, field_name, code, message, value))
+
+    def add(
+        self, rtype: RecordType, fields: Mapping[str, Any], columns: Mapping[str, str] | None = None
+    ) -> Ref:
+        """Propose a record (once per row for the same fields) and return a reference to it."""
+        seen_key = (rtype, freeze(_plain(fields)))
+        known = self._seen.get(seen_key)
+        if known is not None:
+            return known
+        count = self._counts.get(rtype, 0) + 1
+        self._counts[rtype] = count
+        key = f"{self.prefix} {rtype.value} {count}"
+        self.records.append(
+            ProposedRecord(rtype, key, dict(fields), self.location, columns=dict(columns or {}))
+        )
+        ref = Ref(key)
+        self._seen[seen_key] = ref
+        return ref
+
+    def gene(self, symbol: str, where: Location, field_name: str) -> str | Ref | None:
+        """A reference to the gene `symbol`: the KB's gene, a proposed new gene (with its HGNC
+        id), or None after recording why it cannot be had."""
+        key = symbol.upper()
+        if key in self._genes:
+            return self._genes[key]
+        found = self._resolve_gene(symbol, where, field_name)
+        self._genes[key] = found
+        return found
+
+    def _resolve_gene(self, symbol: str, where: Location, field_name: str) -> str | Ref | None:
+        lookup = self.lookup
+        if lookup is None:
+            return symbol  # the engine resolves the symbol, and reports it if the KB lacks it
+        key = symbol.upper()
+        if key in lookup.genes:
+            return lookup.genes[key]
+        approved = lookup.hgnc.get(key)
+        if approved is not None:
+            approved_symbol, hgnc_id, name = approved
+            fields = {"symbol": approved_symbol, "hgnc_id": hgnc_id}
+            if name:
+                fields["name"] = name
+            return self.add(RecordType.GENE, fields, dict.fromkeys(fields, where.column or ""))
+        if not lookup.hgnc:
+            self.error(
+                where,
+                field_name,
+                "vocabulary_missing",
+                f"gene {symbol} is not in the KB and no HGNC gene list is loaded to add it "
+                "(kb vocab load hgnc FILE)",
+                symbol,
+            )
+            return None
+        suggestion = lookup.hgnc_synonyms.get(key)
+        if suggestion:
+            self.error(
+                where,
+                field_name,
+                "not_approved_symbol",
+                f"{symbol} is not an HGNC approved symbol; it stands for {suggestion}",
+                symbol,
+            )
+        else:
+            self.error(where, field_name, "unknown_gene", f"unknown gene {symbol}", symbol)
+        return None
+
+    def biomarker(
+        self, spec: BiomarkerSpec, origin: Origin, where: Location, field_name: str
+    ) -> Ref | None:
+        fields: dict[str, Any] = {"kind": spec.kind.value, "origin": origin.value}
+        ok = True
+        for name in ("gene", "partner_5", "partner_3"):
+            symbol = getattr(spec, name)
+            if symbol:
+                ref = self.gene(symbol, where, field_name)
+                ok = ok and ref is not None
+                fields[name] = ref
+        if not ok:
+            return None
+        for name in ("protein_change", "exon", "codon_start", "codon_end", "status"):
+            value = getattr(spec, name)
+            if value is not None:
+                fields[name] = value
+        for name in ("consequence", "category", "copy_number", "characteristic"):
+            value = getattr(spec, name)
+            if value is not None:
+                fields[name] = value.value
+        if spec.kind is BiomarkerKind.FUSION:
+            # Both partners are defining; an unnamed one is "any", stored as empty.
+            fields.setdefault("partner_5", None)
+            fields.setdefault("partner_3", None)
+        return self.add(RecordType.BIOMARKER, fields, dict.fromkeys(fields, where.column or ""))
+
+    def threshold(self, spec: ThresholdSpec, where: Location) -> Ref:
+        fields = {
+            "metric": spec.metric.value,
+            "operator": spec.operator,
+            "value": spec.value,
+            "unit": METRICS[spec.metric].unit,
+        }
+        return self.add(RecordType.THRESHOLD, fields, {"value": where.column or ""})
+
+    def tree(
+        self, tree: SpecTree, origin: Origin, where: Location, field_name: str
+    ) -> dict[str, Any] | None:
+        """The expression tree with Ref leaves, proposing each biomarker and threshold."""
+        if isinstance(tree, Leaf):
+            biomarker = self.biomarker(tree.biomarker, origin, where, field_name)
+            if biomarker is None:
+                return None
+            leaf: dict[str, Any] = {"biomarker": biomarker}
+            if tree.threshold is not None:
+                leaf["threshold"] = self.threshold(tree.threshold, where)
+            return leaf
+        args = [self.tree(arg, origin, where, field_name) for arg in tree.args]
+        if any(arg is None for arg in args):
+            return None
+        return {"op": tree.op, "args": args}
+
+    def expression(
+        self, tree: SpecTree, origin: Origin, where: Location, field_name: str
+    ) -> Ref | None:
+        built = self.tree(tree, origin, where, field_name)
+        if built is None:
+            return None
+        return self.add(RecordType.EXPRESSION, {"tree": built}, {"tree": where.column or ""})
+
+    def drug(self, name: str, where: Location) -> str | Ref:
+        if self.lookup is not None and name.lower() in self.lookup.drugs:
+            return self.lookup.drugs[name.lower()]
+        return self.add(RecordType.DRUG, {"name": name}, {"name": where.column or ""})
+
+    def therapy(self, names: Sequence[str], where: Location) -> str | Ref:
+        """A monotherapy or combination of `names`: the KB's therapy with those drugs if there
+        is one, else a proposed one named "A + B". Drugs go in alphabetical order, in the name
+        and the drug list alike, so two sources listing them in different orders propose the
+        same therapy."""
+        stored = [
+            self.lookup.drugs.get(name.lower(), name) if self.lookup else name for name in names
+        ]
+        if self.lookup is not None:
+            existing = self.lookup.therapies.get(frozenset(name.lower() for name in stored))
+            if existing:
+                return existing
+        ordered = sorted(stored, key=lambda name: (name.lower(), name))
+        drugs = [self.drug(name, where) for name in ordered]
+        # Therapy names read as the demo KB's do ("Dabrafenib + Trametinib") even where the
+        # drug records hold lower-case INNs.
+        shown = [name[:1].upper() + name[1:] for name in ordered]
+        fields = {
+            "name": " + ".join(shown),
+            "combination": (
+                Combination.COMBINATION if len(ordered) > 1 else Combination.MONOTHERAPY
+            ).value,
+            "drugs": drugs,
+        }
+        return self.add(RecordType.THERAPY, fields, {"drugs": where.column or ""})
+
+    def citation(
+        self, kind: CitationKind, identifier: str, title: str, where: Location
+    ) -> str | Ref:
+        key = f"{kind.value}:{identifier}"
+        if self.lookup is not None and key.lower() in self.lookup.citations:
+            return key
+        fields = {"kind": kind.value, "identifier": identifier}
+        if title:
+            fields["title"] = title
+        return self.add(RecordType.CITATION, fields, {"identifier": where.column or ""})
+
+
+def _plain(value: Any) -> Any:
+    """`value` with Refs turned into tagged tuples, so `freeze` can hash it."""
+    if isinstance(value, Ref):
+        return ("ref", value.key)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+# --- molecular profiles ---------------------------------------------------------------------
+
+
+class ProfileError(ValueError):
+    """A molecular profile (or one component) that cannot be mapped; says why."""
+
+    def __init__(self, message: str, code: str = "unparseable_profile") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One variant of a molecular profile: the feature (gene or fusion) and the variant name."""
+
+    gene: str
+    variant: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.gene} {self.variant}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Combined:
+    op: Literal["AND", "OR", "NOT"]
+    args: tuple[Profile, ...]
+
+
+Profile = Component | Combined
+
+_BOOLEAN = ("AND", "OR")
+_MAX_PROFILE_LENGTH = 2000
+
+
+def parse_molecular_profile(text: str) -> Profile:
+    """Parse a CIViC molecular-profile name such as ``EGFR L858R OR EGFR Exon 19 Deletion``.
+
+    Operators are the upper-case words AND, OR and NOT (AND binds tighter than OR); parentheses
+    group. A parenthesis inside a variant name (``VHL P154= (c.462A>C)``) is part of the name.
+    """
+    if len(text) > _MAX_PROFILE_LENGTH:
+        raise ProfileError(f"longer than {_MAX_PROFILE_LENGTH} characters")
+    tokens = _profile_tokens(text)
+    if not tokens:
+        raise ProfileError("empty molecular profile")
+    parser = _ProfileParser(tokens)
+    profile = parser.parse_or()
+    if parser.i != len(tokens):
+        raise ProfileError(f"unexpected {_token_text(tokens[parser.i])!r}")
+    return profile
+
+
+_Token = str | Component
+
+
+def _token_text(token: _Token) -> str:
+    return token.text if isinstance(token, Component) else token
+
+
+def _profile_tokens(text: str) -> list[_Token]:
+    words = text.split()
+    tokens: list[_Token] = []
+    i = 0
+    expect_operand = True
+    while i < len(words):
+        word = words[i]
+        if not expect_operand:
+            if word not in _BOOLEAN and word != ")":
+                raise ProfileError(f"expected AND or OR before {word!r}")
+            tokens.append(word)
+            expect_operand = word != ")"
+            i += 1
+            continue
+        if word == "NOT":
+            tokens.append(word)
+            i += 1
+            continue
+        while word.startswith("("):
+            tokens.append("(")
+            word = word[1:]
+        if not word:
+            i += 1
+            continue
+        parts = [word]
+        i += 1
+        while i < len(words) and words[i] not in (*_BOOLEAN, "NOT"):
+            parts.append(words[i])
+            i += 1
+        component = " ".join(parts)
+        # Closing parentheses beyond the component's own (as in "(ATI)") close a group.
+        closes = 0
+        while component.endswith(")") and component.count(")") > component.count("("):
+            component = component[:-1].rstrip()
+            closes += 1
+        if not component:
+            raise ProfileError("a parenthesis closes an empty group")
+        gene, _, variant = component.partition(" ")
+        tokens.append(Component(gene, variant.strip()))
+        tokens.extend(")" for _ in range(closes))
+        expect_operand = False
+    return tokens
+
+
+class _ProfileParser:
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def parse_or(self) -> Profile:
+        return self._binary("OR", self.parse_and)
+
+    def parse_and(self) -> Profile:
+        return self._binary("AND", self.parse_unary)
+
+    def _binary(self, op: Literal["AND", "OR"], operand: Callable[[], Profile]) -> Profile:
+        args = [operand()]
+        while self.peek() == op:
+            self.i += 1
+            args.append(operand())
+        return args[0] if len(args) == 1 else Combined(op, tuple(args))
+
+    def parse_unary(self) -> Profile:
+        token = self.peek()
+        if token is None:
+            raise ProfileError("the profile ends where a variant was expected")
+        self.i += 1
+        if token == "NOT":
+            return Combined("NOT", (self.parse_unary(),))
+        if token == "(":
+            inner = self.parse_or()
+            if self.peek() != ")":
+                raise ProfileError("a parenthesis is not closed")
+            self.i += 1
+            return inner
+        if isinstance(token, Component):
+            return token
+        raise ProfileError(f"unexpected {token!r} where a variant was expected")
+
+
+def profile_tree(profile: Profile) -> SpecTree:
+    """The biomarker tree of a parsed profile; raises ProfileError for a component that has no
+    biomarker form (the message names it)."""
+    if isinstance(profile, Component):
+        try:
+            return component_tree(profile.gene, profile.variant)
+        except ProfileError as exc:
+            raise ProfileError(f"{profile.text!r}: {exc.message}", exc.code) from None
+    args = [profile_tree(arg) for arg in profile.args]
+    if profile.op == "NOT":
+        return Node("NOT", (args[0],))
+    return combine(profile.op, args)
+
+
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+_FUSION = re.compile(r"^(?P<five>[^\s:]+)::(?P<three>[^\s:]+)(?:\s+fusions?)?$", re.IGNORECASE)
+_EXON = re.compile(r"^exon\s+(?P<exon>[0-9]{1,3})\s+(?P<what>.+)$", re.IGNORECASE)
+_CODONS = re.compile(r"^[A-Z][0-9]{1,5}(?:/[A-Z][0-9]{1,5})+$")
+_ALTERNATIVES = re.compile(r"^(?P<ref>[A-Z])(?P<pos>[0-9]{1,5})(?P<alts>[A-Z](?:/[A-Z])+)$")
+_NUCLEOTIDE_NOTE = re.compile(r"\s*\((?:c|g|n)\.[^()]*\)$")
+_UPPER_KEYWORD = re.compile(r"(?<=[0-9])(DELINS|DEL|INS|DUP|FS)(?=[A-Z*]*$)")
+
+_EXON_CONSEQUENCES = {
+    "deletion": Consequence.INFRAME_DELETION,
+    "deletions": Consequence.INFRAME_DELETION,
+    "insertion": Consequence.INFRAME_INSERTION,
+    "insertions": Consequence.INFRAME_INSERTION,
+    "skipping": Consequence.EXON_SKIPPING,
+    "skipping mutation": Consequence.EXON_SKIPPING,
+    "skipping mutations": Consequence.EXON_SKIPPING,
+    "mutation": Consequence.ANY,
+    "mutations": Consequence.ANY,
+    "frameshift": Consequence.FRAMESHIFT,
+    "frameshifts": Consequence.FRAMESHIFT,
+    "missense": Consequence.MISSENSE,
+}
+_CATEGORIES = {
+    "mutation": Category.ONCOGENIC_MUTATIONS,
+    "mutations": Category.ONCOGENIC_MUTATIONS,
+    "oncogenic mutation": Category.ONCOGENIC_MUTATIONS,
+    "oncogenic mutations": Category.ONCOGENIC_MUTATIONS,
+    "activating mutation": Category.ACTIVATING_MUTATIONS,
+    "activating mutations": Category.ACTIVATING_MUTATIONS,
+    "gain-of-function": Category.ACTIVATING_MUTATIONS,
+    "gain of function": Category.ACTIVATING_MUTATIONS,
+    "truncating mutation": Category.TRUNCATING_MUTATIONS,
+    "truncating mutations": Category.TRUNCATING_MUTATIONS,
+    "loss-of-function": Category.LOSS_OF_FUNCTION,
+    "loss of function": Category.LOSS_OF_FUNCTION,
+    "inactivating mutation": Category.LOSS_OF_FUNCTION,
+    "inactivating mutations": Category.LOSS_OF_FUNCTION,
+    # CIViC's "Loss" gathers deletion, truncation and loss of expression: loss of function.
+    "loss": Category.LOSS_OF_FUNCTION,
+}
+_COPY_NUMBER = {
+    "amplification": CopyNumberType.AMPLIFICATION,
+    "deletion": CopyNumberType.DELETION,
+    "homozygous deletion": CopyNumberType.DELETION,
+}
+_FUSION_WORDS = {"fusion", "fusions", "rearrangement", "rearrangements", "translocation"}
+_UNSUPPORTED = {
+    "expression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC does "
+    "not give",
+    "overexpression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC "
+    "does not give",
+    "underexpression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC "
+    "does not give",
+    "wildtype": "the KB has no wild-type biomarkers",
+    "wild type": "the KB has no wild-type biomarkers",
+    "itd": "the KB cannot express an internal tandem duplication without its codons",
+}
+
+
+def component_tree(gene: str, variant: str) -> SpecTree:
+    """The biomarker(s) for one profile component (``BRAF`` + ``V600E``); see the module doc."""
+    fusion = _FUSION.match(gene) if "::" in gene else None
+    if fusion:
+        if variant and variant.lower() not in _FUSION_WORDS:
+            raise ProfileError(
+                f"fusion variant {variant!r} is not supported (only plain fusions)",
+                "unsupported_variant",
+            )
+        return Leaf(_fusion(fusion["five"], fusion["three"], None))
+    if not _SYMBOL.match(gene):
+        raise ProfileError(f"{gene!r} is not a gene symbol", "unparseable_profile")
+    gene = gene.upper()
+    if not variant:
+        raise ProfileError("a gene needs a variant (e.g. BRAF V600E)", "unparseable_profile")
+    lowered = " ".join(variant.lower().split())
+    match = _FUSION.match(variant)
+    if match:
+        if gene not in (match["five"].upper(), match["three"].upper()):
+            raise ProfileError(f"fusion {variant} does not involve {gene}", "unparseable_profile")
+        return Leaf(_fusion(match["five"], match["three"], gene))
+    if lowered in _FUSION_WORDS:
+        five = gene in FIVE_PRIME_GENES
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.FUSION,
+                gene=gene,
+                partner_5=gene if five else None,
+                partner_3=None if five else gene,
+            )
+        )
+    if lowered in _COPY_NUMBER:
+        return Leaf(
+            BiomarkerSpec(BiomarkerKind.COPY_NUMBER, gene, copy_number=_COPY_NUMBER[lowered])
+        )
+    if lowered in _CATEGORIES:
+        return Leaf(BiomarkerSpec(BiomarkerKind.CATEGORICAL, gene, category=_CATEGORIES[lowered]))
+    exon = _EXON.match(variant)
+    if exon:
+        what = " ".join(exon["what"].lower().split())
+        consequence = _EXON_CONSEQUENCES.get(what)
+        if consequence is None:
+            raise ProfileError(
+                f"exon-level change {exon['what']!r} is not supported", "unsupported_variant"
+            )
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.RANGE, gene, exon=int(exon["exon"]), consequence=consequence
+            )
+        )
+    if _CODONS.match(variant):
+        return combine("OR", [_codon(gene, int(part[1:])) for part in variant.split("/")])
+    alternatives = _ALTERNATIVES.match(variant)
+    if alternatives:
+        return combine(
+            "OR",
+            [
+                _protein(gene, f"{alternatives['ref']}{alternatives['pos']}{alt}")
+                for alt in alternatives["alts"].split("/")
+            ],
+        )
+    if lowered in _UNSUPPORTED:
+        raise ProfileError(_UNSUPPORTED[lowered], "unsupported_variant")
+    return _protein(gene, variant)
+
+
+def _protein(gene: str, variant: str) -> SpecTree:
+    text = _NUCLEOTIDE_NOTE.sub("", variant).strip()
+    text = _UPPER_KEYWORD.sub(lambda m: m.group(1).lower(), text)
+    try:
+        change = parse_protein_change(text)
+    except ProteinChangeError as exc:
+        raise ProfileError(
+            f"{variant!r} is not a variant the KB can express ({exc.message})",
+            "unsupported_variant",
+        ) from None
+    if change.kind == "codon":
+        return _codon(gene, change.start_pos)
+    return Leaf(BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, gene, protein_change=change.hgvs))
+
+
+def _codon(gene: str, position: int) -> Leaf:
+    return Leaf(
+        BiomarkerSpec(
+            BiomarkerKind.RANGE,
+            gene,
+            codon_start=position,
+            codon_end=position,
+            consequence=Consequence.MISSENSE,
+        )
+    )
+
+
+def _fusion(five: str, three: str, feature: str | None) -> BiomarkerSpec:
+    """A fusion of `five`::`three` ("?" or "v" for an unnamed partner). The biomarker's gene is
+    the CIViC feature when one is named, else the 3' partner (as the demo KB files BCR::ABL1)."""
+    partners: list[str | None] = []
+    for symbol in (five, three):
+        if symbol in ("?", "v", "V"):
+            partners.append(None)
+        elif _SYMBOL.match(symbol):
+            partners.append(symbol.upper())
+        else:
+            raise ProfileError(f"{symbol!r} is not a gene symbol", "unparseable_profile")
+    if partners[0] is None and partners[1] is None:
+        raise ProfileError("a fusion needs at least one named partner", "unparseable_profile")
+    gene = feature or partners[1] or partners[0]
+    return BiomarkerSpec(
+        BiomarkerKind.FUSION, gene=gene, partner_5=partners[0], partner_3=partners[1]
+    )
+
+
+# --- mapping tables ---------------------------------------------------------------------------
+
+_DEFAULT_DOID_MAP = "doid_oncotree.toml"
+_DEFAULT_LEVELS = "civic_levels.toml"
+
+
+def _load_toml(source: Path | None, default: str) -> tuple[dict[str, Any], str]:
+    if source is None:
+        text = resources.files("kb.importing").joinpath(default).read_text(encoding="utf-8")
+        name = default
+    else:
+        try:
+            text = source.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KbError(f"{source}: cannot read the mapping file: {exc}") from None
+        name = str(source)
+    try:
+        return tomllib.loads(text), name
+    except tomllib.TOMLDecodeError as exc:
+        raise KbError(f"{name}: not a valid TOML mapping file: {exc}") from None
+
+
+def _doid_key(value: str) -> str | None:
+    text = value.strip().upper().removeprefix("DOID:").strip()
+    return str(int(text)) if text.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class DiseaseMap:
+    """DOID (or disease name) -> OncoTree codes, from doid_oncotree.toml plus a curator's file."""
+
+    by_doid: Mapping[str, tuple[str, ...]]
+    by_name: Mapping[str, tuple[str, ...]]
+    unmapped: Mapping[str, str]
+    sources: tuple[str, ...]
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> DiseaseMap:
+        """The shipped table, with `override`'s entries (same layout) replacing its own."""
+        by_doid: dict[str, tuple[str, ...]] = {}
+        by_name: dict[str, tuple[str, ...]] = {}
+        unmapped: dict[str, str] = {}
+        sources = []
+        for source in (None, override) if override is not None else (None,):
+            data, name = _load_toml(source, _DEFAULT_DOID_MAP)
+            sources.append(name)
+            for key, value in _table(data, "doid", name).items():
+                doid = _doid_key(key)
+                if doid is None:
+                    raise KbError(f"{name}: [doid] key {key!r} is not a DOID such as DOID:3908")
+                by_doid[doid] = _codes(value, name, f"doid.{key}")
+                unmapped.pop(doid, None)
+            for key, value in _table(data, "name", name).items():
+                by_name[" ".join(key.lower().split())] = _codes(value, name, f"name.{key}")
+            for key, value in _table(data, "unmapped", name).items():
+                doid = _doid_key(key)
+                if doid is None or not isinstance(value, str):
+                    raise KbError(f"{name}: [unmapped] {key!r} needs a DOID key and a reason")
+                unmapped[doid] = value
+                by_doid.pop(doid, None)
+        return cls(by_doid, by_name, unmapped, tuple(sources))
+
+    def codes(self, doid: str, disease: str) -> tuple[str, ...] | str:
+        """The codes for a row's disease, or a message saying why there are none."""
+        key = _doid_key(doid) if doid.strip() else None
+        if key is not None:
+            if key in self.by_doid:
+                return self.by_doid[key]
+            if key in self.unmapped:
+                return f"DOID:{key} ({disease}) is not mapped: {self.unmapped[key]}"
+            return (
+                f"DOID:{key} ({disease}) has no OncoTree mapping; add it to a DOID mapping "
+                "file and pass that file to the import"
+            )
+        name = " ".join(disease.lower().split())
+        if name in self.by_name:
+            return self.by_name[name]
+        if doid.strip():
+            return f"{doid!r} is not a DOID number"
+        if not disease.strip():
+            return "the row names no disease"
+        return f"disease {disease!r} has no DOID and no mapping by name"
+
+
+def _table(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, Mapping):
+        raise KbError(f"{source}: [{name}] must be a table")
+    return table
+
+
+def _codes(value: Any, source: str, key: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(item, str) and item.strip() for item in items)
+    ):
+        raise KbError(f"{source}: {key} must be an OncoTree code or a list of codes")
+    return tuple(dict.fromkeys(item.strip().upper() for item in items))
+
+
+@dataclass(frozen=True, slots=True)
+class LevelTable:
+    """CIViC level (A-E) or AMP category -> KB evidence level, per implication."""
+
+    evidence: Mapping[str, Mapping[str, str]]
+    assertion: Mapping[str, Mapping[str, str]]
+    approved: Mapping[str, str]
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> LevelTable:
+        evidence: dict[str, dict[str, str]] = {}
+        assertion: dict[str, dict[str, str]] = {}
+        for source in (None, override) if override is not None else (None,):
+            data, name = _load_toml(source, _DEFAULT_LEVELS)
+            for part, target in (("evidence", evidence), ("assertion", assertion)):
+                for group, table in _table(data, part, name).items():
+                    if not isinstance(table, Mapping):
+                        raise KbError(f"{name}: [{part}.{group}] must be a table")
+                    if group != "approved" or part != "assertion":
+                        _check_group(group, name, part)
+                    for key, level in table.items():
+                        if not isinstance(level, str) or (level and level not in _LEVEL_VALUES):
+                            raise KbError(
+                                f"{name}: {part}.{group}.{key} must be one of "
+                                f'{", ".join(sorted(_LEVEL_VALUES))} or ""'
+                            )
+                        target.setdefault(group, {})[_level_key(key)] = level
+        approved = assertion.pop("approved", {})
+        return cls(evidence, assertion, approved)
+
+
+_LEVEL_VALUES = frozenset(level.value for level in EvidenceLevel)
+
+
+def _check_group(group: str, source: str, part: str) -> None:
+    if group not in {member.value for member in Implication}:
+        raise KbError(
+            f"{source}: [{part}.{group}] is not an implication "
+            f"({', '.join(member.value for member in Implication)})"
+        )
+
+
+def _level_key(text: str) -> str:
+    return " ".join(text.upper().split())
+
+
+# --- reading the TSV ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    file: str
+    sheet: str | None
+    number: int
+    cells: Mapping[str, str]
+    letters: Mapping[str, str]
+
+    def get(self, name: str) -> str:
+        return self.cells.get(name, "").strip()
+
+    def at(self, name: str) -> Location:
+        return Location(self.file, self.sheet, self.number, self.letters.get(name))
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.sheet, self.number)
+
+
+def _read_tsv(path: Path, required: Sequence[str]) -> Iterator[_Row | SourceRow]:
+    """The data rows of a CIViC TSV (or of a workbook a curator saved it as); a row that cannot
+    be read comes back as an invalid SourceRow. Problems with the whole file raise SourceError.
+
+    The shared reader does the untrusted-file work: size limits, UTF-8 with or without BOM, any
+    line ending, a TSV saved under an .xls name. Quoting is off because CIViC free text holds
+    literal double quotes that are not CSV quoting.
+    """
+    workbook = read_workbook(path, delimiter="\t", quoting=False)
+    sheet = workbook.sheet()
+    name = workbook.file
+    strict = workbook.kind == "tsv"  # a spreadsheet may trim trailing empty cells; text may not
+    if not sheet.rows:
+        raise SourceError(ImportError_(Location(name), None, "empty_file", "the file is empty"))
+    header = [_text(cell).strip() for cell in sheet.rows[0]]
+    letters = {column: column_letter(i) for i, column in enumerate(header) if column}
+    problems = [
+        ImportError_(
+            Location(name, sheet.location_name, 1, column_letter(i)),
+            column,
+            "duplicate_column",
+            f"column {column!r} appears more than once",
+            column,
+        )
+        for i, column in enumerate(header)
+        if column and column in header[:i]
+    ]
+    what = "assertion" if "assertion_id" in required else "evidence"
+    problems.extend(
+        ImportError_(
+            Location(name, sheet.location_name, 1),
+            column,
+            "missing_column",
+            f"the header lacks the column {column!r}; is this a CIViC {what} summary TSV?",
+            column,
+        )
+        for column in required
+        if column not in header
+    )
+    if problems:
+        raise SourceError(problems)
+    for index, raw in enumerate(sheet.rows[1:], start=2):
+        cells = [_text(cell) for cell in raw]
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line is not a row
+        where = Location(name, sheet.location_name, index)
+        read_errors = [
+            error for column in range(len(cells)) if (error := cell_error_in(sheet, index, column))
+        ]
+        extra = [cell for cell in cells[len(header) :] if cell.strip()]
+        if (strict and len(cells) != len(header)) or extra:
+            read_errors.append(
+                ImportError_(
+                    where,
+                    None,
+                    "wrong_cell_count",
+                    f"the row has {len(cells)} tab-separated cells, the header {len(header)}; "
+                    "a tab or line break inside a cell splits rows",
+                    len(cells),
+                )
+            )
+        if read_errors:
+            yield SourceRow(where, errors=tuple(read_errors))
+            continue
+        cells += [""] * (len(header) - len(cells))
+        yield _Row(
+            name, sheet.location_name, index, dict(zip(header, cells, strict=False)), letters
+        )
+
+
+def _text(cell: Any) -> str:
+    """A cell as text; whole-number floats (how spreadsheets store ids) without ".0"."""
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+# --- mapping rows ---------------------------------------------------------------------------------
+
+_EVIDENCE_COLUMNS = (
+    "molecular_profile",
+    "disease",
+    "doid",
+    "therapies",
+    "therapy_interaction_type",
+    "evidence_type",
+    "evidence_direction",
+    "evidence_level",
+    "significance",
+    "evidence_statement",
+    "citation_id",
+    "source_type",
+    "citation",
+    "evidence_id",
+    "variant_origin",
+    "evidence_civic_url",
+)
+_ASSERTION_COLUMNS = (
+    "molecular_profile",
+    "disease",
+    "doid",
+    "therapies",
+    "assertion_type",
+    "assertion_direction",
+    "significance",
+    "amp_category",
+    "nccn_guideline",
+    "nccn_guideline_version",
+    "regulatory_approval",
+    "assertion_summary",
+    "assertion_description",
+    "assertion_id",
+    "assertion_civic_url",
+)
+
+_IMPLICATIONS: dict[tuple[str, str], Implication] = {
+    ("predictive", "sensitivity/response"): Implication.SENSITIVE,
+    ("predictive", "resistance"): Implication.RESISTANT,
+    ("diagnostic", "positive"): Implication.DIAGNOSTIC,
+    ("prognostic", "better outcome"): Implication.PROGNOSTIC,
+    ("prognostic", "poor outcome"): Implication.PROGNOSTIC,
+}
+_NO_COUNTERPART = {
+    "predisposing": "predisposition (germline risk) evidence has no counterpart in the KB's "
+    "assertions",
+    "oncogenic": "oncogenicity evidence has no counterpart in the KB's assertions",
+    "functional": "functional evidence has no counterpart in the KB's assertions",
+}
+_ORIGINS = {
+    "somatic": Origin.SOMATIC,
+    "rare germline": Origin.GERMLINE,
+    "common germline": Origin.GERMLINE,
+    "germline": Origin.GERMLINE,
+    "n/a": Origin.SOMATIC,
+    "unknown": Origin.SOMATIC,
+    "": Origin.SOMATIC,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    diseases: DiseaseMap
+    levels: LevelTable
+    lookup: KbLookup | None
+
+
+@dataclass
+class _Draft:
+    """What a row says, read and checked before any record is built."""
+
+    row: _Row
+    builder: RecordBuilder
+    tree: SpecTree | None = None
+    origin: Origin = Origin.SOMATIC
+    codes: tuple[str, ...] = ()
+    implication: Implication | None = None
+    level: str | None = None
+    therapies: list[list[str]] = field(default_factory=list)
+
+    def error(self, column: str | None, code: str, message: str, value: Any = None) -> None:
+        where = self.row.at(column) if column else self.row.location
+        self.builder.error(where, column, code, message, value)
+
+
+def evidence_adapter(
+    path: Path,
+    *,
+    doid_map: Path | None = None,
+    levels: Path | None = None,
+    lookup: KbLookup | None = None,
+) -> Iterator[SourceRow]:
+    """Read a CIViC AcceptedClinicalEvidenceSummaries TSV: one SourceRow per evidence item.
+
+    `doid_map` and `levels` name curator TOML files whose entries override the shipped
+    doid_oncotree.toml and civic_levels.toml; `lookup` is a snapshot of the KB's names.
+    """
+    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels), lookup)
+    for item in _read_tsv(path, _EVIDENCE_COLUMNS):
+        yield item if isinstance(item, SourceRow) else _evidence_row(item, options)
+
+
+def assertion_adapter(
+    path: Path,
+    *,
+    doid_map: Path | None = None,
+    levels: Path | None = None,
+    lookup: KbLookup | None = None,
+) -> Iterator[SourceRow]:
+    """Read a CIViC AcceptedAssertionSummaries TSV: one SourceRow per assertion."""
+    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels), lookup)
+    for item in _read_tsv(path, _ASSERTION_COLUMNS):
+        yield item if isinstance(item, SourceRow) else _assertion_row(item, options)
+
+
+def _evidence_row(row: _Row, options: _Options) -> SourceRow:
+    draft = _Draft(row, RecordBuilder(f"row {row.number}", row.location, options.lookup))
+    _read_common(draft, options, direction_column="evidence_direction", kind_column="evidence_type")
+    origin_text = " ".join(row.get("variant_origin").lower().split())
+    if origin_text in _ORIGINS:
+        draft.origin = _ORIGINS[origin_text]
+    else:
+        draft.error(
+            "variant_origin",
+            "unsupported_origin",
+            "variant origin is not Somatic or Germline",
+            row.get("variant_origin"),
+        )
+    if draft.implication is not None:
+        letter = row.get("evidence_level").upper()
+        table = options.levels.evidence.get(draft.implication.value, {})
+        _set_level(draft, "evidence_level", letter, table.get(letter), f"CIViC level {letter}")
+    _read_therapies(
+        draft, interaction=row.get("therapy_interaction_type"), default_combination=False
+    )
+    description = _join(
+        row.get("evidence_statement"),
+        f"CIViC EID{row.get('evidence_id')} ({row.get('evidence_type')}, "
+        f"{row.get('evidence_direction')}, level {row.get('evidence_level')}, "
+        f"{row.get('significance')}): {row.get('evidence_civic_url')}",
+    )
+
+    def citations(builder: RecordBuilder) -> list[str | Ref]:
+        citation_id = row.get("citation_id")
+        if row.get("source_type").lower() == "pubmed":
+            if not citation_id.isdigit():
+                draft.error(
+                    "citation_id", "invalid_citation", "a PubMed id is a number", citation_id
+                )
+                return []
+            return [
+                builder.citation(
+                    CitationKind.PMID, citation_id, row.get("citation"), row.at("citation_id")
+                )
+            ]
+        url = row.get("evidence_civic_url")
+        if not url:
+            draft.error(
+                "evidence_civic_url",
+                "missing_citation",
+                "a non-PubMed source needs the CIViC evidence URL to cite",
+            )
+            return []
+        title = f"{row.get('source_type')} {citation_id}: {row.get('citation')}".strip(": ")
+        return [builder.citation(CitationKind.URL, url, title, row.at("evidence_civic_url"))]
+
+    if not row.get("citation_id"):
+        draft.error("citation_id", "missing_citation", "the evidence item has no citation")
+    return _finish(draft, description, citations)
+
+
+def _assertion_row(row: _Row, options: _Options) -> SourceRow:
+    draft = _Draft(row, RecordBuilder(f"row {row.number}", row.location, options.lookup))
+    _read_common(
+        draft, options, direction_column="assertion_direction", kind_column="assertion_type"
+    )
+    if draft.implication is not None:
+        category = _level_key(row.get("amp_category"))
+        level = options.levels.assertion.get(draft.implication.value, {}).get(category)
+        approved = row.get("regulatory_approval").lower() == "true"
+        if approved and draft.implication is Implication.SENSITIVE:
+            level = options.levels.approved.get(category, level)
+        _set_level(
+            draft,
+            "amp_category",
+            category,
+            level,
+            f"AMP category {row.get('amp_category') or '(none)'}",
+        )
+    _read_therapies(
+        draft, interaction=row.get("therapy_interaction_type"), default_combination=True
+    )
+    description = _join(
+        row.get("assertion_summary"),
+        row.get("assertion_description"),
+        f"CIViC AID{row.get('assertion_id')} ({row.get('assertion_type')}, "
+        f"{row.get('assertion_direction')}, {row.get('amp_category') or 'no AMP category'}, "
+        f"{row.get('significance')}): {row.get('assertion_civic_url')}",
+    )
+
+    def citations(builder: RecordBuilder) -> list[str | Ref]:
+        found: list[str | Ref] = []
+        guideline = row.get("nccn_guideline")
+        if guideline:
+            version = row.get("nccn_guideline_version")
+            identifier = f"NCCN {guideline}" + (f" v{version}" if version else "")
+            found.append(
+                builder.citation(
+                    CitationKind.GUIDELINE,
+                    identifier,
+                    f"NCCN Clinical Practice Guidelines in Oncology: {guideline}"
+                    + (f", version {version}" if version else ""),
+                    row.at("nccn_guideline"),
+                )
+            )
+        url = row.get("assertion_civic_url")
+        if url:
+            found.append(
+                builder.citation(
+                    CitationKind.URL,
+                    url,
+                    f"CIViC assertion AID{row.get('assertion_id')}",
+                    row.at("assertion_civic_url"),
+                )
+            )
+        if not found:
+            draft.error(
+                "assertion_civic_url",
+                "missing_citation",
+                "the assertion has neither a guideline nor a CIViC URL to cite",
+            )
+        return found
+
+    return _finish(draft, description, citations)
+
+
+def _read_common(
+    draft: _Draft, options: _Options, *, direction_column: str, kind_column: str
+) -> None:
+    row = draft.row
+    profile_text = row.get("molecular_profile")
+    try:
+        draft.tree = profile_tree(parse_molecular_profile(profile_text))
+    except ProfileError as exc:
+        draft.error("molecular_profile", exc.code, exc.message, profile_text)
+    codes = options.diseases.codes(row.get("doid"), row.get("disease"))
+    if isinstance(codes, str):
+        column = "doid" if row.get("doid") else "disease"
+        code = (
+            "missing_disease"
+            if not (row.get("doid") or row.get("disease"))
+            else ("unmapped_disease")
+        )
+        draft.error(column, code, codes, row.get(column))
+    else:
+        known = options.lookup.tumour_codes if options.lookup else frozenset()
+        unknown = [c for c in codes if known and c not in known and c not in SPECIAL_SCOPES]
+        if unknown:
+            draft.error(
+                "doid",
+                "unknown_code",
+                f"the DOID mapping gives {', '.join(unknown)}, which the loaded OncoTree "
+                "release lacks; correct the mapping file",
+                row.get("doid"),
+            )
+        draft.codes = codes
+    kind = row.get(kind_column)
+    direction = row.get(direction_column)
+    significance = row.get("significance")
+    if kind.lower() in _NO_COUNTERPART:
+        draft.error(kind_column, "unsupported_evidence_type", _NO_COUNTERPART[kind.lower()], kind)
+    else:
+        implication = _IMPLICATIONS.get((kind.lower(), significance.lower()))
+        if implication is None:
+            draft.error(
+                "significance",
+                "unsupported_significance",
+                f"{kind or '(no type)'} evidence with significance {significance or '(none)'} "
+                "has no implication in the KB (sensitive, resistant, diagnostic, prognostic)",
+                significance,
+            )
+        draft.implication = implication
+    if direction.lower() == "does not support":
+        draft.error(
+            direction_column,
+            "not_supported",
+            "the evidence does not support the association; the KB records positive "
+            "assertions only, so it is not imported",
+            direction,
+        )
+    elif direction.lower() != "supports":
+        draft.error(
+            direction_column,
+            "unsupported_direction",
+            "expected Supports or Does Not Support",
+            direction,
+        )
+
+
+def _set_level(draft: _Draft, column: str, key: str, level: str | None, what: str) -> None:
+    assert draft.implication is not None
+    if level:
+        draft.level = level
+    elif level == "":
+        draft.error(
+            column,
+            "no_level",
+            f"{what} has no {draft.implication.value} level in the KB's scheme "
+            "(see civic_levels.toml)",
+            key,
+        )
+    else:
+        draft.error(
+            column,
+            "unknown_level",
+            f"{what} is not in the level table for {draft.implication.value} "
+            "assertions (civic_levels.toml)",
+            key,
+        )
+
+
+def _read_therapies(draft: _Draft, *, interaction: str, default_combination: bool) -> None:
+    row = draft.row
+    names = list(dict.fromkeys(n.strip() for n in row.get("therapies").split(",") if n.strip()))
+    if not names:
+        if draft.implication in (Implication.SENSITIVE, Implication.RESISTANT):
+            draft.error(
+                "therapies",
+                "missing_therapy",
+                f"a {draft.implication.value} assertion needs a therapy",
+            )
+        return
+    kind = interaction.strip().lower()
+    column = "therapy_interaction_type"
+    if len(names) == 1 or kind == "combination" or (not kind and default_combination):
+        draft.therapies = [names]
+    elif kind == "substitutes":
+        draft.therapies = [[name] for name in names]
+    elif kind == "sequential":
+        draft.error(
+            column,
+            "unsupported_therapy",
+            "sequential therapies have no counterpart in the KB",
+            interaction,
+        )
+    elif not kind:
+        draft.error(
+            column,
+            "missing_interaction",
+            "several therapies need an interaction type (Combination or Substitutes)",
+            row.get("therapies"),
+        )
+    else:
+        draft.error(
+            column,
+            "unsupported_therapy",
+            "expected Combination, Substitutes or Sequential",
+            interaction,
+        )
+
+
+def _finish(
+    draft: _Draft, description: str, citations: Callable[[RecordBuilder], list[str | Ref]]
+) -> SourceRow:
+    row, builder = draft.row, draft.builder
+    # Genes are checked even when the row has other errors, so one pass reports them all.
+    expression = (
+        builder.expression(
+            draft.tree, draft.origin, row.at("molecular_profile"), "molecular_profile"
+        )
+        if draft.tree is not None
+        else None
+    )
+    if builder.errors or expression is None or draft.implication is None or draft.level is None:
+        return SourceRow(row.location, errors=tuple(builder.errors))
+    therapies = [builder.therapy(names, row.at("therapies")) for names in draft.therapies]
+    cited = citations(builder)
+    if builder.errors or expression is None:
+        return SourceRow(row.location, errors=tuple(builder.errors))
+    letters = row.letters
+    columns = {
+        "expression": letters.get("molecular_profile", ""),
+        "therapy": letters.get("therapies", ""),
+        "tumour_types": letters.get("doid", ""),
+        "evidence_level": letters.get("evidence_level") or letters.get("amp_category", ""),
+        "implication": letters.get("significance", ""),
+    }
+    choices: list[str | Ref | None] = [*therapies] if therapies else [None]
+    for therapy in choices:
+        builder.add(
+            RecordType.ASSERTION,
+            {
+                "expression": expression,
+                "therapy": therapy,
+                "tumour_types": list(draft.codes),
+                "excluded_tumour_types": [],
+                "implication": draft.implication.value,
+                "evidence_level": draft.level,
+                "line_of_therapy": "any",
+                "description": description,
+                "citations": cited,
+            },
+            {name: letter for name, letter in columns.items() if letter},
+        )
+    return SourceRow(row.location, records=tuple(builder.records))
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(part.strip() for part in parts if part and part.strip())

@@ -1,0 +1,1214 @@
+"""CTML import: MatchMiner clinical trial markup (JSON or YAML, one or many documents per file)
+becomes a trial, its arms, and the biomarkers, thresholds and expressions of their eligibility
+(DESIGN §4).
+
+`ctml_adapter(path)` yields one `SourceRow` per trial document, following the interface in
+kb/importing/engine.py. Errors are located by the document's JSON path in `Location.column`
+(e.g. ``treatment_list.step[0].arm[2].match[0].and[1].genomic.cnv_call``); in a file holding
+several documents, `Location.row` is the document's number (1-based), otherwise it is empty.
+Pass ``lookup=KbLookup.from_session(session)`` so that OncoTree names (which CTML uses, e.g.
+"Non-Small Cell Lung Cancer") resolve to codes and genes the KB lacks are proposed with their
+HGNC ids; without it only OncoTree codes are accepted and genes are referred to by symbol.
+
+How a document maps, and why:
+
+* ``nct_id`` is required: the KB keys trials by NCT id. Documents that only carry a sponsor
+  ``protocol_no`` (as MatchMiner's test fixtures do) can be given one with
+  ``nct_ids={"10-002": "NCT01234567"}``. ``long_title`` (else ``short_title`` / ``title``),
+  ``phase`` and ``status`` are mapped when present and otherwise left out, so an existing trial
+  keeps its values (a new one then needs them, and the preview says so).
+* ``status``: OnCore/MatchMiner statuses map to ClinicalTrials.gov ones: open to accrual ->
+  RECRUITING; closed to accrual, closed to accrual and intervention -> ACTIVE_NOT_RECRUITING;
+  suspended, on hold, temporarily closed … -> SUSPENDED; IRB study closure, completed ->
+  COMPLETED; new, approved, not yet open -> NOT_YET_RECRUITING; ClinicalTrials.gov values are
+  accepted as they are.
+* Each ``treatment_list.step[].arm[]`` becomes a trial arm (code ``arm_code``, name
+  ``arm_description``, suspended when ``arm_suspended`` is "Y" or every dose level is
+  suspended). MatchMiner matches at step, arm and dose level independently; the KB has arms
+  only, so: an arm's criteria are its own ``match``, else its step's; a dose level with its own
+  ``match`` becomes an arm of its own, coded ``<arm_code> / <level_code>``; a step whose
+  ``match`` no arm inherits becomes an arm coded ``step <step_code>``. Nothing is dropped.
+* A ``match`` tree of ``and`` / ``or`` / ``not`` over ``clinical`` and ``genomic`` nodes is
+  split into the arm's clinical fields and its biomarker expression. Clinical criteria combine
+  only under ``and`` (a list of diagnoses may be an ``or``); an ``or`` that mixes clinical and
+  genomic criteria cannot be written as one arm and is reported.
+* ``clinical``: ``oncotree_primary_diagnosis`` (name or code; ``!`` excludes; ``_SOLID_`` /
+  ``_LIQUID_`` -> ALL_SOLID / ALL_LIQUID; exclusions alone scope the arm to ALL_TUMOURS);
+  ``age_numerical`` (">=18" -> min_age 18, "<75" -> max_age 74, whole years);
+  ``gender``; ``tmb_numerical`` (">=10" -> a TMB characteristic biomarker with a TMB threshold
+  record: metric TMB, operator >=, value "10", unit mut/Mb; status "high" for >, >=, == and
+  "low" for <, <=).
+* ``genomic``: ``protein_change`` -> sequence variant; ``wildcard_protein_change`` ("p.G12") ->
+  range at that codon (consequence from ``variant_classification``, else missense, as CIViC
+  codon variants); ``exon`` -> range at that exon (consequence from ``variant_classification``,
+  else any); ``variant_category`` CNV with ``cnv_call`` High level amplification /
+  Homozygous deletion -> copy number (Gain and Heterozygous deletion have no KB kind and are
+  reported); SV -> fusion (with ``fusion_partner_hugo_symbol`` when given; orientation as in
+  kb.importing.civic.FIVE_PRIME_GENES); Mutation -> categorical oncogenic mutations;
+  ``variant_classification`` alone -> truncating mutations for nonsense / frameshift / splice
+  site, else reported (the KB needs an exon or codon for a consequence); Any Variation ->
+  oncogenic mutations OR amplification OR deletion OR fusion; ``mmr_status`` / ``ms_status``
+  -> MMR / MSI characteristic biomarkers. ``!`` negations inside genomic values are reported
+  (they mean "a variant of this gene other than …", which the KB cannot express).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.enums import (
+    ALL_LIQUID,
+    ALL_SOLID,
+    ALL_TUMOURS,
+    BiomarkerKind,
+    Category,
+    Characteristic,
+    Consequence,
+    CopyNumberType,
+    Operator,
+    Origin,
+    RecordType,
+    Sex,
+    TrialPhase,
+    TrialStatus,
+)
+from kb.expression import MAX_DEPTH
+from kb.importing.civic import (
+    FIVE_PRIME_GENES,
+    BiomarkerSpec,
+    KbLookup,
+    Leaf,
+    Node,
+    RecordBuilder,
+    SpecTree,
+    ThresholdSpec,
+    combine,
+)
+from kb.importing.limits import DEFAULT_LIMITS, check_size
+from kb.importing.model import ImportError_, Location, SourceError, SourceRow
+from kb.metrics import Metric
+from kb.protein import ProteinChangeError, parse_protein_change
+
+__all__ = ["ctml_adapter", "read_documents"]
+
+_MAX_DOCUMENTS = 10_000
+_NCT = re.compile(r"^NCT[0-9]{8}$")
+_COMPARATOR = re.compile(r"^\s*(>=|<=|==|=|>|<)?\s*([0-9]+(?:\.[0-9]+)?)\s*$")
+
+
+# --- reading documents ------------------------------------------------------------------------
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors/aliases: CTML never needs them, and aliases are how a few hundred
+    bytes expand into billions of nodes ("billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not accepted in CTML", self.get_mark()
+            )
+        return super().compose_node(parent, index)
+
+
+def read_documents(path: Path) -> tuple[str, list[Any]]:
+    """The file's name and its documents (JSON: an object or a list of objects; YAML: one or
+    more documents, each an object or a list). Raises SourceError for an unreadable file."""
+    name = path.name
+    check_size(path, name, DEFAULT_LIMITS)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(name, "unreadable", f"cannot read the file: {exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _fail(name, "bad_encoding", f"byte {exc.start} (line {line}) is not UTF-8") from None
+    if "\x00" in text:
+        raise _fail(name, "not_text", "the file holds NUL bytes; it is not a CTML text file")
+    suffix = path.suffix.lower()
+    as_json = suffix == ".json" or (
+        suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "["))
+    )
+    documents: list[Any] = []
+    if as_json:
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _fail(
+                name,
+                "bad_json",
+                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            ) from None
+        except RecursionError:
+            raise _fail(name, "too_deep", "the JSON is nested too deeply") from None
+        documents = loaded if isinstance(loaded, list) else [loaded]
+    else:
+        try:
+            for loaded in yaml.load_all(text, Loader=_NoAliasLoader):
+                if loaded is None:
+                    continue  # an empty document (e.g. a trailing "---")
+                documents.extend(loaded if isinstance(loaded, list) else [loaded])
+                if len(documents) > _MAX_DOCUMENTS:
+                    break
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise _fail(name, "bad_yaml", f"not valid YAML{where}: {problem}") from None
+        except RecursionError:
+            raise _fail(name, "too_deep", "the YAML is nested too deeply") from None
+    if not documents:
+        raise _fail(name, "empty_file", "the file holds no CTML document")
+    if len(documents) > _MAX_DOCUMENTS:
+        raise _fail(name, "too_many_documents", f"more than {_MAX_DOCUMENTS} documents")
+    return name, documents
+
+
+def _fail(file: str, code: str, message: str) -> SourceError:
+    return SourceError(ImportError_(Location(file), None, code, message))
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+def ctml_adapter(
+    path: Path,
+    *,
+    lookup: KbLookup | None = None,
+    nct_ids: Mapping[str, str] | None = None,
+) -> Iterator[SourceRow]:
+    """Read a CTML file: one SourceRow per trial document.
+
+    `nct_ids` maps a document's ``protocol_no`` to the NCT id to use when the document has no
+    ``nct_id`` of its own.
+    """
+    name, documents = read_documents(path)
+    many = len(documents) > 1
+    seen: dict[str, int] = {}
+    for index, document in enumerate(documents, start=1):
+        mapper = _Document(name, index if many else None, lookup, nct_ids or {})
+        row = mapper.run(document)
+        nct = mapper.nct_id
+        if nct and nct in seen:
+            mapper.error(
+                "nct_id",
+                "duplicate_trial",
+                f"document {seen[nct]} of this file describes {nct} already",
+                nct,
+            )
+            row = SourceRow(row.location, errors=tuple(mapper.builder.errors))
+        elif nct:
+            seen[nct] = index
+        yield row
+
+
+@dataclass
+class _Criteria:
+    """A match tree split into what a trial arm can hold."""
+
+    tree: SpecTree | None = None
+    include: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    sex: Sex | None = None
+
+    @property
+    def clinical(self) -> bool:
+        return bool(
+            self.include is not None
+            or self.exclude
+            or self.min_age is not None
+            or self.max_age is not None
+            or self.sex is not None
+        )
+
+    @property
+    def diagnoses_only(self) -> bool:
+        return (
+            self.include is not None
+            and not self.exclude
+            and self.tree is None
+            and self.min_age is None
+            and self.max_age is None
+            and self.sex is None
+        )
+
+
+@dataclass
+class _Arm:
+    code: str
+    name: str
+    suspended: bool
+    criteria: _Criteria | None
+    path: str
+    # The arm's therapy by name, where the document says (kb.ctml_export's kb_curator block);
+    # MatchMiner CTML has no therapy field, so other documents leave the KB's value alone.
+    therapy: str | None = None
+
+
+@dataclass
+class _Document:
+    file: str
+    number: int | None
+    lookup: KbLookup | None
+    nct_ids: Mapping[str, str]
+    nct_id: str | None = None
+    builder: RecordBuilder = field(init=False)
+
+    def __post_init__(self) -> None:
+        prefix = f"document {self.number}" if self.number else "document"
+        self.builder = RecordBuilder(prefix, self.location, self.lookup)
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, None, self.number, None)
+
+    def at(self, path: str) -> Location:
+        return Location(self.file, None, self.number, path or None)
+
+    def error(self, path: str, code: str, message: str, value: Any = None) -> None:
+        field_name = path.rsplit(".", 1)[-1] if path else None
+        if field_name:
+            field_name = re.sub(r"\[[0-9]+\]$", "", field_name)
+        self.builder.error(self.at(path), field_name, code, message, _shown(value))
+
+    # -- the document ---------------------------------------------------------------------
+
+    def run(self, document: Any) -> SourceRow:
+        if not isinstance(document, dict):
+            self.error("", "not_a_document", f"a CTML document is an object, not {_kind(document)}")
+            return SourceRow(self.location, errors=tuple(self.builder.errors))
+        trial_fields = self._trial(document)
+        arms = self._arms(document)
+        if self.builder.errors or trial_fields is None:
+            return SourceRow(self.location, errors=tuple(self.builder.errors))
+        trial = self.builder.add(RecordType.TRIAL, *trial_fields)
+        for arm in arms:
+            self._propose_arm(trial, arm)
+        if self.builder.errors:
+            return SourceRow(self.location, errors=tuple(self.builder.errors))
+        return SourceRow(self.location, records=tuple(self.builder.records))
+
+    def _trial(self, document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The trial's fields and the path each came from; None if it has no usable NCT id."""
+        nct = _scalar(document.get("nct_id"))
+        protocol = _scalar(document.get("protocol_no"))
+        path = "nct_id"
+        if not nct and protocol and protocol in self.nct_ids:
+            nct, path = self.nct_ids[protocol], "protocol_no"
+        if not nct:
+            self.error(
+                "nct_id",
+                "missing_nct_id",
+                "the document has no nct_id; the KB keys trials by NCT id"
+                + (
+                    f" (protocol_no {protocol!r} is the sponsor's number; give its NCT id)"
+                    if protocol
+                    else ""
+                ),
+            )
+            return None
+        nct = nct.strip().upper()
+        if not _NCT.match(nct):
+            self.error(path, "malformed_id", "is not an NCT id (NCT followed by 8 digits)", nct)
+            return None
+        self.nct_id = nct
+        fields: dict[str, Any] = {"nct_id": nct}
+        # Where each field is (or would be): a new trial lacking one gets an error located there.
+        columns = {"nct_id": path, "title": "long_title", "phase": "phase", "status": "status"}
+        for key in ("long_title", "short_title", "title"):
+            title = _scalar(document.get(key))
+            if title:
+                fields["title"], columns["title"] = " ".join(title.split()), key
+                break
+        phase_text = _scalar(document.get("phase"))
+        if phase_text:
+            phase = _phase(phase_text)
+            if phase is None:
+                self.error(
+                    "phase",
+                    "unknown_phase",
+                    "expected a trial phase such as I, II, I/II, III or IV",
+                    phase_text,
+                )
+            else:
+                fields["phase"], columns["phase"] = phase.value, "phase"
+        status_text = _scalar(document.get("status"))
+        if status_text:
+            status = _status(status_text)
+            if status is None:
+                self.error(
+                    "status",
+                    "unknown_status",
+                    "expected a CTML status such as 'Open to Accrual' or a ClinicalTrials.gov "
+                    "status such as RECRUITING",
+                    status_text,
+                )
+            else:
+                fields["status"], columns["status"] = status.value, "status"
+        # kb.ctml_export keeps the ClinicalTrials.gov status it had to simplify for MatchMiner;
+        # reading it back makes our own export re-import without a change.
+        ours = document.get("kb_curator")
+        exact = _scalar(ours.get("overall_status")) if isinstance(ours, dict) else None
+        if exact and exact in TrialStatus.__members__:
+            fields["status"], columns["status"] = TrialStatus[exact].value, "kb_curator"
+        return fields, columns
+
+    def _arms(self, document: Mapping[str, Any]) -> list[_Arm]:
+        arms: list[_Arm] = []
+        treatment = document.get("treatment_list")
+        if treatment is None:
+            self.error(
+                "treatment_list",
+                "missing_field",
+                "a CTML document needs a treatment_list with steps and arms",
+            )
+            return arms
+        if not isinstance(treatment, dict):
+            self.error(
+                "treatment_list",
+                "invalid_value",
+                f"treatment_list must be an object, not {_kind(treatment)}",
+            )
+            return arms
+        steps = self._list(treatment.get("step"), "treatment_list.step")
+        for s, step in enumerate(steps):
+            step_path = f"treatment_list.step[{s}]"
+            if not isinstance(step, dict):
+                self.error(step_path, "invalid_value", f"a step is an object, not {_kind(step)}")
+                continue
+            step_criteria = self._criteria(step.get("match"), f"{step_path}.match")
+            inherited = False
+            for a, arm in enumerate(self._list(step.get("arm"), f"{step_path}.arm")):
+                arm_path = f"{step_path}.arm[{a}]"
+                if not isinstance(arm, dict):
+                    self.error(arm_path, "invalid_value", f"an arm is an object, not {_kind(arm)}")
+                    continue
+                code = _scalar(arm.get("arm_code"))
+                if not code:
+                    self.error(f"{arm_path}.arm_code", "missing_field", "an arm needs an arm_code")
+                    continue
+                suspended = self._flag(arm.get("arm_suspended"), f"{arm_path}.arm_suspended")
+                levels = self._list(arm.get("dose_level"), f"{arm_path}.dose_level")
+                level_flags = [
+                    self._flag(
+                        level.get("level_suspended"), f"{arm_path}.dose_level[{d}].level_suspended"
+                    )
+                    for d, level in enumerate(levels)
+                    if isinstance(level, dict)
+                ]
+                closed = suspended or (bool(level_flags) and all(level_flags))
+                own = arm.get("match")
+                if own:
+                    criteria = self._criteria(own, f"{arm_path}.match")
+                else:
+                    criteria, inherited = step_criteria, inherited or step_criteria is not None
+                name = _scalar(arm.get("arm_description")) or ""
+                ours = arm.get("kb_curator")
+                therapy = _scalar(ours.get("therapy")) if isinstance(ours, dict) else None
+                arms.append(_Arm(code, name, closed, criteria, arm_path, therapy))
+                for d, level in enumerate(levels):
+                    level_path = f"{arm_path}.dose_level[{d}]"
+                    if not isinstance(level, dict):
+                        self.error(
+                            level_path,
+                            "invalid_value",
+                            f"a dose level is an object, not {_kind(level)}",
+                        )
+                        continue
+                    if not level.get("match"):
+                        continue
+                    level_code = _scalar(level.get("level_code")) or str(d + 1)
+                    arms.append(
+                        _Arm(
+                            f"{code} / {level_code}",
+                            _scalar(level.get("level_description")) or name,
+                            closed
+                            or self._flag(
+                                level.get("level_suspended"), f"{level_path}.level_suspended"
+                            ),
+                            self._criteria(level["match"], f"{level_path}.match"),
+                            level_path,
+                        )
+                    )
+            if step_criteria is not None and not inherited:
+                step_code = _scalar(step.get("step_code")) or str(s + 1)
+                arms.append(
+                    _Arm(
+                        f"step {step_code}",
+                        _scalar(step.get("step_type")) or "",
+                        False,
+                        step_criteria,
+                        step_path,
+                    )
+                )
+        seen: dict[str, str] = {}
+        for arm in arms:
+            if arm.code in seen:
+                self.error(
+                    f"{arm.path}.arm_code",
+                    "duplicate_arm",
+                    f"arm code {arm.code!r} is used at {seen[arm.code]} already",
+                    arm.code,
+                )
+            seen.setdefault(arm.code, arm.path)
+        return arms
+
+    def _propose_arm(self, trial: Any, arm: _Arm) -> None:
+        criteria = arm.criteria or _Criteria()
+        expression = None
+        if criteria.tree is not None:
+            expression = self.builder.expression(
+                criteria.tree, Origin.SOMATIC, self.at(f"{arm.path}.match"), "match"
+            )
+            if expression is None:
+                return
+        include = list(criteria.include or ())
+        if criteria.exclude and not include:
+            include = [ALL_TUMOURS]
+        extra = {"therapy": arm.therapy} if arm.therapy else {}
+        self.builder.add(
+            RecordType.TRIAL_ARM,
+            {
+                **extra,
+                "trial": trial,
+                "code": arm.code,
+                "name": arm.name,
+                "expression": expression,
+                "tumour_types": include,
+                "excluded_tumour_types": list(criteria.exclude),
+                "min_age": criteria.min_age,
+                "max_age": criteria.max_age,
+                "sex": (criteria.sex or Sex.ALL).value,
+                "suspended": arm.suspended,
+            },
+            {
+                "code": f"{arm.path}.arm_code",
+                "suspended": f"{arm.path}.arm_suspended",
+                "expression": f"{arm.path}.match",
+                "tumour_types": f"{arm.path}.match",
+                "excluded_tumour_types": f"{arm.path}.match",
+            },
+        )
+
+    def _list(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]  # a one-element list written as an object, as YAML authors do
+        if not isinstance(value, list):
+            self.error(path, "invalid_value", f"expected a list, not {_kind(value)}")
+            return []
+        return value
+
+    def _flag(self, value: Any, path: str) -> bool:
+        if value is None or value == "":
+            return False
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("y", "yes", "true", "1"):
+            return True
+        if text in ("n", "no", "false", "0"):
+            return False
+        self.error(path, "invalid_value", 'expected "Y" or "N"', value)
+        return False
+
+    # -- match trees ----------------------------------------------------------------------
+
+    def _criteria(self, match: Any, path: str) -> _Criteria | None:
+        """The criteria of a `match` list (its trees joined by AND), or None if it is empty.
+        A tree that cannot be mapped records its errors and yields empty criteria."""
+        if match is None or match == []:
+            return None
+        roots = match if isinstance(match, list) else [match]
+        parts: list[_Criteria] = []
+        failed = False
+        for i, root in enumerate(roots):
+            found = self._node(root, f"{path}[{i}]" if isinstance(match, list) else path, 0)
+            if found is None:
+                failed = True
+            else:
+                parts.append(found)
+        if failed:
+            return _Criteria()
+        return self._and(parts, path) or _Criteria()
+
+    def _node(self, node: Any, path: str, depth: int) -> _Criteria | None:
+        if depth > MAX_DEPTH:
+            self.error(path, "too_deep", f"the match tree is nested deeper than {MAX_DEPTH}")
+            return None
+        if not isinstance(node, dict) or len(node) != 1:
+            self.error(
+                path,
+                "invalid_node",
+                "a match node is an object with one key: and, or, not, clinical or genomic",
+                _shown(node),
+            )
+            return None
+        ((key, value),) = node.items()
+        key_path = f"{path}.{key}"
+        match str(key).lower():
+            case "and" | "or" | "not" as op:
+                items = value if isinstance(value, list) else [value]
+                if not items:
+                    self.error(key_path, "invalid_node", f"'{op}' needs at least one criterion")
+                    return None
+                children = [
+                    self._node(
+                        item, f"{key_path}[{i}]" if isinstance(value, list) else key_path, depth + 1
+                    )
+                    for i, item in enumerate(items)
+                ]
+                if any(child is None for child in children):
+                    return None
+                found = [child for child in children if child is not None]
+                if op == "and":
+                    return self._and(found, key_path)
+                if op == "or":
+                    return self._or(found, key_path)
+                return self._not(found, key_path)
+            case "clinical":
+                return self._clinical(value, key_path)
+            case "genomic":
+                return self._genomic(value, key_path)
+        self.error(
+            path,
+            "invalid_node",
+            f"unknown match key {key!r}; expected and, or, not, clinical or genomic",
+            key,
+        )
+        return None
+
+    def _and(self, parts: Sequence[_Criteria], path: str) -> _Criteria | None:
+        out = _Criteria()
+        trees = [part.tree for part in parts if part.tree is not None]
+        out.tree = combine("AND", trees) if trees else None
+        includes = [part.include for part in parts if part.include is not None]
+        if len(includes) > 1 and len({frozenset(i) for i in includes}) > 1:
+            self.error(
+                path,
+                "unrepresentable",
+                "several diagnosis criteria joined by 'and'; a trial arm holds one list "
+                "of tumour types (use one diagnosis, or 'or' between diagnoses)",
+            )
+            return None
+        out.include = includes[0] if includes else None
+        out.exclude = tuple(dict.fromkeys(code for part in parts for code in part.exclude))
+        lows = [part.min_age for part in parts if part.min_age is not None]
+        highs = [part.max_age for part in parts if part.max_age is not None]
+        out.min_age = max(lows) if lows else None
+        out.max_age = min(highs) if highs else None
+        sexes = {part.sex for part in parts if part.sex is not None}
+        if len(sexes) > 1:
+            self.error(path, "unrepresentable", "conflicting gender criteria under 'and'")
+            return None
+        out.sex = sexes.pop() if sexes else None
+        return out
+
+    def _or(self, parts: Sequence[_Criteria], path: str) -> _Criteria | None:
+        if all(not part.clinical and part.tree is not None for part in parts):
+            return _Criteria(tree=combine("OR", [p.tree for p in parts if p.tree is not None]))
+        # Diagnoses in an "or", each perhaps repeating the same other clinical criteria (how
+        # kb.ctml_export writes a list of tumour types with an age limit): one list of codes.
+        first = parts[0]
+        if all(
+            part.tree is None
+            and part.include is not None
+            and (part.exclude, part.min_age, part.max_age, part.sex)
+            == (first.exclude, first.min_age, first.max_age, first.sex)
+            for part in parts
+        ):
+            codes = tuple(dict.fromkeys(code for part in parts for code in part.include or ()))
+            return _Criteria(
+                include=codes,
+                exclude=first.exclude,
+                min_age=first.min_age,
+                max_age=first.max_age,
+                sex=first.sex,
+            )
+        self.error(
+            path,
+            "unrepresentable",
+            "an 'or' over clinical criteria other than diagnoses, or mixing clinical and "
+            "genomic criteria, cannot be written as one trial arm; split it into arms",
+        )
+        return None
+
+    def _not(self, parts: Sequence[_Criteria], path: str) -> _Criteria | None:
+        if len(parts) == 1 and parts[0].tree is not None and not parts[0].clinical:
+            return _Criteria(tree=Node("NOT", (parts[0].tree,)))
+        if len(parts) == 1 and parts[0].diagnoses_only:
+            return _Criteria(exclude=parts[0].include or ())
+        self.error(
+            path,
+            "unrepresentable",
+            "'not' applies to one genomic criterion or one list of diagnoses",
+        )
+        return None
+
+    # -- clinical criteria ----------------------------------------------------------------
+
+    def _clinical(self, value: Any, path: str) -> _Criteria | None:
+        if not isinstance(value, dict) or not value:
+            self.error(
+                path, "invalid_node", "a clinical criterion is a non-empty object", _shown(value)
+            )
+            return None
+        parts: list[_Criteria] = []
+        ok = True
+        for key, raw in value.items():
+            key_path = f"{path}.{key}"
+            text = _scalar(raw)
+            name = str(key).lower()
+            if text is None:
+                self.error(key_path, "invalid_value", "expected a text value", _shown(raw))
+                ok = False
+                continue
+            part: _Criteria | None
+            if name == "oncotree_primary_diagnosis":
+                part = self._diagnosis(text, key_path)
+            elif name == "age_numerical":
+                part = self._age(text, key_path)
+            elif name == "gender":
+                part = self._gender(text, key_path)
+            elif name == "tmb_numerical":
+                part = self._tmb(text, key_path)
+            else:
+                self.error(
+                    key_path,
+                    "unsupported_criterion",
+                    f"clinical criterion {key!r} has no counterpart in the KB",
+                    text,
+                )
+                part = None
+            if part is None:
+                ok = False
+            else:
+                parts.append(part)
+        return self._and(parts, path) if ok else None
+
+    def _diagnosis(self, text: str, path: str) -> _Criteria | None:
+        negated = text.startswith("!")
+        name = text[1:].strip() if negated else text.strip()
+        code = self._tumour_code(name, path)
+        if code is None:
+            return None
+        return _Criteria(exclude=(code,)) if negated else _Criteria(include=(code,))
+
+    def _tumour_code(self, name: str, path: str) -> str | None:
+        special = {"_SOLID_": ALL_SOLID, "_LIQUID_": ALL_LIQUID}
+        if name.upper() in special:
+            return special[name.upper()]
+        lookup = self.lookup
+        if lookup is None or not lookup.tumour_codes:
+            if re.fullmatch(r"[A-Z0-9_/\-]+", name):
+                return name  # a code; checked against OncoTree when the import is validated
+            self.error(
+                path,
+                "vocabulary_missing",
+                "OncoTree names need the OncoTree vocabulary (kb vocab load oncotree "
+                "FILE); or write the OncoTree code",
+                name,
+            )
+            return None
+        codes = lookup.tumour_names.get(" ".join(name.lower().split()), ())
+        if len(codes) == 1:
+            return codes[0]
+        if len(codes) > 1:
+            self.error(
+                path,
+                "ambiguous_diagnosis",
+                f"several OncoTree types are named {name!r} ({', '.join(codes)}); "
+                "write the code instead",
+                name,
+            )
+            return None
+        if name.upper() in lookup.tumour_codes:
+            return name.upper()
+        self.error(
+            path,
+            "unknown_diagnosis",
+            f"{name!r} is neither an OncoTree name nor a code in the loaded release",
+            name,
+        )
+        return None
+
+    def _age(self, text: str, path: str) -> _Criteria | None:
+        parsed = _comparison(text)
+        if parsed is None:
+            self.error(path, "invalid_value", 'expected an age comparison such as ">=18"', text)
+            return None
+        operator, written = parsed
+        number = Decimal(written)
+        whole_years = {
+            Operator.GE: ("min", math.ceil(number)),
+            Operator.GT: ("min", math.floor(number) + 1),
+            Operator.LE: ("max", math.floor(number)),
+            Operator.LT: ("max", math.ceil(number) - 1),
+        }
+        if operator is Operator.EQ:
+            return _Criteria(min_age=int(number), max_age=int(number))
+        bound, years = whole_years[operator]
+        if years < 0:
+            self.error(path, "invalid_value", "the age bound is below zero", text)
+            return None
+        return _Criteria(min_age=years) if bound == "min" else _Criteria(max_age=years)
+
+    def _gender(self, text: str, path: str) -> _Criteria | None:
+        sexes = {"male": Sex.MALE, "female": Sex.FEMALE, "all": Sex.ALL, "both": Sex.ALL}
+        sex = sexes.get(text.strip().lower())
+        if sex is None:
+            self.error(path, "invalid_value", "expected Male, Female or All", text)
+            return None
+        return _Criteria(sex=sex)
+
+    def _tmb(self, text: str, path: str) -> _Criteria | None:
+        negated = text.startswith("!")
+        parsed = _comparison(text[1:] if negated else text)
+        if parsed is None:
+            self.error(path, "invalid_value", 'expected a TMB comparison such as ">=10"', text)
+            return None
+        operator, value = parsed
+        status = "low" if operator in (Operator.LT, Operator.LE) else "high"
+        leaf = Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.CHARACTERISTIC, characteristic=Characteristic.TMB, status=status
+            ),
+            ThresholdSpec(Metric.TMB, operator.value, value),
+        )
+        return _Criteria(tree=Node("NOT", (leaf,)) if negated else leaf)
+
+    # -- genomic criteria -----------------------------------------------------------------
+
+    def _genomic(self, value: Any, path: str) -> _Criteria | None:
+        """A genomic node: its gene/variant criterion and any MMR / MSI status, all required.
+        A "!" before variant_category, ms_status or mmr_status negates that criterion (how
+        MatchMiner, and kb.ctml_export, write NOT)."""
+        if not isinstance(value, dict) or not value:
+            self.error(
+                path, "invalid_node", "a genomic criterion is a non-empty object", _shown(value)
+            )
+            return None
+        fields: dict[str, str] = {}
+        negated: set[str] = set()
+        ok = True
+        for key, raw in value.items():
+            name = str(key).lower()
+            text = _scalar(raw)
+            if name == "display_name":
+                continue  # a label for people; the other keys carry the criterion
+            if name not in _GENOMIC_KEYS:
+                self.error(
+                    f"{path}.{key}",
+                    "unsupported_criterion",
+                    f"genomic criterion {key!r} has no counterpart in the KB",
+                    _shown(raw),
+                )
+                ok = False
+            elif text is None:
+                self.error(f"{path}.{key}", "invalid_value", "expected a text value", _shown(raw))
+                ok = False
+            elif text.startswith("!") and name not in _NEGATABLE:
+                self.error(
+                    f"{path}.{key}",
+                    "unsupported_criterion",
+                    f"a negated {name} means 'a variant of this gene other than …', which the "
+                    "KB cannot express; negate variant_category or use a 'not' node",
+                    text,
+                )
+                ok = False
+            else:
+                if text.startswith("!"):
+                    negated.add(name)
+                    text = text[1:].strip()
+                fields[name] = text
+        if not ok:
+            return None
+        if not fields:
+            self.error(
+                path,
+                "unsupported_criterion",
+                "the genomic criterion has only a display_name, no criterion the KB can read",
+                _shown(value.get("display_name")),
+            )
+            return None
+        trees: list[SpecTree] = []
+        for name, characteristic, statuses in (
+            ("mmr_status", Characteristic.MMR, _MMR),
+            ("ms_status", Characteristic.MSI, _MSI),
+        ):
+            if name in fields:
+                status = statuses.get(fields[name].strip().lower())
+                if status is None:
+                    self.error(
+                        f"{path}.{name}",
+                        "invalid_value",
+                        f"unknown {name} (expected one of {', '.join(sorted(set(statuses)))})",
+                        fields[name],
+                    )
+                    return None
+                leaf = Leaf(
+                    BiomarkerSpec(
+                        BiomarkerKind.CHARACTERISTIC, characteristic=characteristic, status=status
+                    )
+                )
+                trees.append(Node("NOT", (leaf,)) if name in negated else leaf)
+        gene_fields = set(fields) - {"mmr_status", "ms_status", "variant_category"}
+        category = _category(fields.get("variant_category", ""))
+        if gene_fields or category not in ("", "signature"):
+            tree = self._gene_variant(fields, path)
+            if tree is None:
+                return None
+            trees.append(Node("NOT", (tree,)) if "variant_category" in negated else tree)
+        if not trees:
+            self.error(
+                path,
+                "invalid_node",
+                "the genomic criterion names no gene, variant or signature",
+                _shown(value),
+            )
+            return None
+        return _Criteria(tree=combine("AND", trees))
+
+    def _gene_variant(self, fields: Mapping[str, str], path: str) -> SpecTree | None:
+        symbol = fields.get("hugo_symbol", "").strip().upper()
+        if not symbol:
+            self.error(
+                f"{path}.hugo_symbol", "missing_field", "a gene criterion needs a hugo_symbol"
+            )
+            return None
+        category = _category(fields.get("variant_category", ""))
+        classification = fields.get("variant_classification", "").strip()
+        consequence: Consequence | None = None
+        if classification:
+            consequence = _CLASSIFICATIONS.get(classification.lower())
+            if consequence is None:
+                self.error(
+                    f"{path}.variant_classification",
+                    "invalid_value",
+                    "unknown variant classification (MAF terms such as Missense_Mutation, "
+                    "In_Frame_Del, Frame_Shift_Ins)",
+                    classification,
+                )
+                return None
+        if "protein_change" in fields:
+            return self._protein(
+                symbol,
+                fields["protein_change"],
+                consequence,
+                f"{path}.protein_change",
+                wildcard=False,
+            )
+        if "wildcard_protein_change" in fields:
+            return self._protein(
+                symbol,
+                fields["wildcard_protein_change"],
+                consequence,
+                f"{path}.wildcard_protein_change",
+                wildcard=True,
+            )
+        if "exon" in fields:
+            text = fields["exon"].strip()
+            if not text.isdigit() or not 0 < int(text) < 1000:
+                self.error(f"{path}.exon", "invalid_value", "expected an exon number", text)
+                return None
+            return Leaf(
+                BiomarkerSpec(
+                    BiomarkerKind.RANGE,
+                    symbol,
+                    exon=int(text),
+                    consequence=consequence or Consequence.ANY,
+                )
+            )
+        if "cnv_call" in fields or category == "cnv":
+            call = " ".join(fields.get("cnv_call", "").lower().split())
+            copy_number = _CNV_CALLS.get(call)
+            if copy_number is None:
+                self.error(
+                    f"{path}.cnv_call",
+                    "unrepresentable",
+                    "the KB holds amplification and (homozygous) deletion; "
+                    f"{fields.get('cnv_call') or 'a CNV without cnv_call'!r} has no KB kind",
+                    fields.get("cnv_call"),
+                )
+                return None
+            return Leaf(BiomarkerSpec(BiomarkerKind.COPY_NUMBER, symbol, copy_number=copy_number))
+        if "fusion_partner_hugo_symbol" in fields or category == "sv":
+            partner = fields.get("fusion_partner_hugo_symbol", "").strip().upper() or None
+            return Leaf(_fusion_spec(symbol, partner))
+        if consequence is not None:
+            if consequence in _TRUNCATING:
+                return Leaf(
+                    BiomarkerSpec(
+                        BiomarkerKind.CATEGORICAL, symbol, category=Category.TRUNCATING_MUTATIONS
+                    )
+                )
+            self.error(
+                f"{path}.variant_classification",
+                "unrepresentable",
+                f"{classification} anywhere in {symbol} cannot be expressed: the KB needs an "
+                "exon or codon for a consequence (add 'exon' or 'wildcard_protein_change')",
+                classification,
+            )
+            return None
+        if category in ("mutation", ""):
+            return Leaf(
+                BiomarkerSpec(
+                    BiomarkerKind.CATEGORICAL, symbol, category=Category.ONCOGENIC_MUTATIONS
+                )
+            )
+        if category == "any variation":
+            return combine(
+                "OR",
+                [
+                    Leaf(
+                        BiomarkerSpec(
+                            BiomarkerKind.CATEGORICAL, symbol, category=Category.ONCOGENIC_MUTATIONS
+                        )
+                    ),
+                    Leaf(
+                        BiomarkerSpec(
+                            BiomarkerKind.COPY_NUMBER,
+                            symbol,
+                            copy_number=CopyNumberType.AMPLIFICATION,
+                        )
+                    ),
+                    Leaf(
+                        BiomarkerSpec(
+                            BiomarkerKind.COPY_NUMBER, symbol, copy_number=CopyNumberType.DELETION
+                        )
+                    ),
+                    Leaf(_fusion_spec(symbol, None)),
+                ],
+            )
+        self.error(
+            f"{path}.variant_category",
+            "invalid_value",
+            "expected Mutation, CNV, SV, Any Variation or Signature",
+            fields.get("variant_category"),
+        )
+        return None
+
+    def _protein(
+        self, symbol: str, text: str, consequence: Consequence | None, path: str, *, wildcard: bool
+    ) -> SpecTree | None:
+        try:
+            change = parse_protein_change(text.strip())
+        except ProteinChangeError as exc:
+            self.error(path, "malformed_hgvs", exc.message, text)
+            return None
+        if change.kind == "codon":
+            return Leaf(
+                BiomarkerSpec(
+                    BiomarkerKind.RANGE,
+                    symbol,
+                    codon_start=change.start_pos,
+                    codon_end=change.start_pos,
+                    consequence=consequence or Consequence.MISSENSE,
+                )
+            )
+        if wildcard:
+            self.error(
+                path, "invalid_value", "a wildcard protein change names a codon, e.g. p.G12", text
+            )
+            return None
+        return Leaf(
+            BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, symbol, protein_change=change.hgvs)
+        )
+
+
+_GENOMIC_KEYS = frozenset(
+    {
+        "hugo_symbol",
+        "variant_category",
+        "protein_change",
+        "wildcard_protein_change",
+        "variant_classification",
+        "cnv_call",
+        "fusion_partner_hugo_symbol",
+        "exon",
+        "mmr_status",
+        "ms_status",
+    }
+)
+_CLASSIFICATIONS = {
+    "missense_mutation": Consequence.MISSENSE,
+    "nonsense_mutation": Consequence.NONSENSE,
+    "frame_shift_del": Consequence.FRAMESHIFT,
+    "frame_shift_ins": Consequence.FRAMESHIFT,
+    "in_frame_del": Consequence.INFRAME_DELETION,
+    "in_frame_ins": Consequence.INFRAME_INSERTION,
+    "splice_site": Consequence.SPLICE,
+    "splice_region": Consequence.SPLICE,
+}
+_NEGATABLE = frozenset({"variant_category", "ms_status", "mmr_status"})
+_CATEGORY_ALIASES = {
+    "copy number variation": "cnv",
+    "copy number variant": "cnv",
+    "structural variation": "sv",
+    "structural variant": "sv",
+}
+
+
+def _category(text: str) -> str:
+    """variant_category in one spelling: mutation, cnv, sv, any variation, signature."""
+    key = " ".join(text.lower().split())
+    return _CATEGORY_ALIASES.get(key, key)
+
+
+_TRUNCATING = frozenset({Consequence.NONSENSE, Consequence.FRAMESHIFT, Consequence.SPLICE})
+_CNV_CALLS = {
+    "high level amplification": CopyNumberType.AMPLIFICATION,
+    "high amplification": CopyNumberType.AMPLIFICATION,
+    "amplification": CopyNumberType.AMPLIFICATION,
+    "homozygous deletion": CopyNumberType.DELETION,
+}
+_MMR = {
+    "mmr-deficient": "deficient",
+    "deficient": "deficient",
+    "dmmr": "deficient",
+    "mmr-proficient": "proficient",
+    "proficient": "proficient",
+    "pmmr": "proficient",
+}
+_MSI = {"msi-h": "high", "msi-high": "high", "msi-l": "low", "msi-low": "low", "mss": "stable"}
+
+
+def _fusion_spec(symbol: str, partner: str | None) -> BiomarkerSpec:
+    """CTML fusions have no orientation: a gene that leads its fusions goes 5', else 3'."""
+    if partner is None:
+        five = symbol in FIVE_PRIME_GENES
+        return BiomarkerSpec(
+            BiomarkerKind.FUSION,
+            symbol,
+            partner_5=symbol if five else None,
+            partner_3=None if five else symbol,
+        )
+    if symbol in FIVE_PRIME_GENES and partner not in FIVE_PRIME_GENES:
+        return BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=symbol, partner_3=partner)
+    return BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=partner, partner_3=symbol)
+
+
+_OPERATORS = {
+    ">=": Operator.GE,
+    "<=": Operator.LE,
+    ">": Operator.GT,
+    "<": Operator.LT,
+    "==": Operator.EQ,
+    "=": Operator.EQ,
+    None: Operator.EQ,
+}
+
+
+def _comparison(text: str) -> tuple[Operator, str] | None:
+    """A CTML comparison (">=10", "<40", "==40", a bare "40" meaning ==): operator and number as
+    written, so the threshold value is stored exactly as the source gives it."""
+    match = _COMPARATOR.match(text)
+    if match is None:
+        return None
+    return _OPERATORS[match[1]], match[2]
+
+
+def _phase(text: str) -> TrialPhase | None:
+    key = text.strip().upper().replace("PHASE", "").replace("_", " ").strip()
+    key = re.sub(r"\s*([/,&-]|AND)\s*", "/", key)
+    romans = {"IV": "4", "III": "3", "II": "2", "I": "1", "0": "0"}
+    parts = [romans.get(part.strip(), part.strip()) for part in key.split("/") if part.strip()]
+    phases = {
+        ("0",): TrialPhase.EARLY_PHASE1,
+        ("EARLY 1",): TrialPhase.EARLY_PHASE1,
+        ("EARLY1",): TrialPhase.EARLY_PHASE1,
+        ("1",): TrialPhase.PHASE1,
+        ("1", "2"): TrialPhase.PHASE1_PHASE2,
+        ("2",): TrialPhase.PHASE2,
+        ("2", "3"): TrialPhase.PHASE2_PHASE3,
+        ("3",): TrialPhase.PHASE3,
+        ("4",): TrialPhase.PHASE4,
+        ("NA",): TrialPhase.NA,
+        ("N/A",): TrialPhase.NA,
+        ("N", "A"): TrialPhase.NA,
+    }
+    found = phases.get(tuple(parts))
+    if found is not None:
+        return found
+    try:
+        return TrialPhase(text.strip().upper())
+    except ValueError:
+        return None
+
+
+_STATUSES = {
+    "open to accrual": TrialStatus.RECRUITING,
+    "open": TrialStatus.RECRUITING,
+    "closed to accrual": TrialStatus.ACTIVE_NOT_RECRUITING,
+    "closed to accrual and intervention": TrialStatus.ACTIVE_NOT_RECRUITING,
+    "closed to new accrual": TrialStatus.ACTIVE_NOT_RECRUITING,
+    "suspended": TrialStatus.SUSPENDED,
+    "on hold": TrialStatus.SUSPENDED,
+    "temporarily closed": TrialStatus.SUSPENDED,
+    "temporarily closed to accrual": TrialStatus.SUSPENDED,
+    "temporarily closed to accrual and intervention": TrialStatus.SUSPENDED,
+    "irb study closure": TrialStatus.COMPLETED,
+    "completed": TrialStatus.COMPLETED,
+    "terminated": TrialStatus.TERMINATED,
+    "withdrawn": TrialStatus.WITHDRAWN,
+    "new": TrialStatus.NOT_YET_RECRUITING,
+    "approved": TrialStatus.NOT_YET_RECRUITING,
+    "not yet open": TrialStatus.NOT_YET_RECRUITING,
+    "enrolling by invitation": TrialStatus.ENROLLING_BY_INVITATION,
+}
+
+
+def _status(text: str) -> TrialStatus | None:
+    key = " ".join(text.lower().replace(",", " ").replace("_", " ").split())
+    if key in _STATUSES:
+        return _STATUSES[key]
+    for status in TrialStatus:
+        if status.value.lower().replace("_", " ") == key:
+            return status
+    return None
+
+
+def _scalar(value: Any) -> str | None:
+    """A scalar as text (numbers too, as YAML reads `arm_code: 1`); None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float | Decimal):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return f"the {type(value).__name__} {_shown(value)!r}"
+
+
+def _shown(value: Any) -> Any:
+    """A value fit for an error report: scalars as they are, structures as short JSON."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"

@@ -1,0 +1,1475 @@
+"""The import engine: proposed records from any source, previewed against the KB, then staged
+into one change set (DESIGN §4).
+
+Adapter interface (template, TOML profiles, CIViC, CTML all follow it)
+----------------------------------------------------------------------
+An adapter is a callable ``adapter(path: Path) -> Iterable[SourceRow]`` (see `Adapter`); extra
+options are keyword-only arguments with defaults, so ``adapter(path)`` always works. It reads
+the file and yields one `SourceRow` (kb/importing/model.py) per source row or document:
+
+- ``SourceRow.location``: where the row is, as the user sees it (file name, sheet, row number as
+  the spreadsheet shows it, 1-based with header rows counted; for documents a JSON path in
+  ``column``).
+- ``SourceRow.records``: the `ProposedRecord`s the row wants to exist, zero or more. Fields use
+  the names and forms of ``kb.records.SPECS``: scalars as text/int/bool/date, list fields
+  (refs, codes, strings) as Python lists (split them yourself), expression trees as dicts
+  (``{"op": "AND", "args": [...]}`` / ``{"biomarker": …, "threshold": …}``). A reference may
+  be a human id (``GN-00001``), a natural key (gene symbol, drug or therapy name, NCT id,
+  ``pmid:123`` for citations), or ``Ref(key)`` naming another `ProposedRecord.key` of the same
+  import (in any row; keys must be unique within the import, e.g. ``"row 12 biomarker"``). Tree
+  leaves may hold a ``Ref`` too. Leave out a field you have no value for (a new record takes
+  its default; an existing record keeps its value); ``None`` means "empty / default".
+  ``ProposedRecord.columns`` maps field -> column letter so the engine's errors point at cells.
+  Set ``human_id`` only when the source names an existing record; otherwise the engine finds
+  the existing record by ``kb.identity.identity_key`` (same defining fields) or proposes a new
+  one. Two rows proposing the same record with the same values are merged into one.
+- ``SourceRow.errors``: `ImportError_`s for a row the adapter could not map (unknown DOID,
+  unparseable molecular profile, …). Such a row is counted invalid and is never dropped
+  silently; it may still carry no records.
+- A problem with the whole file (not a spreadsheet, over a limit, missing headers) is raised as
+  ``SourceError(errors)``; the preview then shows those errors and proposes nothing.
+
+Adapters never touch the database; the engine resolves references, coerces values with
+``kb.records.coerce`` (located errors), matches existing records, and classifies every row as
+new / changed / unchanged / invalid. Adapters for ``kb import --profile NAME`` are found by
+`kb.importing.profiles.adapter_for` (``civic-evidence`` -> ``kb.importing.civic.evidence_adapter``,
+``civic-assertion`` -> ``kb.importing.civic.assertion_adapter``, ``ctml`` ->
+``kb.importing.ctml.ctml_adapter``, ``template`` and ``*.toml`` built in).
+
+Use
+---
+::
+
+    rows = template_adapter(path)                       # or any adapter
+    with kb.unit_of_work() as session:
+        result = preview(rows, session, progress=cb, cancel=token)   # a dry run: writes nothing
+        if not result.invalid or skip_invalid:
+            change_set_id = apply(result, session, actor=actor, skip_invalid=skip_invalid,
+                                  source_name=path.name, source_sha256=sha256_of(path))
+    export_errors(result, Path("errors.xlsx"))          # or .csv
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import gc
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb import expression as exprs
+from kb.enums import HUMAN_ID_PREFIX, SPECIAL_SCOPES, Operator, RecordType
+from kb.errors import KbError
+from kb.identity import identity_key
+from kb.importing.model import (
+    ImportError_,
+    Location,
+    ProposedRecord,
+    Ref,
+    Skipped,
+    SourceError,
+    SourceRow,
+)
+from kb.importing.progress import CancelToken, Progress, no_progress
+from kb.metrics import METRICS, Metric, ThresholdValueError, check_value
+from kb.model import HgncGene
+from kb.records import (
+    _DEFAULTS,  # the defaults a new record takes; the engine must compare against the same
+    SPECS,
+    FieldError,
+    FieldSpec,
+    Ids,
+    coerce,
+    load_objects,
+    record_fields,
+)
+from kb.versions import current_version
+from kb.vocab import TumourTree
+
+if TYPE_CHECKING:
+    from kb.users import Actor
+
+Adapter = Callable[[Path], Iterable[SourceRow]]
+Status = Literal["new", "changed", "unchanged", "invalid"]
+STATUSES: tuple[Status, ...] = ("new", "changed", "unchanged", "invalid")
+
+# Rows between progress reports and cancel checks.
+BATCH = 2_000
+
+_SPECS = {rtype: {spec.name: spec for spec in specs} for rtype, specs in SPECS.items()}
+_PREFIX_TYPE = {prefix: rtype for rtype, prefix in HUMAN_ID_PREFIX.items()}
+_HUMAN_ID = re.compile(r"^[A-Za-z]{2}-\d+$")
+_LIST_KINDS = ("refs", "codes", "strings")
+# A missense change already in the canonical form parse_protein_change returns: accepted as is,
+# because parsing is the costliest step of a large biomarker import (tested to agree).
+_AA3 = "Ala|Arg|Asn|Asp|Cys|Gln|Glu|Gly|His|Ile|Leu|Lys|Met|Phe|Pro|Ser|Thr|Trp|Tyr|Val|Sec|Pyl"
+_CANONICAL_MISSENSE = re.compile(rf"^p\.({_AA3})([1-9][0-9]*)({_AA3})$")
+# Natural keys a reference may use instead of a human id (as kb.records.Ids does).
+_NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
+    RecordType.GENE: lambda f: _text(f.get("symbol")),
+    RecordType.DRUG: lambda f: _text(f.get("name")),
+    RecordType.THERAPY: lambda f: _text(f.get("name")),
+    RecordType.TRIAL: lambda f: _text(f.get("nct_id")),
+    RecordType.CITATION: lambda f: (
+        f"{_text(f.get('kind'))}:{_text(f.get('identifier'))}"
+        if _text(f.get("kind")) and _text(f.get("identifier"))
+        else None
+    ),
+}
+# Values the database keeps unique (kb.records checks them on write); checked here first so an
+# import reports them per row instead of failing at apply.
+_UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
+    RecordType.GENE: (("symbol",), ("hgnc_id",)),
+    RecordType.DRUG: (("name",),),
+    RecordType.THERAPY: (("name",),),
+    RecordType.TRIAL: (("nct_id",),),
+    RecordType.CITATION: (("kind", "identifier"),),
+    RecordType.TRIAL_ARM: (("trial", "code"),),
+}
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, Ref):
+        return None
+    text = str(value.value if isinstance(value, StrEnum) else value).strip()
+    return text or None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """Stands for a record the import will create, until apply gives it a human id."""
+
+    rtype: RecordType
+    number: int
+
+    def __str__(self) -> str:
+        return f"(new {self.rtype} #{self.number})"
+
+
+Target = str | NewRecord
+
+
+@dataclass
+class PlannedRecord:
+    """One proposed record after resolution: what it is, and what applying it would do."""
+
+    rtype: RecordType
+    key: str
+    row: int  # index into ImportPreview.rows
+    location: Location
+    status: Status
+    target: Target | None = None  # an existing human id, or a NewRecord
+    # Resolved values of the fields the source gave (references as human ids or NewRecords);
+    # for a new record, every field with the defaults filled in.
+    fields: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)  # changed fields: new values
+    before: dict[str, Any] = field(default_factory=dict)  # changed fields: old values
+    deps: set[NewRecord] = field(default_factory=set)
+    errors: list[ImportError_] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.rtype.value,
+            "row": self.location.row,
+            "status": self.status,
+            "id": _jsonable(self.target),
+            "fields": _jsonable(self.fields if self.status == "new" else self.changes),
+            "before": _jsonable(self.before),
+        }
+
+
+@dataclass
+class RowResult:
+    """One source row: its status and everything wrong with it."""
+
+    location: Location
+    status: Status
+    errors: list[ImportError_] = field(default_factory=list)
+    records: list[PlannedRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCounts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "invalid": self.invalid,
+        }
+
+
+@dataclass
+class ImportPreview:
+    """The dry run: every row classified, every error located; nothing written.
+
+    `new + changed + unchanged + invalid == rows` always. `by_type` counts distinct records per
+    type (a record proposed by several rows counts once; records of invalid rows count as
+    invalid). `file_errors` are problems with the whole file; when present, nothing else is.
+    """
+
+    source: str
+    kb_version: int
+    rows: list[RowResult] = field(default_factory=list)
+    plan: list[PlannedRecord] = field(default_factory=list)  # dependencies first
+    file_errors: list[ImportError_] = field(default_factory=list)
+    notes: list[ImportError_] = field(default_factory=list)
+    by_type: dict[RecordType, TypeCounts] = field(default_factory=dict)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def new(self) -> int:
+        return self.count("new")
+
+    @property
+    def changed(self) -> int:
+        return self.count("changed")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+    @property
+    def invalid(self) -> int:
+        return self.count("invalid")
+
+    @property
+    def fatal(self) -> bool:
+        """The file could not be read at all."""
+        return bool(self.file_errors)
+
+    @property
+    def errors(self) -> list[ImportError_]:
+        """Every error: the file's, then each row's in row order."""
+        return [*self.file_errors, *(error for row in self.rows for error in row.errors)]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(row.status in ("new", "changed") for row in self.rows)
+
+    def as_json(self, *, max_errors: int | None = None, records: bool = False) -> dict[str, Any]:
+        """The preview as JSON (`kb import --format json`)."""
+        errors = self.errors
+        shown = errors if max_errors is None else errors[:max_errors]
+        data: dict[str, Any] = {
+            "file": self.source,
+            "kb_version": self.kb_version,
+            "rows": len(self.rows),
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "invalid": self.invalid,
+            "by_type": {
+                rtype.value: counts.as_json() for rtype, counts in sorted(self.by_type.items())
+            },
+            "errors": [_jsonable(error.as_json()) for error in shown],
+            "error_count": len(errors),
+            "notes": [_jsonable(note.as_json()) for note in self.notes],
+        }
+        if records:
+            data["records"] = [
+                record.as_json()
+                for record in self.plan
+                if record.status in ("new", "changed") and self.rows[record.row].status != "invalid"
+            ]
+        return data
+
+    def summary(self) -> str:
+        """One line for people: "120 rows: 100 new, 5 changed, 10 unchanged, 5 invalid"."""
+        if self.fatal:
+            return f"{self.source}: cannot be imported: {self.file_errors[0].message}"
+        return (
+            f"{self.source}: {len(self.rows)} rows: {self.new} new, {self.changed} changed, "
+            f"{self.unchanged} unchanged, {self.invalid} invalid"
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, NewRecord):
+        return str(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+# --- the KB as the import sees it ---------------------------------------------------------------
+
+
+class _KbState:
+    """The KB's records of the types an import touches, loaded once per type."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ids = Ids(session)
+        self._fields: dict[RecordType, dict[str, dict[str, Any]]] = {}
+        self._keys: dict[RecordType, dict[str, str]] = {}
+        self._identity: dict[RecordType, dict[Hashable, str]] = {}
+        self._unique: dict[tuple[RecordType, tuple[str, ...]], dict[Any, str]] = {}
+        self._tree: TumourTree | None = None
+        self._tree_loaded = False
+        self._hgnc: dict[str, str] | None = None
+
+    def fields(self, rtype: RecordType) -> dict[str, dict[str, Any]]:
+        """Human id -> fields (references as human ids), for every record of `rtype`."""
+        known = self._fields.get(rtype)
+        if known is None:
+            known = {
+                obj.human_id: record_fields(obj, rtype, self.ids)
+                for obj in load_objects(self.session, rtype)
+            }
+            self._fields[rtype] = known
+        return known
+
+    def keys(self, rtype: RecordType) -> dict[str, str]:
+        """Upper-cased human id or natural key -> human id."""
+        known = self._keys.get(rtype)
+        if known is None:
+            known = {}
+            natural = _NATURAL.get(rtype)
+            for human_id, fields in self.fields(rtype).items():
+                known[human_id.upper()] = human_id
+                key = natural(fields) if natural else None
+                if key:
+                    known.setdefault(key.upper(), human_id)
+            self._keys[rtype] = known
+        return known
+
+    def identity(self, rtype: RecordType) -> dict[Hashable, str]:
+        known = self._identity.get(rtype)
+        if known is None:
+            known = {}
+            for human_id in sorted(self.fields(rtype)):
+                known.setdefault(identity_key(rtype, self.fields(rtype)[human_id]), human_id)
+            self._identity[rtype] = known
+        return known
+
+    def unique(self, rtype: RecordType, names: tuple[str, ...]) -> dict[Any, str]:
+        known = self._unique.get((rtype, names))
+        if known is None:
+            known = {}
+            for human_id, fields in self.fields(rtype).items():
+                value = _unique_value(fields, names)
+                if value is not None:
+                    known.setdefault(value, human_id)
+            self._unique[(rtype, names)] = known
+        return known
+
+    def tumour_tree(self) -> TumourTree | None:
+        if not self._tree_loaded:
+            tree = TumourTree.from_session(self.session)
+            self._tree = tree if len(tree) else None
+            self._tree_loaded = True
+        return self._tree
+
+    def hgnc(self) -> dict[str, str]:
+        if self._hgnc is None:
+            self._hgnc = dict(self.session.execute(select(HgncGene.symbol, HgncGene.hgnc_id)).all())
+        return self._hgnc
+
+
+def kb_records(session: Session, rtype: RecordType) -> dict[str, dict[str, Any]]:
+    """Human id -> fields of every record of `rtype`, as the import engine compares them (and
+    as the template exports them)."""
+    return _KbState(session).fields(rtype)
+
+
+def _unique_value(fields: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    values = []
+    for name in names:
+        value = fields.get(name)
+        if value is None or value == "":
+            return None
+        values.append(value.upper() if isinstance(value, str) else value)
+    return tuple(values)
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+
+class _Problem(Exception):
+    def __init__(self, code: str, message: str, value: Any = None, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.value = value
+        # Quiet: the cause is already reported on the same row; the record just cannot stand.
+        self.quiet = quiet
+
+
+def preview(
+    rows: Iterable[SourceRow],
+    session: Session,
+    *,
+    source: str = "",
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> ImportPreview:
+    """Compare what the source proposes with the KB, row by row; write nothing.
+
+    Reads the rows first (an adapter's `SourceError` becomes the preview's `file_errors`),
+    then resolves references, coerces values (located errors), matches existing records by
+    human id or `kb.identity.identity_key`, and classifies every row. `progress(done, total)`
+    is called between batches and `cancel` checked there (raising `Cancelled`).
+    """
+    report = progress or no_progress
+    kb_version = current_version(session)
+    collected: list[SourceRow] = []
+    with _no_gc():
+        try:
+            for row in rows:
+                collected.append(row)
+                if len(collected) % BATCH == 0:
+                    if cancel is not None:
+                        cancel.check()
+                    report(0, 0)
+        except SourceError as exc:
+            name = source or (exc.errors[0].location.file if exc.errors else "")
+            return ImportPreview(name, kb_version, file_errors=list(exc.errors))
+        if not source:
+            source = collected[0].location.file if collected else ""
+        return _Planner(session, source, kb_version, report, cancel).run(collected)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large import builds its plain data.
+
+    Hundreds of thousands of small, long-lived objects (cells, rows, dicts) make each
+    collection walk all of them, again and again: the collector then costs as much as the work
+    (measured: a 20,000-row preview runs twice as fast without it). Nothing here makes cycles
+    that need collecting meanwhile; the previous state is restored at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _Planner:
+    def __init__(
+        self,
+        session: Session,
+        source: str,
+        kb_version: int,
+        progress: Progress,
+        cancel: CancelToken | None,
+    ) -> None:
+        self.kb = _KbState(session)
+        self.result = ImportPreview(source, kb_version)
+        self.progress = progress
+        self.cancel = cancel
+        self.planned: dict[str, PlannedRecord] = {}  # proposed key -> plan
+        self.natural: dict[RecordType, dict[str, str]] = defaultdict(dict)  # key -> proposed key
+        self.by_target: dict[Target, PlannedRecord] = {}
+        self.new_identity: dict[tuple[RecordType, Hashable], NewRecord] = {}
+        self.new_unique: dict[tuple[RecordType, tuple[str, ...], Any], PlannedRecord] = {}
+        self.new_count = 0
+        self.current_row = -1
+        self.cache: dict[tuple[RecordType, str, Any], Any] = {}
+
+    # -- the whole run -------------------------------------------------------------------------
+
+    def run(self, rows: list[SourceRow]) -> ImportPreview:
+        result = self.result
+        records: list[tuple[int, ProposedRecord]] = []
+        seen_keys: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            result.rows.append(RowResult(row.location, "unchanged", list(row.errors)))
+            for record in row.records:
+                if record.key in seen_keys:
+                    result.rows[index].errors.append(
+                        ImportError_(
+                            record.location,
+                            None,
+                            "duplicate_key",
+                            f"the import names two records {record.key!r} (the other in row "
+                            f"{rows[seen_keys[record.key]].location.row}); the adapter must "
+                            "give each its own key",
+                        )
+                    )
+                    continue
+                seen_keys[record.key] = index
+                records.append((index, record))
+                natural = _NATURAL.get(record.rtype)
+                key = natural(record.fields) if natural else None
+                if key:
+                    self.natural[record.rtype].setdefault(key.upper(), record.key)
+        order = self._order(records)
+        total = len(order)
+        for done, (index, record) in enumerate(order, 1):
+            planned = self._plan(index, record)
+            result.rows[index].records.append(planned)
+            result.plan.append(planned)
+            if done % BATCH == 0:
+                if self.cancel is not None:
+                    self.cancel.check()
+                self.progress(done, total)
+        self._classify()
+        self.progress(total, total)
+        return result
+
+    def _order(self, records: list[tuple[int, ProposedRecord]]) -> list[tuple[int, ProposedRecord]]:
+        """Records with the ones they refer to first; a reference cycle is reported."""
+        by_key = {record.key: (index, record) for index, record in records}
+        waiting: dict[str, set[str]] = {}
+        dependants: dict[str, list[str]] = defaultdict(list)
+        for _, record in records:
+            needs = {key for key in self._refs_of(record) if key in by_key and key != record.key}
+            if needs:
+                waiting[record.key] = needs
+                for key in needs:
+                    dependants[key].append(record.key)
+        ready = [record.key for _, record in records if record.key not in waiting]
+        ordered: list[tuple[int, ProposedRecord]] = []
+        position = 0
+        while position < len(ready):
+            key = ready[position]
+            position += 1
+            ordered.append(by_key[key])
+            for dependant in dependants.get(key, ()):
+                needs = waiting[dependant]
+                needs.discard(key)
+                if not needs:
+                    del waiting[dependant]
+                    ready.append(dependant)
+        for key in waiting:  # only cycles are left
+            index, record = by_key[key]
+            ordered.append((index, record))
+            self.result.rows[index].errors.append(
+                ImportError_(
+                    record.location,
+                    None,
+                    "circular_reference",
+                    f"this {record.rtype} refers, through other rows, back to itself",
+                )
+            )
+        return ordered
+
+    def _refs_of(self, record: ProposedRecord) -> Iterator[str]:
+        """Keys of the proposed records this record refers to (Refs and natural keys)."""
+        fields = record.fields
+        for spec in _REF_SPECS[record.rtype]:
+            value = fields.get(spec.name)
+            if value is None:
+                continue
+            if spec.kind == "ref":
+                yield from self._ref_keys(spec.ref, [value])
+            elif spec.kind == "refs" and isinstance(value, list | tuple):
+                yield from self._ref_keys(spec.ref, value)
+            elif spec.kind == "tree" and isinstance(value, dict):
+                for leaf in _leaves(value):
+                    yield from self._ref_keys(RecordType.BIOMARKER, [leaf.get("biomarker")])
+                    yield from self._ref_keys(RecordType.THRESHOLD, [leaf.get("threshold")])
+
+    def _ref_keys(self, rtype: RecordType | None, values: Iterable[Any]) -> Iterator[str]:
+        for value in values:
+            if isinstance(value, Ref):
+                yield value.key
+            elif isinstance(value, str) and rtype is not None and not _HUMAN_ID.match(value):
+                key = self.natural[rtype].get(value.strip().upper())
+                if key is not None:
+                    yield key
+
+    # -- one record ----------------------------------------------------------------------------
+
+    def _error(
+        self, record: ProposedRecord, name: str | None, code: str, message: str, value: Any = None
+    ) -> ImportError_:
+        location = record.location
+        column = record.columns.get(name) if name else None
+        if column and column != location.column:
+            location = Location(location.file, location.sheet, location.row, column)
+        return ImportError_(location, name, code, message, _jsonable(value))
+
+    def _plan(self, index: int, record: ProposedRecord) -> PlannedRecord:
+        rtype = record.rtype
+        planned = PlannedRecord(rtype, record.key, index, record.location, "invalid")
+        self.planned[record.key] = planned
+        specs = _SPECS[rtype]
+        resolved: dict[str, Any] = {}
+        errors = planned.errors
+        blanks = _BLANKS[rtype]
+        self.current_row = index
+        blocked = False
+        for name, value in record.fields.items():
+            # Empty cells are most cells of a wide sheet: settle them without a call.
+            if value is None or value == "":
+                blank = blanks.get(name)
+                if blank is not None and blank is not _REQUIRED:
+                    resolved[name] = blank[0]
+                    continue
+            spec = specs.get(name)
+            if spec is None:
+                errors.append(
+                    self._error(
+                        record,
+                        name,
+                        "unknown_field",
+                        f"{name!r} is not a field of {rtype}; fields: {', '.join(specs)}",
+                    )
+                )
+                continue
+            try:
+                resolved[name] = self._value(rtype, spec, value, planned.deps)
+            except _Problem as problem:
+                if problem.quiet:
+                    blocked = True
+                    continue
+                errors.append(
+                    self._error(
+                        record,
+                        name,
+                        problem.code,
+                        problem.message,
+                        value if problem.value is None else problem.value,
+                    )
+                )
+        if rtype is RecordType.THRESHOLD and "unit" in resolved and not resolved["unit"]:
+            # A blank unit means the metric's own (as kb.records does on create).
+            resolved["unit"] = _metric_unit(resolved.get("metric"))
+        if not errors and not blocked:
+            self._match(record, planned, resolved)
+        if errors or blocked:
+            planned.status = "invalid"
+            self.result.rows[index].errors.extend(errors)
+        return planned
+
+    def _match(
+        self, record: ProposedRecord, planned: PlannedRecord, resolved: dict[str, Any]
+    ) -> None:
+        """Find the record this one is (existing, or proposed before), and how it differs."""
+        rtype = record.rtype
+        existing = self.kb.fields(rtype)
+        complete = {**_DEFAULT_VALUES[rtype], **resolved}
+        if rtype is RecordType.THRESHOLD and not complete.get("unit") and "metric" in complete:
+            complete["unit"] = _metric_unit(complete["metric"])
+        key = _identity(rtype, complete, planned.deps)
+        target: Target | None
+        if record.human_id:
+            target = record.human_id.upper()
+            if target not in existing:
+                planned.errors.append(
+                    self._error(
+                        record,
+                        None,
+                        "unknown_id",
+                        f"there is no {rtype} {target} in the KB; leave the ID cell empty for a "
+                        "new record",
+                        record.human_id,
+                    )
+                )
+                return
+        else:
+            target = self.kb.identity(rtype).get(key) or self.new_identity.get((rtype, key))
+        first = self.by_target.get(target) if target is not None else None
+        if first is not None:
+            self._alias(record, planned, resolved, first)
+            return
+        if isinstance(target, str):
+            before = existing[target]
+            planned.target = target
+            planned.fields = resolved
+            for name, value in resolved.items():
+                old = before.get(name)
+                if not _same(_SPECS[rtype][name], value, old):
+                    planned.changes[name] = value
+                    planned.before[name] = old
+            planned.status = "changed" if planned.changes else "unchanged"
+            if planned.status == "changed":
+                merged = {**before, **resolved}
+                other = self.kb.identity(rtype).get(_identity(rtype, merged, planned.deps))
+                if other is not None and other != target:
+                    planned.errors.append(
+                        self._error(
+                            record,
+                            None,
+                            "duplicate",
+                            f"the change would make {target} a duplicate of {other}",
+                        )
+                    )
+                self._check_new_values(record, planned, planned.changes, merged)
+        else:
+            missing = [
+                spec.name
+                for spec in SPECS[rtype]
+                if spec.required and complete.get(spec.name) in (None, "", [])
+            ]
+            if missing:
+                for name in missing:
+                    planned.errors.append(
+                        self._error(
+                            record,
+                            name,
+                            "required",
+                            f"a new {rtype} needs a value for {name}; expected "
+                            f"{_SPECS[rtype][name].expected()}",
+                        )
+                    )
+                return
+            self.new_count += 1
+            target = NewRecord(rtype, self.new_count)
+            self.new_identity[(rtype, key)] = target
+            planned.target = target
+            planned.fields = complete
+            planned.status = "new"
+            self._check_new_values(record, planned, complete, complete)
+        if planned.errors:
+            planned.status = "invalid"
+            return
+        self.by_target[target] = planned
+
+    def _alias(
+        self,
+        record: ProposedRecord,
+        planned: PlannedRecord,
+        resolved: dict[str, Any],
+        first: PlannedRecord,
+    ) -> None:
+        """A second row describing a record already proposed: the same values, or a conflict."""
+        # A new record's fields hold every field (defaults included), an existing one's only
+        # those given: either way, what this row gives must agree.
+        theirs = first.fields
+        differing = [
+            name
+            for name, value in resolved.items()
+            if not _same(_SPECS[record.rtype][name], value, theirs.get(name))
+            and (first.status == "new" or name in theirs)
+        ]
+        if differing:
+            name = differing[0]
+            planned.errors.append(
+                self._error(
+                    record,
+                    name,
+                    "conflict",
+                    f"row {first.location.row} describes the same {record.rtype} with "
+                    f"{name} = {_shown(theirs.get(name))}; one row must change",
+                    resolved.get(name),
+                )
+            )
+            return
+        planned.target = first.target
+        planned.fields = first.fields
+        planned.changes = first.changes
+        planned.before = first.before
+        planned.deps = set(first.deps) | planned.deps
+        planned.status = first.status
+
+    def _check_new_values(
+        self,
+        record: ProposedRecord,
+        planned: PlannedRecord,
+        values: Mapping[str, Any],
+        complete: Mapping[str, Any],
+    ) -> None:
+        """Checks that only new values need: vocabularies, unique keys, threshold values."""
+        rtype = record.rtype
+        for name in _CODE_FIELDS[rtype]:
+            if values.get(name):
+                self._check_codes(record, planned, name, values[name])
+        if rtype is RecordType.GENE and ("symbol" in values or "hgnc_id" in values):
+            self._check_gene(record, planned, complete)
+        if rtype is RecordType.THRESHOLD:
+            self._check_threshold(record, planned, complete)
+        target = planned.target
+        for names in _UNIQUE.get(rtype, ()):
+            if not any(name in values for name in names):
+                continue
+            value = _unique_value(complete, names)
+            if value is None:
+                continue
+            holder = self.kb.unique(rtype, names).get(value)
+            if holder is not None and holder != target:
+                planned.errors.append(
+                    self._error(
+                        record,
+                        names[-1],
+                        "duplicate_key",
+                        f"{holder} already has {' '.join(names)} {_shown(complete[names[-1]])}",
+                        complete[names[-1]],
+                    )
+                )
+                continue
+            other = self.new_unique.setdefault((rtype, names, value), planned)
+            if other is not planned and other.target != target:
+                planned.errors.append(
+                    self._error(
+                        record,
+                        names[-1],
+                        "duplicate_key",
+                        f"row {other.location.row} gives another {rtype} the same "
+                        f"{' '.join(names)} {_shown(complete[names[-1]])}",
+                        complete[names[-1]],
+                    )
+                )
+
+    def _check_codes(
+        self, record: ProposedRecord, planned: PlannedRecord, name: str, codes: list[str]
+    ) -> None:
+        tree = self.kb.tumour_tree()
+        if tree is None:
+            return
+        for code in codes:
+            if code in SPECIAL_SCOPES or code in tree:
+                continue
+            replacement = tree.revoked.get(code)
+            message = (
+                f"OncoTree code {code} is revoked or renamed; use {replacement}"
+                if replacement
+                else f"OncoTree code {code} is not in the loaded OncoTree"
+            )
+            planned.errors.append(
+                self._error(
+                    record, name, "revoked_code" if replacement else "unknown_code", message, code
+                )
+            )
+
+    def _check_gene(
+        self, record: ProposedRecord, planned: PlannedRecord, fields: Mapping[str, Any]
+    ) -> None:
+        hgnc = self.kb.hgnc()
+        if not hgnc:
+            return  # no HGNC list loaded: nothing to check against
+        symbol = fields.get("symbol") or ""
+        if symbol not in hgnc:
+            planned.errors.append(
+                self._error(
+                    record,
+                    "symbol",
+                    "unknown_gene",
+                    f"{symbol} is not an HGNC approved symbol",
+                    symbol,
+                )
+            )
+        elif fields.get("hgnc_id") and hgnc[symbol] != fields["hgnc_id"]:
+            planned.errors.append(
+                self._error(
+                    record,
+                    "hgnc_id",
+                    "hgnc_id_mismatch",
+                    f"{fields['hgnc_id']} is not the HGNC id of {symbol} ({hgnc[symbol]})",
+                    fields["hgnc_id"],
+                )
+            )
+
+    def _check_threshold(
+        self, record: ProposedRecord, planned: PlannedRecord, fields: Mapping[str, Any]
+    ) -> None:
+        try:
+            check_value(
+                Metric(fields["metric"]),
+                Operator(fields["operator"]),
+                str(fields.get("value") or ""),
+                fields.get("unit"),
+            )
+        except ThresholdValueError as exc:
+            name = "unit" if exc.message.startswith("unit") else "value"
+            planned.errors.append(
+                self._error(
+                    record,
+                    name,
+                    "threshold_mismatch",
+                    f"{exc.message}; expected {exc.expected}",
+                    fields.get(name),
+                )
+            )
+        except (KeyError, ValueError):
+            return  # a missing or bad metric/operator is reported by its field
+
+    # -- values --------------------------------------------------------------------------------
+
+    def _value(self, rtype: RecordType, spec: FieldSpec, value: Any, deps: set[NewRecord]) -> Any:
+        """A field value in its stored JSON form; references resolved."""
+        if value is None or value == "" or (isinstance(value, list | tuple) and not value):
+            return _blank(rtype, spec)
+        kind = spec.kind
+        if kind == "ref":
+            assert spec.ref is not None
+            return self._resolve(spec.ref, value, deps)
+        if kind == "refs":
+            assert spec.ref is not None
+            items = _as_list(value)
+            resolved = [self._resolve(spec.ref, item, deps) for item in items]
+            if len(set(resolved)) != len(resolved):
+                raise _Problem("invalid_value", "the list names one record twice", items)
+            return resolved
+        if kind == "tree":
+            return self._tree(value, deps)
+        if kind == "protein" and isinstance(value, str):
+            text = value.strip()
+            if _CANONICAL_MISSENSE.match(text) and text[2:5] != text[-3:]:
+                return text
+        # Values repeat (kinds, genes, levels): each distinct one is coerced once.
+        cache_key = (rtype, spec.name, tuple(value) if isinstance(value, list) else value)
+        try:
+            outcome = self.cache.get(cache_key)
+        except TypeError:  # an unhashable value from an adapter: checked uncached
+            return _coerced(rtype, spec, value)
+        if outcome is None:
+            try:
+                outcome = _coerced(rtype, spec, value)
+            except _Problem as problem:
+                outcome = problem
+            if len(self.cache) < _CACHE_SIZE:
+                self.cache[cache_key] = outcome
+        if isinstance(outcome, _Problem):
+            raise outcome
+        return outcome
+
+    def _resolve(self, rtype: RecordType, value: Any, deps: set[NewRecord]) -> Target:
+        if isinstance(value, Ref):
+            return self._resolve_ref(rtype, value, deps)
+        if not isinstance(value, str):
+            value = str(value)
+        text = value.strip()
+        upper = text.upper()
+        if _HUMAN_ID.match(text):
+            owner = _PREFIX_TYPE.get(upper.split("-")[0])
+            if owner is not rtype:
+                raise _Problem(
+                    "wrong_id_type",
+                    f"{upper} is not the id of a {rtype}" + (f" but of a {owner}" if owner else ""),
+                    text,
+                )
+            found = self.kb.keys(rtype).get(upper)
+            if found is None:
+                raise _Problem("unknown_reference", f"there is no {rtype} {upper} in the KB", text)
+            return found
+        proposed = self.natural[rtype].get(upper)
+        if proposed is not None:
+            return self._resolve_ref(rtype, Ref(proposed), deps)
+        found = self.kb.keys(rtype).get(upper)
+        if found is None:
+            raise _Problem(
+                "unknown_reference",
+                f"there is no {rtype} {text!r} in the KB or in this file; expected "
+                f"{_SPECS_REF_HELP.get(rtype, 'an id')}",
+                text,
+            )
+        return found
+
+    def _resolve_ref(self, rtype: RecordType, ref: Ref, deps: set[NewRecord]) -> Target:
+        planned = self.planned.get(ref.key)
+        if planned is None or planned.rtype is not rtype:
+            raise _Problem(
+                "unknown_reference", f"refers to {ref.key!r}, which is not a {rtype} of this file"
+            )
+        if planned.target is None or planned.status == "invalid":
+            raise _Problem(
+                "invalid_reference",
+                f"refers to the {rtype} in row {planned.location.row}, which has errors",
+                ref.key,
+                quiet=planned.row == self.current_row,
+            )
+        if isinstance(planned.target, NewRecord):
+            deps.add(planned.target)
+        return planned.target
+
+    def _tree(self, value: Any, deps: set[NewRecord]) -> exprs.Tree:
+        if not isinstance(value, dict):
+            raise _Problem("invalid_value", f"expected {exprs.EXPECTED_TREE}")
+
+        def walk(node: Any) -> Any:
+            if not isinstance(node, dict):
+                return node
+            if "op" in node:
+                args = node.get("args")
+                if not isinstance(args, list):
+                    return node
+                return {**node, "args": [walk(arg) for arg in args]}
+            leaf = dict(node)
+            for key, rtype in (
+                ("biomarker", RecordType.BIOMARKER),
+                ("threshold", RecordType.THRESHOLD),
+            ):
+                if leaf.get(key) is not None:
+                    leaf[key] = self._resolve(rtype, leaf[key], deps)
+            return leaf
+
+        tree: exprs.Tree = walk(value)
+        try:
+            # check_tree needs strings at the leaves; placeholders stand in for new records.
+            exprs.check_tree(_leaves_as_text(tree))
+        except exprs.TreeError as exc:
+            raise _Problem("invalid_value", str(exc)) from None
+        return tree
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def _classify(self) -> None:
+        result = self.result
+        rows = result.rows
+        for row in rows:
+            if row.errors or any(record.status == "invalid" for record in row.records):
+                row.status = "invalid"
+        # A valid row cannot stand on a record only invalid rows would create.
+        while True:
+            available = {
+                record.target
+                for row in rows
+                if row.status != "invalid"
+                for record in row.records
+                if isinstance(record.target, NewRecord)
+            }
+            fell = False
+            for row in rows:
+                if row.status == "invalid":
+                    continue
+                for record in row.records:
+                    missing = next((dep for dep in record.deps if dep not in available), None)
+                    if missing is not None:
+                        source = self.by_target.get(missing)
+                        where = f" in row {source.location.row}" if source else ""
+                        row.errors.append(
+                            ImportError_(
+                                record.location,
+                                None,
+                                "invalid_reference",
+                                f"refers to the {missing.rtype}{where}, which has errors",
+                            )
+                        )
+                        row.status = "invalid"
+                        fell = True
+                        break
+            if not fell:
+                break
+        for row in rows:
+            if row.status == "invalid":
+                continue
+            statuses = {record.status for record in row.records}
+            row.status = (
+                "new" if "new" in statuses else "changed" if "changed" in statuses else "unchanged"
+            )
+        targets: dict[tuple[RecordType, Status], set[Any]] = defaultdict(set)
+        invalid: dict[RecordType, int] = defaultdict(int)
+        for row in rows:
+            for record in row.records:
+                if row.status == "invalid":
+                    invalid[record.rtype] += 1
+                else:
+                    targets[(record.rtype, record.status)].add(record.target)
+        result.by_type = {
+            rtype: TypeCounts(
+                len(targets[(rtype, "new")]),
+                len(targets[(rtype, "changed")]),
+                len(targets[(rtype, "unchanged")]),
+                invalid[rtype],
+            )
+            for rtype in RecordType
+            if invalid[rtype] or any(targets[(rtype, status)] for status in STATUSES)
+        }
+
+
+_SPECS_REF_HELP: dict[RecordType, str] = {
+    RecordType.GENE: "a gene id (GN-…) or HGNC symbol",
+    RecordType.DRUG: "a drug id (DR-…) or drug name",
+    RecordType.THERAPY: "a therapy id (TX-…) or therapy name",
+    RecordType.TRIAL: "a trial id (TR-…) or NCT id",
+    RecordType.CITATION: "a citation id (CT-…) or kind:identifier such as pmid:12345",
+}
+
+
+def _identity(rtype: RecordType, fields: Mapping[str, Any], deps: set[NewRecord]) -> Hashable:
+    """`kb.identity.identity_key`, with records still to be created named by placeholder."""
+    if deps:
+        fields = {name: _placeholders(value) for name, value in fields.items()}
+    return identity_key(rtype, fields)
+
+
+def _placeholders(value: Any) -> Any:
+    if isinstance(value, NewRecord):
+        # Cannot collide with a human id or natural key: those never hold a NUL.
+        return f"\x00{value.rtype}:{value.number}"
+    if isinstance(value, list):
+        return [_placeholders(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _placeholders(item) for key, item in value.items()}
+    return value
+
+
+def _leaves(tree: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    if "op" in tree:
+        for arg in tree.get("args") or ():
+            if isinstance(arg, Mapping):
+                yield from _leaves(arg)
+    else:
+        yield tree
+
+
+def _leaves_as_text(tree: Any) -> Any:
+    if not isinstance(tree, dict):
+        return tree
+    if "op" in tree:
+        args = tree.get("args")
+        if isinstance(args, list):
+            return {**tree, "args": [_leaves_as_text(arg) for arg in args]}
+        return tree
+    return {k: str(v) if isinstance(v, NewRecord) else v for k, v in tree.items()}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | tuple):
+        return [
+            item.strip() if isinstance(item, str) else item
+            for item in value
+            if not (isinstance(item, str) and not item.strip())
+        ]
+    return [value]
+
+
+_CACHE_SIZE = 500_000
+
+
+def _coerced(rtype: RecordType, spec: FieldSpec, value: Any) -> Any:
+    try:
+        return _stored(coerce(rtype, spec, value, record=f"new {rtype}"))
+    except FieldError as exc:
+        raise _Problem("invalid_value", f"{exc.problem}; expected {exc.expected}") from None
+
+
+def _stored(value: Any) -> Any:
+    """A coerced value as kb.records.record_fields shows it (enums as values, dates as text)."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+_DEFAULT_VALUES: dict[RecordType, dict[str, Any]] = {
+    rtype: dict(_DEFAULTS.get(rtype, {})) for rtype in RecordType
+}
+
+
+_CODE_FIELDS = {
+    rtype: [spec.name for spec in specs if spec.kind == "codes"] for rtype, specs in SPECS.items()
+}
+_REF_SPECS = {
+    rtype: [spec for spec in specs if spec.kind in ("ref", "refs", "tree")]
+    for rtype, specs in SPECS.items()
+}
+_REQUIRED = ("required",)
+# Per type and field: (what an empty cell means,), or _REQUIRED.
+_BLANKS: dict[RecordType, dict[str, tuple[Any, ...]]] = {}
+
+
+def _blank(rtype: RecordType, spec: FieldSpec) -> Any:
+    """What an empty cell means: the field's default, or empty; an error if required."""
+    default = _DEFAULTS.get(rtype, {}).get(spec.name)
+    if default is not None:
+        return list(default) if isinstance(default, list) else default
+    if spec.required:
+        raise _Problem("required", f"a value is required; expected {spec.expected()}")
+    if spec.kind in _LIST_KINDS:
+        return []
+    if spec.kind == "bool":
+        return False
+    return None
+
+
+def _metric_unit(metric: Any) -> str | None:
+    with contextlib.suppress(ValueError):
+        return METRICS[Metric(metric)].unit
+    return None
+
+
+def _same(spec: FieldSpec, new: Any, old: Any) -> bool:
+    """Equal as stored: "" / None / [] / false mean the same empty value."""
+    if new == old:
+        return True
+    empty: tuple[Any, ...] = (None, "", [], False) if spec.kind == "bool" else (None, "", [])
+    return new in empty and old in empty
+
+
+def _shown(value: Any) -> str:
+    return repr(_jsonable(value))
+
+
+# --- apply ----------------------------------------------------------------------------------------
+
+
+def apply(
+    result: ImportPreview,
+    session: Session,
+    *,
+    actor: Actor,
+    skip_invalid: bool = False,
+    source_name: str | None = None,
+    source_sha256: str | None = None,
+    title: str | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> str | None:
+    """Stage a previewed import as one draft change set, in the caller's transaction.
+
+    Returns the change set's id, or None when there is nothing to stage (every row unchanged).
+    Refuses (KbError) a file that could not be read, invalid rows unless `skip_invalid` — which
+    leaves them out and records them with their errors on the change set — and a KB that
+    changed since the preview. Nothing is merged: a reviewer approves the change set. If this
+    raises (or the process dies), the caller's transaction rolls back and the KB is untouched.
+    """
+    from kb.changes import open_draft, record_skipped
+
+    if result.fatal:
+        raise KbError(f"nothing imported: {result.summary()}")
+    if result.invalid and not skip_invalid:
+        raise KbError(
+            f"nothing imported: {result.invalid} of {len(result.rows)} rows are invalid; fix "
+            "them, or import the valid rows only with --skip-invalid"
+        )
+    if current_version(session) != result.kb_version:
+        raise KbError(
+            "nothing imported: the KB changed since the preview was made; preview the file again"
+        )
+    skipped = [
+        Skipped(row.location, list(row.errors)) for row in result.rows if row.status == "invalid"
+    ]
+    if not result.has_changes and not skipped:
+        return None
+    report = progress or no_progress
+    name = source_name or result.source
+    editor = open_draft(
+        session,
+        actor=actor,
+        title=title or f"Import {name}",
+        source_name=name,
+        source_sha256=source_sha256,
+    )
+    stager = _Stager(result, editor)
+    pending = [
+        record
+        for record in result.plan
+        if record.status in ("new", "changed") and result.rows[record.row].status != "invalid"
+    ]
+    # Staging one record must not flush the session (each flush walks everything staged so
+    # far, which makes a large import quadratic); the session is flushed once per batch.
+    with session.no_autoflush, _no_gc():
+        for done, record in enumerate(pending, 1):
+            stager.stage(record)
+            if done % BATCH == 0:
+                session.flush()
+                if cancel is not None:
+                    cancel.check()
+                report(done, len(pending))
+    session.flush()
+    if skipped:
+        record_skipped(session, editor.change_set_id, [entry.as_json() for entry in skipped])
+    report(len(pending), len(pending))
+    return str(editor.change_set_id)
+
+
+class _Stager:
+    """Creates and updates through the draft editor, each target once, dependencies first."""
+
+    def __init__(self, result: ImportPreview, editor: Any) -> None:
+        self.editor = editor
+        self.created: dict[NewRecord, str] = {}
+        self.updated: set[str] = set()
+        # The first valid row proposing each new record stages it (the plan is in dependency
+        # order, but with --skip-invalid a record's first proposer may be a skipped row).
+        self.sources: dict[NewRecord, PlannedRecord] = {}
+        for record in result.plan:
+            if isinstance(record.target, NewRecord) and result.rows[record.row].status != "invalid":
+                self.sources.setdefault(record.target, record)
+
+    def stage(self, record: PlannedRecord) -> None:
+        target = record.target
+        if isinstance(target, NewRecord):
+            self._create(target)
+        elif isinstance(target, str) and target not in self.updated and record.changes:
+            for dep in record.deps:
+                self._create(dep)
+            self.editor.update(target, self._final(record.changes))
+            self.updated.add(target)
+
+    def _create(self, target: NewRecord) -> str:
+        known = self.created.get(target)
+        if known is not None:
+            return known
+        record = self.sources[target]
+        for dep in record.deps:
+            if dep != target:
+                self._create(dep)
+        human_id = str(self.editor.create(record.rtype, self._final(record.fields)))
+        self.created[target] = human_id
+        return human_id
+
+    def _final(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields with each new record's placeholder replaced by its human id."""
+        return {name: self._swap(value) for name, value in fields.items()}
+
+    def _swap(self, value: Any) -> Any:
+        if isinstance(value, NewRecord):
+            return self.created[value]
+        if isinstance(value, list):
+            return [self._swap(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self._swap(item) for key, item in value.items()}
+        return value
+
+
+# --- errors out, file digests ---------------------------------------------------------------------
+
+ERROR_COLUMNS = ("file", "sheet", "row", "column", "field", "code", "message", "value")
+
+
+def export_errors(result: ImportPreview, path: Path, *, source: Path | None = None) -> int:
+    """Write every error of a preview to `path` (.csv, or .xlsx); return how many.
+
+    The xlsx has an "Errors" sheet (one line per error, with its row and column); given the
+    `source` spreadsheet, it also carries a copy of the source's data with each offending cell
+    filled red and its message as a cell note.
+    """
+    errors = result.errors
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(ERROR_COLUMNS)
+            for error in errors:
+                data = error.as_json()
+                writer.writerow([_cell_text(data.get(column)) for column in ERROR_COLUMNS])
+        return len(errors)
+    if suffix != ".xlsx":
+        raise KbError(f"errors can be written to .xlsx or .csv, not {path.name}")
+    _errors_workbook(errors, path, source)
+    return len(errors)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(_jsonable(value))
+
+
+def _errors_workbook(errors: list[ImportError_], path: Path, source: Path | None) -> None:
+    from openpyxl import Workbook as XlsxWorkbook  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.comments import Comment  # type: ignore[import-untyped]
+    from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
+
+    from kb.importing.limits import column_index
+
+    book = XlsxWorkbook(write_only=True)
+    sheet = book.create_sheet("Errors")
+    bold = Font(bold=True)
+    header = []
+    for column in ERROR_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for error in errors:
+        data = error.as_json()
+        sheet.append([_text_cell(sheet, data.get(column)) for column in ERROR_COLUMNS])
+    if source is not None:
+        by_cell: dict[tuple[str, int], dict[int, list[ImportError_]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for error in errors:
+            where = error.location
+            if where.row is not None:
+                # Errors about a whole row mark its first cell.
+                index = column_index(where.column) if where.column else -1
+                by_cell[(where.sheet or "", where.row)][index].append(error)
+        red = PatternFill("solid", fgColor="FFC7CE")
+        for data_sheet in _source_sheets(source):
+            out = book.create_sheet(_safe_title(data_sheet.name or "Data"))
+            for number, row in enumerate(data_sheet.rows, 1):
+                marks = by_cell.get((data_sheet.name, number), {})
+                width = max([len(row), *(c + 1 for c in marks)])
+                cells = []
+                for index in range(width):
+                    value = row[index] if index < len(row) else ""
+                    cell = _text_cell(out, value)
+                    problems = marks.get(index) or (marks.get(-1) if index == 0 else None)
+                    if problems:
+                        cell.fill = red
+                        cell.comment = Comment(
+                            "\n".join(p.message for p in problems)[:2000], "kb import"
+                        )
+                    cells.append(cell)
+                out.append(cells)
+    book.save(path)
+
+
+def _text_cell(sheet: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None or value == "":
+        return WriteOnlyCell(sheet, value=None)
+    if isinstance(value, bool | int | float | dt.date):
+        return WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=_cell_text(value))
+    # Text is text: a value starting with "=" must never become a formula.
+    cell.data_type = "s"
+    return cell
+
+
+def _safe_title(name: str) -> str:
+    cleaned = re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
+    return cleaned if cleaned and cleaned != "Errors" else "Data"
+
+
+def _source_sheets(source: Path) -> list[Any]:
+    from kb.importing.readers import read_workbook
+
+    try:
+        return list(read_workbook(source).sheets)
+    except (SourceError, KbError):
+        return []  # the error sheet alone still says where every problem is
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, hex: recorded on the change set and in the audit trail."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fill_blanks() -> None:
+    for rtype, specs in _SPECS.items():
+        table: dict[str, tuple[Any, ...]] = {}
+        for name, spec in specs.items():
+            try:
+                table[name] = (_blank(rtype, spec),)
+            except _Problem:
+                table[name] = _REQUIRED
+        _BLANKS[rtype] = table
+
+
+_fill_blanks()

@@ -1,0 +1,661 @@
+"""Mapping profiles: which sheet, which header row, which column is which field — so a curator
+can import a spreadsheet of any shape without code (DESIGN §4, docs/import-profiles.md).
+
+A `SheetMapping` turns the rows of one sheet into `SourceRow`s of one record type; our template
+(kb/importing/template.py) is a set of built-in mappings, and a TOML file describes others:
+
+    record_type = "biomarker"
+    sheet = "Variants"            # name, or 1-based position; default: the first sheet
+    header_row = 2                # as the spreadsheet shows it
+    list_separator = ","
+    [columns]                     # header text -> field
+    "Gene" = "gene"
+    "Protein change" = "protein_change"
+    [value_maps.kind]             # per field: value in the file -> KB value
+    "SNV" = "sequence_variant"
+    [defaults]                    # used where a cell is blank
+    origin = "somatic"
+    [constants]                   # used whatever the sheet says
+    kind = "sequence_variant"
+
+`adapter_for(name)` resolves `kb import --profile NAME`: "template", the CIViC and CTML
+adapters, or a path to a TOML file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from kb.enums import HUMAN_ID_PREFIX, RecordType
+from kb.errors import KbError
+from kb.importing.engine import Adapter
+from kb.importing.limits import DEFAULT_LIMITS, Limits, column_letter, fail
+from kb.importing.model import ImportError_, Location, ProposedRecord, Ref, SourceError, SourceRow
+from kb.importing.progress import CancelToken
+from kb.importing.readers import Sheet, Workbook, read_workbook
+from kb.importing.treetext import TreeTextError, parse_ids
+from kb.records import SPECS, FieldSpec, record_type_of
+
+HUMAN_ID = re.compile(r"^[A-Za-z]{2}-\d+$")
+_PREFIXES = {prefix: rtype for rtype, prefix in HUMAN_ID_PREFIX.items()}
+# Rows searched below the header row for the real headers, to explain a two-row header.
+_HEADER_SEARCH = 5
+_LIST_KINDS = ("refs", "codes", "strings")
+
+# Adapters written in their own modules, imported only when asked for.
+BUILTIN_ADAPTERS: dict[str, tuple[str, str]] = {
+    "civic-evidence": ("kb.importing.civic", "evidence_adapter"),
+    "civic-assertion": ("kb.importing.civic", "assertion_adapter"),
+    "ctml": ("kb.importing.ctml", "ctml_adapter"),
+}
+
+
+def header_key(text: object) -> str:
+    """Headers compare without regard to case, spacing or underscores ("Protein change" ==
+    "protein_change")."""
+    return " ".join(str(text).replace("_", " ").split()).lower()
+
+
+@dataclass(frozen=True)
+class SheetMapping:
+    """How one sheet maps onto one record type."""
+
+    rtype: RecordType
+    sheet: str | int | None = None
+    header_row: int = 1
+    # Header text -> field name. Empty: each header is itself a field name (the template).
+    columns: Mapping[str, str] = field(default_factory=dict)
+    # Header of a column holding the record's human id, or a name other rows refer to it by.
+    id_column: str | None = None
+    list_separator: str = ";"
+    value_maps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    # True: a header that is no field is an error (a typo must not drop a column silently).
+    strict_columns: bool = False
+    # Optional sheets (the template's) may be missing from the file.
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of sheet mappings plus how to read text files."""
+
+    name: str
+    mappings: tuple[SheetMapping, ...]
+    delimiter: str | None = None
+    quoting: bool = True
+
+    def adapter(self) -> Adapter:
+        """This profile as an import adapter (`adapter(path)` yields SourceRows)."""
+
+        def run(
+            path: Path, *, limits: Limits = DEFAULT_LIMITS, cancel: CancelToken | None = None
+        ) -> Iterator[SourceRow]:
+            workbook = read_workbook(
+                path,
+                sheets=self._sheet_names(),
+                delimiter=self.delimiter,
+                quoting=self.quoting,
+                limits=limits,
+                cancel=cancel,
+            )
+            yield from map_workbook(workbook, self.mappings, limits=limits)
+
+        return run
+
+    def _sheet_names(self) -> list[str] | None:
+        names = [m.sheet for m in self.mappings]
+        if all(isinstance(name, str) for name in names):
+            return [cast(str, name) for name in names]
+        return None
+
+
+# --- mapping sheets to rows -------------------------------------------------------------------
+
+
+def map_workbook(
+    workbook: Workbook, mappings: Iterable[SheetMapping], *, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[SourceRow]:
+    """The rows of every mapped sheet; names given in ID columns link rows across sheets."""
+    prepared: list[_Prepared] = []
+    for mapping in mappings:
+        try:
+            sheet = workbook.sheet(mapping.sheet)
+        except SourceError:
+            if mapping.optional:
+                continue
+            raise
+        if mapping.optional and not sheet.rows:
+            continue
+        prepared.append(_Prepared(workbook.file, sheet, mapping, limits))
+    labels: dict[tuple[RecordType, str], str] = {}
+    for item in prepared:
+        item.collect_labels(labels)
+    for item in prepared:
+        yield from item.rows(labels)
+
+
+class _CellProblem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Column:
+    index: int
+    letter: str
+    field: str
+    spec: FieldSpec
+    convert: Callable[[Any, Mapping[tuple[RecordType, str], str]], Any]
+
+
+class _Prepared:
+    """One sheet with its headers checked and a converter ready per mapped column."""
+
+    def __init__(self, file: str, sheet: Sheet, mapping: SheetMapping, limits: Limits) -> None:
+        self.file = file
+        self.sheet = sheet
+        self.mapping = mapping
+        self.limits = limits
+        self.specs = {spec.name: spec for spec in SPECS[mapping.rtype]}
+        self.columns: list[_Column] = []
+        self.id_index: int | None = None
+        self._check_headers()
+
+    # -- headers -------------------------------------------------------------------------------
+
+    def _fail(self, code: str, message: str, **where: Any) -> SourceError:
+        return fail(self.file, code, message, sheet=self.sheet.location_name, **where)
+
+    def _check_headers(self) -> None:
+        mapping, rows = self.mapping, self.sheet.rows
+        where = f"sheet {self.sheet.name!r}" if self.sheet.name else "the file"
+        if not any(any(cell != "" for cell in row) for row in rows):
+            raise self._fail("empty_sheet", f"{where} is empty: no header row and no data")
+        number = mapping.header_row
+        if number > len(rows) or all(cell == "" for cell in rows[number - 1]):
+            raise self._fail(
+                "missing_header",
+                f"{where} has no header row at row {number}",
+                row=number,
+            )
+        for r0, c0, r1, c1 in self.sheet.merged:
+            if r0 <= number <= r1:
+                raise self._fail(
+                    "merged_header",
+                    f"header cells {column_letter(c0)}{r0}:{column_letter(c1)}{r1} are merged; "
+                    "unmerge them so each column has its own header",
+                    row=r0,
+                    column=column_letter(c0),
+                )
+        wanted = {header_key(k): v for k, v in mapping.columns.items()}
+        id_key = header_key(mapping.id_column) if mapping.id_column else None
+        seen: dict[str, int] = {}
+        unknown: list[tuple[int, str]] = []
+        for index, cell in enumerate(rows[number - 1]):
+            if cell == "" or cell is None:
+                continue
+            key = header_key(cell)
+            if key in seen:
+                raise self._fail(
+                    "duplicate_header",
+                    f"header {str(cell)!r} appears twice (columns {column_letter(seen[key])} and "
+                    f"{column_letter(index)}); each column needs its own header",
+                    row=number,
+                    column=column_letter(index),
+                )
+            seen[key] = index
+            if key == id_key:
+                self.id_index = index
+                continue
+            name = wanted.get(key) if wanted else key.replace(" ", "_")
+            if name is None or name not in self.specs:
+                unknown.append((index, str(cell)))
+                continue
+            self.columns.append(
+                _Column(index, column_letter(index), name, self.specs[name], self._converter(name))
+            )
+        if unknown and mapping.strict_columns:
+            index, text = unknown[0]
+            known = ", ".join(["ID", *self.specs]) if not wanted else ", ".join(wanted)
+            raise self._fail(
+                "unknown_header",
+                f"header {text!r} is not a field of {mapping.rtype}; expected one of {known}",
+                row=number,
+                column=column_letter(index),
+            )
+        present = {column.field for column in self.columns}
+        missing = [
+            spec.name
+            for spec in SPECS[mapping.rtype]
+            if spec.required
+            and spec.name not in present
+            and spec.name not in mapping.defaults
+            and spec.name not in mapping.constants
+        ]
+        if wanted:
+            # Columns the profile names must be there, or the profile does not fit the file.
+            missing += [
+                header
+                for header, name in mapping.columns.items()
+                if header_key(header) not in seen and name not in missing
+            ]
+        if mapping.id_column and self.id_index is None and not mapping.optional:
+            missing.append(mapping.id_column)
+        if missing:
+            raise self._fail(
+                "missing_header",
+                f"{where} lacks required column(s) {', '.join(missing)} in header row {number}"
+                + self._header_hint(number, missing),
+                row=number,
+            )
+
+    def _header_hint(self, number: int, missing: list[str]) -> str:
+        keys = {header_key(name) for name in missing}
+        keys |= {header_key(h) for h, f in self.mapping.columns.items() if f in missing}
+        for offset in range(1, _HEADER_SEARCH + 1):
+            index = number - 1 + offset
+            if index >= len(self.sheet.rows):
+                break
+            cells = {header_key(cell) for cell in self.sheet.rows[index] if cell != ""}
+            if keys & cells:
+                return (
+                    f"; they appear in row {index + 1} — is the header two rows high? Use a "
+                    f"single header row, or set header_row = {index + 1} in the profile"
+                )
+        return ""
+
+    # -- cells ---------------------------------------------------------------------------------
+
+    def _converter(self, name: str) -> Callable[[Any, Mapping[tuple[RecordType, str], str]], Any]:
+        spec = self.specs[name]
+        values = {str(k).strip(): v for k, v in self.mapping.value_maps.get(name, {}).items()}
+        folded = {k.lower(): v for k, v in values.items()}
+        separator = self.mapping.list_separator
+        max_chars = self.limits.max_cell_chars
+
+        def mapped(text: Any) -> Any:
+            if not values or not isinstance(text, str):
+                return text
+            if text in values:
+                return values[text]
+            return folded.get(text.lower(), text)
+
+        def scalar(value: Any) -> Any:
+            kind = type(value)
+            if kind is str:
+                if len(value) > max_chars:
+                    raise _CellProblem(
+                        "cell_too_long",
+                        f"the cell holds {len(value):,} characters; the limit is {max_chars:,}",
+                    )
+                value = value.strip()
+                return mapped(value) if value else None
+            if kind is float:
+                return int(value) if value.is_integer() else value
+            if isinstance(value, dt.datetime):
+                return value.isoformat(sep=" ")
+            if isinstance(value, dt.date) and spec.kind != "date":
+                return value.isoformat()
+            return value
+
+        target = spec.ref
+
+        def ref(text: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
+            # A name given in another row's ID column points at that row's record.
+            if isinstance(text, str) and labels and target is not None:
+                key = labels.get((target, text))
+                if key is not None:
+                    return Ref(key)
+            return text
+
+        if spec.kind == "ref":
+            return lambda value, labels: ref(scalar(value), labels)
+        if spec.kind in _LIST_KINDS:
+
+            def listed(value: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
+                value = scalar(value)
+                if value is None:
+                    return None
+                if not isinstance(value, str):
+                    value = str(value)
+                items = [mapped(item.strip()) for item in value.split(separator) if item.strip()]
+                if spec.kind == "refs":
+                    return [ref(item, labels) for item in items]
+                return items
+
+            return listed
+        if spec.kind == "tree":
+
+            def tree(value: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
+                value = scalar(value)
+                if value is None:
+                    return None
+                try:
+                    parsed = parse_ids(str(value))
+                except TreeTextError as exc:
+                    raise _CellProblem("invalid_value", f"not an expression: {exc}") from None
+                return _tree_refs(parsed, labels)
+
+            return tree
+        return lambda value, labels: scalar(value)
+
+    def collect_labels(self, labels: dict[tuple[RecordType, str], str]) -> None:
+        """Register the names in this sheet's ID column that are not human ids."""
+        if self.id_index is None:
+            return
+        for row_index in range(self.mapping.header_row, len(self.sheet.rows)):
+            row = self.sheet.rows[row_index]
+            if self.id_index >= len(row):
+                continue
+            value = str(row[self.id_index]).strip()
+            if value and not HUMAN_ID.match(value):
+                labels.setdefault((self.mapping.rtype, value), self._label_key(value))
+
+    def _label_key(self, label: str) -> str:
+        return f"{self.mapping.rtype.value}:{label}"
+
+    def rows(self, labels: Mapping[tuple[RecordType, str], str]) -> Iterator[SourceRow]:
+        """One SourceRow per non-blank data row."""
+        mapping, sheet, file = self.mapping, self.sheet, self.file
+        sheet_name = sheet.location_name
+        columns = [(c.index, c.field, c.letter, c.convert) for c in self.columns]
+        letters = {c.field: c.letter for c in self.columns}
+        constants = dict(mapping.constants)
+        defaults = {k: v for k, v in mapping.defaults.items() if k not in letters}
+        blank_defaults = {k: v for k, v in mapping.defaults.items() if k in letters}
+        cell_errors = sheet.cell_errors
+        merged_rows = self._merged_data_rows()
+        id_index = self.id_index
+        used_labels: dict[str, int] = {}
+        for row_index in range(mapping.header_row, len(sheet.rows)):
+            row = sheet.rows[row_index]
+            number = row_index + 1
+            width = len(row)
+            fields: dict[str, Any] = {}
+            errors: list[ImportError_] = []
+            blank = True
+            for index, name, letter, convert in columns:
+                value = row[index] if index < width else ""
+                # A formula without a cached value reads as empty: look for errors first.
+                problem = cell_errors.get((number, index)) if cell_errors else None
+                if problem is not None:
+                    blank = False
+                    errors.append(_with_field(problem, name))
+                    continue
+                if value == "" or value is None:
+                    fields[name] = blank_defaults.get(name)
+                    continue
+                blank = False
+                try:
+                    fields[name] = convert(value, labels)
+                except _CellProblem as exc:
+                    errors.append(
+                        ImportError_(
+                            Location(file, sheet_name, number, letter),
+                            name,
+                            exc.code,
+                            exc.message,
+                            _shorten(value),
+                        )
+                    )
+                if fields.get(name) is None and name in blank_defaults:
+                    fields[name] = blank_defaults[name]
+            identifier = None
+            if id_index is not None and id_index < width:
+                identifier = str(row[id_index]).strip() or None
+                if identifier is not None:
+                    blank = False
+            if blank:
+                continue
+            if merged_rows and number in merged_rows:
+                r0, c0, r1, c1 = merged_rows[number]
+                errors.append(
+                    ImportError_(
+                        Location(file, sheet_name, number, column_letter(c0)),
+                        None,
+                        "merged_cells",
+                        f"cells {column_letter(c0)}{r0}:{column_letter(c1)}{r1} are merged; only "
+                        "the first holds a value, so unmerge them and fill each cell",
+                    )
+                )
+            fields.update(defaults)
+            fields.update(constants)
+            location = Location(file, sheet_name, number)
+            human_id = None
+            key = f"{sheet_name or 'rows'}!{number}"
+            if identifier is not None:
+                if HUMAN_ID.match(identifier):
+                    human_id = identifier.upper()
+                    expected = _PREFIXES.get(human_id.split("-")[0])
+                    if expected is not mapping.rtype:
+                        errors.append(
+                            ImportError_(
+                                Location(file, sheet_name, number, column_letter(id_index or 0)),
+                                None,
+                                "wrong_id_type",
+                                f"{human_id} is not the id of a {mapping.rtype}",
+                                identifier,
+                            )
+                        )
+                        human_id = None
+                elif identifier in used_labels:
+                    errors.append(
+                        ImportError_(
+                            Location(file, sheet_name, number, column_letter(id_index or 0)),
+                            None,
+                            "duplicate_id",
+                            f"the name {identifier!r} is also used in row "
+                            f"{used_labels[identifier]}",
+                            identifier,
+                        )
+                    )
+                else:
+                    used_labels[identifier] = number
+                    key = self._label_key(identifier)
+            record = ProposedRecord(mapping.rtype, key, fields, location, human_id, letters)
+            yield SourceRow(location, (record,), tuple(errors))
+
+    def _merged_data_rows(self) -> dict[int, tuple[int, int, int, int]]:
+        """Row number -> a merged range that covers it and a mapped column, below the header."""
+        if not self.sheet.merged:
+            return {}
+        mapped = {c.index for c in self.columns}
+        if self.id_index is not None:
+            mapped.add(self.id_index)
+        out: dict[int, tuple[int, int, int, int]] = {}
+        for r0, c0, r1, c1 in self.sheet.merged:
+            if r1 <= self.mapping.header_row or not any(c0 <= c <= c1 for c in mapped):
+                continue
+            for number in range(max(r0, self.mapping.header_row + 1), r1 + 1):
+                out.setdefault(number, (r0, c0, r1, c1))
+        return out
+
+
+def _tree_refs(tree: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
+    """Replace leaf names given in ID columns with Refs to those rows."""
+    if not isinstance(tree, dict) or not labels:
+        return tree
+    if "op" in tree:
+        args = tree.get("args")
+        if isinstance(args, list):
+            return {**tree, "args": [_tree_refs(arg, labels) for arg in args]}
+        return tree
+    leaf = dict(tree)
+    for key, rtype in (("biomarker", RecordType.BIOMARKER), ("threshold", RecordType.THRESHOLD)):
+        value = leaf.get(key)
+        if isinstance(value, str) and (rtype, value) in labels:
+            leaf[key] = Ref(labels[(rtype, value)])
+    return leaf
+
+
+def _with_field(problem: ImportError_, name: str) -> ImportError_:
+    return ImportError_(problem.location, name, problem.code, problem.message, problem.value)
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    return value
+
+
+# --- TOML profiles ----------------------------------------------------------------------------
+
+_TOP_KEYS = {"name", "delimiter", "quoting", "sheets"}
+_SHEET_KEYS = {
+    "record_type",
+    "sheet",
+    "header_row",
+    "columns",
+    "id_column",
+    "list_separator",
+    "value_maps",
+    "defaults",
+    "constants",
+}
+
+
+class ProfileError(KbError):
+    """A TOML profile that cannot be used; the message names the key."""
+
+
+def load_profile(path: Path) -> Profile:
+    """Read a TOML mapping profile (format: docs/import-profiles.md)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProfileError(f"cannot read the profile {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path.name} is not valid TOML: {exc}") from None
+    return parse_profile(data, name=path.name)
+
+
+def parse_profile(data: Mapping[str, Any], *, name: str = "profile") -> Profile:
+    """A `Profile` from parsed TOML data; `ProfileError` names any key that does not fit."""
+    sheets = data.get("sheets")
+    if sheets is None:
+        unknown = set(data) - _TOP_KEYS - _SHEET_KEYS
+        tables = [dict(data)]
+    else:
+        unknown = set(data) - _TOP_KEYS
+        if not isinstance(sheets, list) or not sheets:
+            raise ProfileError(f"{name}: [[sheets]] must be a list of tables")
+        tables = sheets
+    if unknown:
+        raise ProfileError(
+            f"{name}: unknown key(s) {', '.join(sorted(unknown))}; expected "
+            + ", ".join(sorted(_TOP_KEYS | _SHEET_KEYS))
+        )
+    delimiter = data.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise ProfileError(f'{name}: delimiter must be one character, e.g. "\\t" or ","')
+    quoting = data.get("quoting", True)
+    if not isinstance(quoting, bool):
+        raise ProfileError(f"{name}: quoting must be true or false")
+    mappings = tuple(
+        _sheet_mapping(table, f"{name} [[sheets]] #{i + 1}" if sheets else name)
+        for i, table in enumerate(tables)
+    )
+    return Profile(str(data.get("name") or name), mappings, delimiter, quoting)
+
+
+def _sheet_mapping(table: Mapping[str, Any], where: str) -> SheetMapping:
+    unknown = set(table) - _SHEET_KEYS - ({"name"} if "sheets" not in table else set())
+    if unknown - _TOP_KEYS:
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(sorted(unknown - _TOP_KEYS))}")
+    if "record_type" not in table:
+        raise ProfileError(f'{where}: record_type is required (e.g. record_type = "biomarker")')
+    try:
+        rtype = record_type_of(str(table["record_type"]))
+    except KbError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+    fields = {spec.name for spec in SPECS[rtype]}
+    known = ", ".join(sorted(fields))
+
+    def check_field(name: str, section: str) -> str:
+        if name not in fields:
+            raise ProfileError(
+                f"{where}: [{section}] names {name!r}, which is not a field of {rtype}; fields: "
+                f"{known}"
+            )
+        return name
+
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not columns:
+        raise ProfileError(f"{where}: [columns] must map header text to field names")
+    for header, target in columns.items():
+        check_field(str(target), "columns")
+        del header
+    tables: dict[str, dict[str, Any]] = {}
+    for section in ("value_maps", "defaults", "constants"):
+        value = table.get(section, {})
+        if not isinstance(value, dict):
+            raise ProfileError(f"{where}: [{section}] must be a table")
+        for key in value:
+            check_field(str(key), section)
+        tables[section] = value
+    for key, value_map in tables["value_maps"].items():
+        if not isinstance(value_map, dict):
+            raise ProfileError(f"{where}: [value_maps.{key}] must map file values to KB values")
+    sheet = table.get("sheet")
+    if sheet is not None and not isinstance(sheet, str | int):
+        raise ProfileError(f"{where}: sheet must be a name or a 1-based number")
+    header_row = table.get("header_row", 1)
+    if not isinstance(header_row, int) or header_row < 1:
+        raise ProfileError(f"{where}: header_row must be a row number (1 or more)")
+    separator = table.get("list_separator", ";")
+    if not isinstance(separator, str) or not separator:
+        raise ProfileError(f'{where}: list_separator must be text such as ";"')
+    id_column = table.get("id_column")
+    if id_column is not None and not isinstance(id_column, str):
+        raise ProfileError(f"{where}: id_column must be the header text of a column")
+    return SheetMapping(
+        rtype=rtype,
+        sheet=sheet,
+        header_row=header_row,
+        columns={str(k): str(v) for k, v in columns.items()},
+        id_column=id_column,
+        list_separator=separator,
+        value_maps=tables["value_maps"],
+        defaults=tables["defaults"],
+        constants=tables["constants"],
+    )
+
+
+def profile_adapter(path: Path) -> Adapter:
+    """The adapter a TOML profile describes."""
+    return load_profile(path).adapter()
+
+
+def adapter_for(profile: str) -> Adapter:
+    """The adapter for `kb import --profile`: template, civic-evidence, civic-assertion, ctml,
+    or the path of a TOML profile."""
+    if profile == "template":
+        from kb.importing.template import template_adapter
+
+        return template_adapter
+    if profile in BUILTIN_ADAPTERS:
+        module_name, attribute = BUILTIN_ADAPTERS[profile]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            raise KbError(f"the {profile} importer is not available in this version") from None
+        return cast(Adapter, getattr(module, attribute))
+    path = Path(profile)
+    if path.suffix.lower() == ".toml":
+        return profile_adapter(path)
+    raise KbError(
+        f"unknown profile {profile!r}; expected template, "
+        + ", ".join(BUILTIN_ADAPTERS)
+        + ", or the path of a .toml mapping profile"
+    )

@@ -1,0 +1,44 @@
+"""Progress reporting and cancellation for long imports, without Qt (DESIGN §1).
+
+The app's worker adapts these to signals; the command line draws a bar. Work checks the token
+between batches, so a cancel takes effect within one batch and leaves nothing half-written (the
+caller's transaction rolls back).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from kb.errors import KbError
+
+# Called with (rows done, rows in total); total is 0 while it is not yet known.
+Progress = Callable[[int, int], None]
+
+
+class Cancelled(KbError):
+    """The user cancelled; nothing was written."""
+
+
+class CancelToken:
+    """A flag another thread may set; `check()` raises `Cancelled` once it is set."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise `Cancelled` if the work should stop."""
+        if self._event.is_set():
+            raise Cancelled("import cancelled; nothing was changed")
+
+
+def no_progress(done: int, total: int) -> None:
+    """The default progress callback: reports nowhere."""
+    del done, total

@@ -1,0 +1,79 @@
+"""One import, start to finish, for the command line and the app: read a file with a profile,
+preview it, and (when asked) stage it as a change set — all in the caller's unit of work."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from kb.importing.engine import ImportPreview, apply, preview, sha256_of
+from kb.importing.profiles import adapter_for
+from kb.importing.progress import CancelToken, Progress
+
+if TYPE_CHECKING:
+    from kb.users import Actor
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did: its preview, and the change set it staged (None: a dry run, or
+    nothing to stage)."""
+
+    preview: ImportPreview
+    change_set_id: str | None
+    sha256: str
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    profile: str = "template",
+    actor: Actor | None = None,
+    dry_run: bool = True,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> ImportOutcome:
+    """Preview `path` read with `profile` (template, civic-evidence, civic-assertion, ctml, or
+    a .toml path); unless `dry_run`, stage it as one draft change set authored by `actor`.
+
+    Raises KbError when applying is refused (invalid rows without `skip_invalid`, a file that
+    cannot be read); the caller's transaction then rolls back and nothing is written.
+    """
+    adapter = adapter_for(profile)
+    digest = sha256_of(path)
+    # Adapters that read spreadsheets can stop their reader process when the user cancels.
+    try:
+        accepted = set(inspect.signature(adapter).parameters)
+    except (TypeError, ValueError):
+        accepted = set()
+    options: dict[str, object] = {}
+    if "cancel" in accepted:
+        options["cancel"] = cancel
+    if "lookup" in accepted:
+        # CIViC and CTML adapters point at records the KB already has (genes, drugs, …).
+        from kb.importing.civic import KbLookup
+
+        options["lookup"] = KbLookup.from_session(session)
+    rows = adapter(path, **options)
+    result = preview(rows, session, source=path.name, progress=progress, cancel=cancel)
+    if dry_run:
+        return ImportOutcome(result, None, digest)
+    if actor is None:
+        raise ValueError("applying an import needs the actor who authors the change set")
+    change_set_id = apply(
+        result,
+        session,
+        actor=actor,
+        skip_invalid=skip_invalid,
+        source_name=path.name,
+        source_sha256=digest,
+        progress=progress,
+        cancel=cancel,
+    )
+    return ImportOutcome(result, change_set_id, digest)

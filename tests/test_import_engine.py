@@ -1,0 +1,262 @@
+"""The import engine on rows from a plain adapter: resolution, matching, classification,
+located errors, progress and cancel, error export."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from test_import_support import write_template_rows
+
+from kb.db import Kb
+from kb.enums import RecordType
+from kb.errors import KbError
+from kb.importing.engine import _CANONICAL_MISSENSE, export_errors, preview
+from kb.importing.model import (
+    ImportError_,
+    Location,
+    ProposedRecord,
+    Ref,
+    SourceError,
+    SourceRow,
+)
+from kb.importing.progress import Cancelled, CancelToken
+from kb.importing.template import template_adapter
+from kb.protein import AMINO_ACIDS, parse_protein_change
+
+GN, BM, BX, AS = RecordType.GENE, RecordType.BIOMARKER, RecordType.EXPRESSION, RecordType.ASSERTION
+
+
+def _row(number: int, *records: tuple[RecordType, str, dict[str, Any]], **kw: Any) -> SourceRow:
+    where = Location("civic.tsv", None, number)
+    return SourceRow(
+        where,
+        tuple(
+            ProposedRecord(rtype, key, fields, where, columns=dict.fromkeys(fields, "C"))
+            for rtype, key, fields in records
+        ),
+        tuple(kw.get("errors", ())),
+    )
+
+
+def _variant(key: str, gene: str, change: str) -> tuple[RecordType, str, dict[str, Any]]:
+    return (BM, key, {"kind": "sequence_variant", "gene": gene, "protein_change": change})
+
+
+def _assertion(number: int, leaf: Any, **extra: Any) -> tuple[RecordType, str, dict[str, Any]]:
+    return (
+        AS,
+        f"row {number} assertion",
+        {
+            "expression": Ref(f"row {number} expression"),
+            "therapy": "TX-00001",
+            "tumour_types": ["MEL"],
+            "implication": "sensitive",
+            "evidence_level": "3A",
+            "citations": ["CT-00001"],
+            **extra,
+        },
+    )
+
+
+def _expression(number: int, leaf: Any) -> tuple[RecordType, str, dict[str, Any]]:
+    return (BX, f"row {number} expression", {"tree": {"biomarker": leaf}})
+
+
+def test_multi_record_rows_merge_and_classify(demo_kb: Kb) -> None:
+    rows = [
+        # New biomarker + expression + assertion.
+        _row(
+            2, _variant("r2 bm", "BRAF", "K601E"), _expression(2, Ref("r2 bm")), _assertion(2, None)
+        ),
+        # The same biomarker again (merged with row 2's), a new assertion on it.
+        _row(
+            3,
+            _variant("r3 bm", "braf", "p.Lys601Glu"),
+            _expression(3, Ref("r3 bm")),
+            _assertion(3, None, evidence_level="4", tumour_types=["NSCLC"]),
+        ),
+        # An existing biomarker by identity: unchanged.
+        _row(4, _variant("r4 bm", "BRAF", "V600E")),
+        # Adapter could not map this row.
+        _row(
+            5,
+            errors=[
+                ImportError_(
+                    Location("civic.tsv", None, 5, "H"),
+                    "disease",
+                    "unmapped_disease",
+                    "DOID:1234 has no OncoTree code",
+                )
+            ],
+        ),
+        # Refers to an unknown gene.
+        _row(6, _variant("r6 bm", "NOPE1", "V600E")),
+    ]
+    with demo_kb.read() as session:
+        result = preview(iter(rows), session, source="civic.tsv")
+    assert [row.status for row in result.rows] == ["new", "new", "unchanged", "invalid", "invalid"]
+    assert result.new + result.changed + result.unchanged + result.invalid == len(result.rows)
+    biomarkers = [r for r in result.plan if r.rtype is BM and r.status != "invalid"]
+    assert biomarkers[0].target == biomarkers[1].target  # one new biomarker, proposed twice
+    assert biomarkers[2].target == "BM-00013"  # the demo's BRAF V600E
+    counts = result.by_type
+    assert (counts[BM].new, counts[BM].unchanged, counts[BM].invalid) == (1, 1, 1)
+    assert counts[AS].new == 2
+    (unknown,) = [e for e in result.errors if e.code == "unknown_reference"]
+    assert (unknown.location.row, unknown.location.column, unknown.field) == (6, "C", "gene")
+    data = result.as_json()
+    assert {"rows", "new", "changed", "unchanged", "invalid", "errors", "by_type"} <= set(data)
+    assert data["rows"] == 5 and data["errors"][0]["code"] == "unmapped_disease"
+
+
+def test_conflicting_duplicates_are_reported(demo_kb: Kb) -> None:
+    drug = RecordType.DRUG
+    rows = [
+        _row(2, (drug, "a", {"name": "Novelinib", "ncit_code": "C1"})),
+        _row(3, (drug, "b", {"name": "Novelinib", "ncit_code": "C2"})),
+        _row(4, (drug, "c", {"name": "Novelinib", "ncit_code": "C1"})),
+    ]
+    with demo_kb.read() as session:
+        result = preview(iter(rows), session)
+    assert [row.status for row in result.rows] == ["new", "invalid", "new"]
+    (conflict,) = result.errors
+    assert conflict.code == "conflict" and conflict.field == "ncit_code"
+    assert "row 2" in conflict.message
+
+
+def test_unique_keys_are_checked(demo_kb: Kb) -> None:
+    rows = [
+        # A new gene whose HGNC id belongs to BRAF already.
+        _row(2, (GN, "a", {"symbol": "BRAFX", "hgnc_id": "HGNC:1097"})),
+        # A new therapy (other drugs) under an existing therapy's name.
+        _row(
+            3, (RecordType.THERAPY, "t", {"name": "Dabrafenib + trametinib", "drugs": ["DR-00001"]})
+        ),
+    ]
+    with demo_kb.read() as session:
+        result = preview(iter(rows), session)
+    codes = {(e.location.row, e.code) for e in result.errors}
+    assert (2, "duplicate_key") in codes
+    assert result.invalid >= 1
+
+
+def test_invalid_dependency_makes_dependants_invalid(demo_kb: Kb) -> None:
+    rows = [
+        # The biomarker is fine, but its row is invalid for another reason.
+        _row(
+            2,
+            _variant("r2 bm", "BRAF", "K601E"),
+            errors=[ImportError_(Location("f", None, 2), None, "bad", "bad row")],
+        ),
+        _row(3, _expression(3, Ref("r2 bm"))),
+    ]
+    with demo_kb.read() as session:
+        result = preview(iter(rows), session)
+    assert [row.status for row in result.rows] == ["invalid", "invalid"]
+    assert any(e.code == "invalid_reference" for e in result.rows[1].errors)
+
+
+def test_values_are_checked_with_located_errors(demo_kb: Kb) -> None:
+    rows = [
+        _row(2, (RecordType.THRESHOLD, "t", {"metric": "TMB", "operator": ">=", "value": "ten"})),
+        _row(
+            3,
+            (BM, "b", {"kind": "sequence_variant", "gene": "BRAF", "protein_change": "c.1799T>A"}),
+        ),
+        _row(4, (BM, "c", {"kind": "sequence_variant", "gene": "GN-00001", "bogus": 1})),
+        _row(5, (BM, "d", {"kind": "sequence_variant", "gene": "DR-00001"})),
+        _row(7, (BM, "e", {"gene": "EGFR"})),
+        _row(6, (GN, "g", {"symbol": "BRAF", "hgnc_id": "HGNC:5173"})),
+    ]
+    with demo_kb.read() as session:
+        result = preview(iter(rows), session)
+    by_row = {row.location.row: {e.code for e in row.errors} for row in result.rows}
+    assert "threshold_mismatch" in by_row[2]
+    assert "invalid_value" in by_row[3]
+    assert "unknown_field" in by_row[4]
+    assert "wrong_id_type" in by_row[5]
+    assert "required" in by_row[7]
+    assert "hgnc_id_mismatch" in by_row[6]
+
+
+def test_source_error_is_a_fatal_preview(demo_kb: Kb) -> None:
+    def broken() -> Iterator[SourceRow]:
+        yield _row(2, _variant("x", "BRAF", "K601E"))
+        raise SourceError(ImportError_(Location("f.xlsx"), None, "damaged_file", "broken"))
+
+    with demo_kb.read() as session:
+        result = preview(broken(), session)
+    assert result.fatal and result.rows == []
+    assert result.as_json()["errors"][0]["code"] == "damaged_file"
+    assert "cannot be imported" in result.summary()
+
+
+def test_progress_and_cancel(demo_kb: Kb) -> None:
+    rows = [_row(n, _variant(f"k{n}", "BRAF", f"p.V{n}E")) for n in range(2, 5_002)]
+    seen: list[tuple[int, int]] = []
+    with demo_kb.read() as session:
+        preview(iter(rows), session, progress=lambda d, t: seen.append((d, t)))
+        assert seen[-1] == (5_000, 5_000)
+        assert any(0 < done < 5_000 for done, _ in seen)
+        token = CancelToken()
+        token.cancel()
+        with pytest.raises(Cancelled):
+            preview(iter(rows), session, cancel=token)
+
+
+def test_canonical_missense_shortcut_agrees_with_the_parser() -> None:
+    codes = list(AMINO_ACIDS.values())
+    for ref, alt in itertools.product(codes, codes):
+        text = f"p.{ref}600{alt}"
+        if _CANONICAL_MISSENSE.match(text) and ref != alt:
+            assert parse_protein_change(text).hgvs == text
+
+
+def test_export_errors_csv_and_xlsx(tmp_path: Path, demo_kb: Kb) -> None:
+    rows = {
+        BM: [
+            (None, {"kind": "banana", "gene": "BRAF"}),
+            (None, {"kind": "sequence_variant", "gene": "BRAF", "protein_change": "K601E"}),
+            (None, {"kind": "sequence_variant", "gene": "NOPE1", "protein_change": "K601E"}),
+        ]
+    }
+    source = write_template_rows(tmp_path / "bad.xlsx", rows)
+    with demo_kb.read() as session:
+        result = preview(template_adapter(source), session, source=source.name)
+    assert result.invalid == 2
+    out = tmp_path / "errors.csv"
+    assert export_errors(result, out) == 2
+    with out.open(encoding="utf-8-sig") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [(x["sheet"], x["row"], x["column"], x["code"]) for x in lines] == [
+        ("Biomarkers", "2", "B", "invalid_value"),
+        ("Biomarkers", "4", "C", "unknown_reference"),
+    ]
+    book_path = tmp_path / "errors.xlsx"
+    export_errors(result, book_path, source=source)
+    book = openpyxl.load_workbook(book_path)
+    errors = book["Errors"]
+    assert [c.value for c in errors[1]] == [
+        "file",
+        "sheet",
+        "row",
+        "column",
+        "field",
+        "code",
+        "message",
+        "value",
+    ]
+    assert errors.max_row == 3
+    copy = book["Biomarkers"]
+    assert copy["B2"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert "unknown value" in copy["B2"].comment.text
+    assert copy["C4"].comment is not None
+    assert copy["C3"].comment is None
+    with pytest.raises(KbError, match=r"\.xlsx or \.csv"):
+        export_errors(result, tmp_path / "errors.txt")

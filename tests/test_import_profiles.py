@@ -1,0 +1,127 @@
+"""User-defined TOML mapping profiles: parsing, mapping, and the documented example."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from test_import_support import write_xlsx
+
+from kb.db import Kb
+from kb.enums import RecordType
+from kb.errors import KbError
+from kb.importing.engine import preview
+from kb.importing.profiles import (
+    ProfileError,
+    adapter_for,
+    load_profile,
+    parse_profile,
+    profile_adapter,
+)
+from kb.importing.template import template_adapter
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "import-profiles.md"
+
+
+def _doc_profiles() -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_documented_profiles_parse() -> None:
+    examples = _doc_profiles()
+    assert len(examples) == 2
+    first = parse_profile(tomllib.loads(examples[0]))
+    (mapping,) = first.mappings
+    assert mapping.rtype is RecordType.BIOMARKER
+    assert (mapping.sheet, mapping.header_row, mapping.id_column) == ("Variants", 2, "KB id")
+    second = parse_profile(tomllib.loads(examples[1]))
+    assert [m.rtype for m in second.mappings] == [RecordType.GENE, RecordType.BIOMARKER]
+
+
+def test_documented_profile_imports_a_lab_sheet(tmp_path: Path, demo_kb: Kb) -> None:
+    profile = tmp_path / "lab.toml"
+    profile.write_text(_doc_profiles()[0], encoding="utf-8")
+    sheet = [
+        ["Variants from the lab, 2026", None, None, None, None, None],
+        ["KB id", "Gene", "Protein change", "Variant type", "Germline?", "Note"],
+        [None, "BRAF", "K601E", "SNV", "no", "from panel"],
+        [None, "BRAF", "V600K", "snv", None, None],
+        ["BM-00013", "BRAF", "V600E", "SNV", "yes", None],
+        [None, "KRAS", "G12C", "Indel", "no", None],
+        [None, None, None, None, None, None],
+    ]
+    path = write_xlsx(tmp_path / "lab.xlsx", {"Summary": [["x"]], "Variants": sheet})
+    with demo_kb.read() as session:
+        result = preview(profile_adapter(profile)(path), session, source=path.name)
+    statuses = [(row.location.row, row.status) for row in result.rows]
+    # Row 6 says "Indel", which no value map knows: reported at its cell.
+    assert statuses == [(3, "new"), (4, "changed"), (5, "changed"), (6, "invalid")]
+    (error,) = result.errors
+    assert (error.location.sheet, error.location.row, error.location.column) == ("Variants", 6, "D")
+    assert error.field == "kind" and error.value == "Indel"
+    new = result.plan[0]
+    assert new.fields["origin"] == "somatic" and new.fields["label"] == "from panel"
+    assert new.fields["protein_change"] == "p.Lys601Glu"
+    # Row 4 matched the demo's BRAF V600K by identity (its blank label means the default "");
+    # row 5 names BRAF V600E by id.
+    assert result.plan[1].target == "BM-00014"
+    assert result.plan[2].target == "BM-00013"
+    assert result.plan[2].changes["origin"] == "germline"
+
+
+def test_csv_with_literal_quotes(tmp_path: Path, demo_kb: Kb) -> None:
+    profile = parse_profile(
+        {
+            "delimiter": "\t",
+            "quoting": False,
+            "record_type": "drug",
+            "columns": {"drug": "name", "ncit": "ncit_code"},
+        }
+    )
+    path = tmp_path / "drugs.tsv"
+    path.write_text('drug\tncit\n"Quoted" drug\tC123\n')
+    with demo_kb.read() as session:
+        result = preview(profile.adapter()(path), session)
+    assert result.plan[0].fields["name"] == '"Quoted" drug'
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"columns": {"A": "name"}}, "record_type is required"),
+        ({"record_type": "nonsense", "columns": {"A": "name"}}, "unknown record type"),
+        ({"record_type": "drug"}, r"\[columns\] must map"),
+        ({"record_type": "drug", "columns": {"A": "nmae"}}, "'nmae', which is not a field"),
+        ({"record_type": "drug", "columns": {"A": "name"}, "header_row": 0}, "header_row"),
+        ({"record_type": "drug", "columns": {"A": "name"}, "delimiter": ",,"}, "one character"),
+        ({"record_type": "drug", "columns": {"A": "name"}, "colums": {}}, "unknown key"),
+        (
+            {"record_type": "drug", "columns": {"A": "name"}, "defaults": {"x": 1}},
+            r"\[defaults\] names 'x'",
+        ),
+        ({"sheets": "no"}, "list of tables"),
+    ],
+)
+def test_bad_profiles_are_explained(data: dict[str, object], problem: str) -> None:
+    with pytest.raises(ProfileError, match=problem):
+        parse_profile(data)
+
+
+def test_bad_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("record_type = ")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        load_profile(path)
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "missing.toml")
+
+
+def test_adapter_for_names(tmp_path: Path) -> None:
+    assert adapter_for("template") is template_adapter
+    profile = tmp_path / "p.toml"
+    profile.write_text('record_type = "drug"\n[columns]\n"Drug" = "name"\n')
+    assert callable(adapter_for(str(profile)))
+    with pytest.raises(KbError, match="unknown profile"):
+        adapter_for("nonsense")
