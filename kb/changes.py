@@ -299,14 +299,19 @@ class DraftEditor:
         self._next_position += 1
         return self._next_position
 
-    def create(self, rtype: RecordType, fields: Mapping[str, Any]) -> str:
+    def create(self, rtype: RecordType, fields: Mapping[str, Any], *, checked: bool = False) -> str:
         """Stage a new record; returns its human id.
 
         New records are queued as plain rows and written in bulk by `flush` (an import stages
-        100,000 of them), with their ids taken from a block reserved per type.
+        100,000 of them), with their ids taken from a block reserved per type. `checked`
+        says the fields are already in stored form with references as human ids (the import
+        engine's preview coerced and resolved every one), so they are not checked twice.
         """
         record = f"new {rtype}"
-        normal = normalise_fields(rtype, fields, self.ids, record=record)
+        if checked:
+            normal = dict(fields)
+        else:
+            normal = normalise_fields(rtype, fields, self.ids, record=record)
         full = complete_fields(rtype, normal, record=record)
         record_id = str(uuidlib.uuid4())
         human_id = self._reserve(rtype)

@@ -255,10 +255,13 @@ _DEFAULTS: dict[RecordType, dict[str, Any]] = {
 }
 
 
+_SPEC_INDEX = {rtype: {spec.name: spec for spec in specs} for rtype, specs in SPECS.items()}
+
+
 def field_spec(rtype: RecordType, name: str) -> FieldSpec:
-    for spec in SPECS[rtype]:
-        if spec.name == name:
-            return spec
+    spec = _SPEC_INDEX[rtype].get(name)
+    if spec is not None:
+        return spec
     known = ", ".join(spec.name for spec in SPECS[rtype])
     raise FieldError(f"new {rtype}", name, None, f"one of the fields {known}", "unknown field")
 

@@ -1320,7 +1320,7 @@ class _Stager:
         for dep in record.deps:
             if dep != target:
                 self._create(dep)
-        human_id = str(self.editor.create(record.rtype, self._final(record.fields)))
+        human_id = str(self.editor.create(record.rtype, self._final(record.fields), checked=True))
         self.created[target] = human_id
         return human_id
 
