@@ -451,6 +451,9 @@ class DraftEditor:
         record_id, current = base
         if staged is not None:
             self._drop(staged)
+            # The tombstone reuses the record's slot in the change set: remove the staged
+            # update from the database first.
+            self.session.flush()
         change = Change(
             position=self._position(),
             op=ChangeOp.DELETE,
@@ -465,6 +468,20 @@ class DraftEditor:
         self._changes[record_id] = change
         self._by_human[human_id] = change
         self._event("change.delete", human_id, current, {})
+
+    def discard(self, human_id: str) -> None:
+        """Drop whatever the draft staged for one record (the undo of an edit or deletion)."""
+        human_id = human_id.upper()
+        queued = self._created.get(human_id)
+        if queued is not None:
+            self.delete(human_id)
+            return
+        staged = self._by_human.get(human_id)
+        if staged is None:
+            return
+        self._drop(staged)
+        self.session.flush()
+        self._event("change.discard", human_id, dict(staged.fields), {})
 
     def _drop(self, change: Change) -> None:
         self._cs.changes.remove(change)

@@ -1,0 +1,220 @@
+"""The draft dock: what the signed-in curator's draft change set holds, record by record.
+
+Double-clicking a change opens its record; "Submit for review" hands the draft to reviewers
+(kb validates it first and says what blocks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.orm import Session
+
+from curator.icons import icon
+from curator.qt_compat import emit
+from curator.record_detail import StagedChange
+from kb.rows import reference_titles
+from kb.changes import ChangeRow, ChangeSetRow, current_draft
+from kb.enums import ChangeOp
+from kb.users import Actor
+
+_Index = QModelIndex | QPersistentModelIndex
+HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+_OPS = {ChangeOp.CREATE: "new", ChangeOp.UPDATE: "changed", ChangeOp.DELETE: "deleted"}
+_OP_COLOURS = {ChangeOp.CREATE: "#2e9d5b", ChangeOp.UPDATE: "#d9822b", ChangeOp.DELETE: "#d64545"}
+
+
+@dataclass(frozen=True, slots=True)
+class DraftData:
+    change_set: ChangeSetRow | None
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    def staged(self) -> dict[str, StagedChange]:
+        if self.change_set is None:
+            return {}
+        return {
+            change.human_id: StagedChange(
+                change.op, self.change_set.human_id, change.fields, change.before
+            )
+            for change in self.change_set.changes
+        }
+
+
+def load_draft(session: Session, actor: Actor) -> DraftData:
+    draft = current_draft(session, actor)
+    if draft is None:
+        return DraftData(None)
+    return DraftData(draft, reference_titles(session, [c.human_id for c in draft.changes]))
+
+
+def _summary(change: ChangeRow) -> str:
+    if change.op is ChangeOp.UPDATE:
+        return ", ".join(
+            f"{name}: {_short(change.before.get(name))} → {_short(value)}"
+            for name, value in change.fields.items()
+        )
+    if change.op is ChangeOp.CREATE:
+        return ", ".join(name for name, value in change.fields.items() if value not in (None, []))
+    return "removed when merged"
+
+
+def _short(value: Any) -> str:
+    text = "—" if value in (None, "", []) else str(value)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+class DraftChangesModel(QAbstractTableModel):
+    HEADERS = ("Change", "Record", "Title", "Fields")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._changes: tuple[ChangeRow, ...] = ()
+        self._titles: Mapping[str, str] = {}
+
+    def set_draft(self, data: DraftData) -> None:
+        self.beginResetModel()
+        self._changes = data.change_set.changes if data.change_set else ()
+        self._titles = data.titles
+        self.endResetModel()
+
+    def change_at(self, row: int) -> ChangeRow | None:
+        return self._changes[row] if 0 <= row < len(self._changes) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._changes)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._changes):
+            return None
+        change = self._changes[index.row()]
+        column = index.column()
+        if role == HUMAN_ID_ROLE:
+            return change.human_id
+        if role == Qt.ItemDataRole.ForegroundRole and column == 0:
+            return QColor(_OP_COLOURS[change.op])
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
+            return _summary(change)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        match column:
+            case 0:
+                return _OPS[change.op]
+            case 1:
+                return change.human_id
+            case 2:
+                return self._titles.get(change.human_id, change.record_type.value)
+            case 3:
+                return _summary(change)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class DraftDock(QDockWidget):
+    open_record = Signal(str)
+    submit_requested = Signal(str)  # change set human id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Draft changes", parent)
+        self.setObjectName("draft_dock")
+        self.model = DraftChangesModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("draft_changes")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._open)
+        self.table.activated.connect(self._open)
+        self.heading = QLabel("No draft yet: your first saved edit starts one.")
+        self.heading.setObjectName("draft_heading")
+        self.submit_button = QPushButton(icon("submit"), "Submit for review…")
+        self.submit_button.setObjectName("submit_button")
+        self.submit_button.setEnabled(False)
+        self.submit_button.clicked.connect(self._submit)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.submit_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.table)
+        self.setWidget(body)
+        self.data = DraftData(None)
+        self._may_submit: str | None = None
+
+    def set_permission(self, reason_not: str | None) -> None:
+        """None if the user may submit; else why not (shown as the button's tooltip)."""
+        self._may_submit = reason_not
+        self._update_button()
+
+    def set_draft(self, data: DraftData) -> None:
+        self.data = data
+        self.model.set_draft(data)
+        draft = data.change_set
+        if draft is None:
+            self.heading.setText("No draft yet: your first saved edit starts one.")
+            self.setWindowTitle("Draft changes")
+        else:
+            count = len(draft.changes)
+            self.heading.setText(
+                f"<b>{draft.human_id}</b> “{draft.title}” — {count} change"
+                f"{'s' if count != 1 else ''}, based on KB version {draft.base_version}"
+            )
+            self.setWindowTitle(f"Draft changes ({count})")
+        self._update_button()
+
+    def _update_button(self) -> None:
+        draft = self.data.change_set
+        enabled = draft is not None and bool(draft.changes) and self._may_submit is None
+        self.submit_button.setEnabled(enabled)
+        if self._may_submit:
+            self.submit_button.setToolTip(self._may_submit)
+        elif draft is None or not draft.changes:
+            self.submit_button.setToolTip("The draft has no changes yet")
+        else:
+            self.submit_button.setToolTip(f"Send {draft.human_id} to a reviewer")
+
+    def _open(self, index: QModelIndex) -> None:
+        change = self.model.change_at(index.row())
+        if change is not None:
+            emit(self.open_record, change.human_id)
+
+    def _submit(self) -> None:
+        if self.data.change_set is not None:
+            emit(self.submit_requested, self.data.change_set.human_id)

@@ -1,0 +1,110 @@
+"""Admins add curators, reviewers and release managers (kb.users checks the admin's right)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from curator.theme import ERROR_COLOUR
+from kb.db import Kb
+from kb.enums import Role
+from kb.errors import KbError
+from kb.users import Actor, add_user, list_users
+
+
+class UsersDialog(QDialog):
+    def __init__(self, kb: Kb, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kb = kb
+        self.actor = actor
+        self.setWindowTitle("Users — KB Curator")
+        self.setObjectName("users_dialog")
+        self.setMinimumSize(520, 420)
+        self.users = QTreeWidget()
+        self.users.setObjectName("users")
+        self.users.setHeaderLabels(["User", "Role", "Active", "Signs in with"])
+        self.users.setRootIsDecorated(False)
+        self.name = QLineEdit()
+        self.name.setObjectName("new_name")
+        self.role = QComboBox()
+        self.role.setObjectName("new_role")
+        for role in Role:
+            self.role.addItem(role.value, role.value)
+        self.password = QLineEdit()
+        self.password.setObjectName("new_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText(
+            "at least 8 characters" if kb.is_sqlite else "empty: signs in by database login"
+        )
+        self.add_button = QPushButton("Add user")
+        self.add_button.setObjectName("add_user")
+        self.add_button.clicked.connect(self._add)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {ERROR_COLOUR};")
+        box = QGroupBox("Add a user")
+        form = QFormLayout(box)
+        form.addRow("Name", self.name)
+        form.addRow("Role", self.role)
+        form.addRow("Password", self.password)
+        form.addRow("", self.add_button)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.users, 1)
+        layout.addWidget(box)
+        layout.addWidget(buttons)
+        self.reload()
+
+    def reload(self) -> None:
+        with self.kb.read() as session:
+            users = list_users(session)
+        self.users.clear()
+        for user in users:
+            self.users.addTopLevelItem(
+                QTreeWidgetItem(
+                    [
+                        user.name,
+                        user.role.value,
+                        "yes" if user.active else "no",
+                        "password" if user.local_password else "database login",
+                    ]
+                )
+            )
+
+    def _add(self) -> None:
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            with self.kb.unit_of_work() as session:
+                add_user(
+                    session,
+                    actor=self.actor,
+                    name=self.name.text(),
+                    role=Role(self.role.currentData()),
+                    password=self.password.text() or None,
+                )
+        except KbError as exc:
+            self.error.setText(str(exc))
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.error.clear()
+        self.name.clear()
+        self.password.clear()
+        self.reload()

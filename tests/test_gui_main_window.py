@@ -1,0 +1,412 @@
+"""The main window over the demo KB: loading off the UI thread, search, navigation, the record
+pane, the editors with inline validation, and edits that land in the draft with undo / redo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from curator.about_dialog import AboutDialog, versions
+from curator.expression_editor import ExpressionEditor
+from curator.fields import RefField, ThresholdValueField
+from curator.main_window import MainWindow
+from curator.qt_compat import emit
+from curator.settings import Settings
+from curator.theme import ThemeManager, is_dark
+from kb.db import open_kb
+from kb.enums import Role
+from kb.users import Actor, add_user, bootstrap_admin
+
+PASSWORD = "password1"
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def people(demo_url: str) -> dict[str, Actor]:
+    kb = open_kb(demo_url)
+    with kb.unit_of_work() as session:
+        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        out = {"admin": admin}
+        for name, role in (
+            ("cora", Role.CURATOR),
+            ("rex", Role.REVIEWER),
+            ("rm", Role.RELEASE_MANAGER),
+        ):
+            out[name] = add_user(session, actor=admin, name=name, role=role, password=PASSWORD)
+    kb.close()
+    return out
+
+
+@pytest.fixture
+def make_window(qtbot, demo_url: str, settings: Settings) -> Iterator[Callable[..., MainWindow]]:  # type: ignore[no-untyped-def]
+    made: list[MainWindow] = []
+
+    def make(actor: Actor | None, view: str = "assertion", wait: bool = True) -> MainWindow:
+        kb = open_kb(demo_url)
+        window = MainWindow(kb, actor, settings=settings, start_view=view)
+        # Never leave an unsaved edit: closing would ask, and nobody is there to answer.
+        qtbot.addWidget(window, before_close_func=lambda w: w.side_stack.setCurrentWidget(w.view))
+        made.append(window)
+        if wait:
+            with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb=view.__eq__):
+                window.show()
+        else:
+            window.show()
+        return window
+
+    yield make
+    for window in made:
+        window.workers.wait()
+
+
+def answer_next_dialog(qtbot, act: Callable[[QWidget], None]) -> list[QWidget]:  # type: ignore[no-untyped-def]
+    """Act on the next modal dialog once it opens (the code under test blocks in exec())."""
+    handled: list[QWidget] = []
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or handled:
+            return
+        handled.append(dialog)
+        timer.stop()
+        act(dialog)
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(poll)
+    timer.start()
+    qtbot.addWidget(QWidget())  # keeps the timer's owner alive with the test
+    answer_next_dialog.timers.append(timer)  # type: ignore[attr-defined]
+    return handled
+
+
+answer_next_dialog.timers = []  # type: ignore[attr-defined]
+
+
+def click(button: QMessageBox.StandardButton) -> Callable[[QWidget], None]:
+    def act(dialog: QWidget) -> None:
+        assert isinstance(dialog, QMessageBox)
+        dialog.button(button).click()
+
+    return act
+
+
+def show_record(qtbot, window: MainWindow, human_id: str) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb=human_id.__eq__):
+        window.navigate(human_id)
+
+
+# --- loading and browsing ---------------------------------------------------------------------
+
+
+def test_rows_arrive_by_signal_and_the_window_never_waits(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], wait=False)
+    # The constructor returned before any row was read: the table fills in later.
+    assert window.model.rowCount() == 0
+    with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
+        pass
+    assert window.model.rowCount() == 57
+    assert window.count_label.text() == "57 assertions"
+    assert window.nav_items["assertion"].text(1) == "57"
+    qtbot.waitUntil(lambda: window.version_status.text() == "Version 1", timeout=5000)
+    assert window.user_status.text() == "User: cora"
+    assert window.role_status.text() == "Role: curator"
+    assert "demo" in window.kb_status.text()
+
+
+def test_search_as_you_type_and_column_filters(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    qtbot.keyClicks(window.search, "osimertinib")
+    assert window.model.rowCount() == 4
+    assert window.count_label.text() == "4 of 57 assertions"
+    window.search.clear()
+    level = [c.key for c in window.model.columns].index("level")
+    qtbot.keyClicks(window.filters.edits[level], "=R1")
+    assert window.model.rowCount() > 0
+    assert all(
+        window.model.data(window.model.index(r, level)) == "R1"
+        for r in range(window.model.rowCount())
+    )
+    qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
+    assert window.model.rowCount() == 57
+    assert window.filters.edits[level].text() == ""
+
+
+def test_sorting_by_clicking_a_header(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    window.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert window.model.human_id_at(0) == "AS-00057"
+
+
+def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="biomarker".__eq__):
+        qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_key == "biomarker"
+    assert window.model.rowCount() == 36
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search.hasFocus()
+    shortcuts = {a.objectName(): a.shortcut().toString() for a in window.actions()}
+    assert shortcuts["go_assertion"] == "Ctrl+1" and shortcuts["go_trial"] == "Ctrl+9"
+    assert shortcuts["new_record"] == "Ctrl+N" and shortcuts["save"] == "Ctrl+S"
+    assert window.act_undo.shortcut().toString() == "Ctrl+Z"
+    assert window.act_redo.shortcut().toString() == "Ctrl+Shift+Z"
+
+
+def test_record_pane_shows_fields_and_links_navigate(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    show_record(qtbot, window, "AS-00001")
+    text = window.view.toPlainText()
+    assert "BX-00001 — EGFR exon 19 in-frame deletion OR EGFR L858R" in text
+    assert "TX-00001 — Osimertinib" in text
+    assert "NSCLC — Non-Small Cell Lung Cancer" in text
+    assert "CT-00001 — fda_label:TAGRISSO (osimertinib) label" in text
+    assert "record:TX-00001" in window.view.toHtml()
+    with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb="TX-00001".__eq__):
+        emit(window.view.anchorClicked, QUrl("record:TX-00001"))
+    assert window.current_key == "therapy"
+    row = window.table.selectionModel().currentIndex().row()
+    assert window.model.human_id_at(row) == "TX-00001"
+    # The therapy lists who uses it, as links back.
+    assert "Used by" in window.view.toPlainText()
+    assert "AS-00001 —" in window.view.toPlainText()
+
+
+def test_tumour_types_show_as_a_tree(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    show_record(qtbot, window, "AS-00001")
+    with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="tumour".__eq__):
+        emit(window.view.anchorClicked, QUrl("tumour:NSCLC"))
+    assert window.current_key == "tumour"
+    current = window.tumour_view.currentIndex()
+    assert current.data() == "NSCLC"
+    assert current.parent().data() == "LUNG"
+    assert "Non-Small Cell Lung Cancer" in window.view.toPlainText()
+    assert "Show the assertions naming NSCLC" in window.view.toPlainText()
+    qtbot.keyClicks(window.tumour_search, "melanoma")
+    assert window.tumour_filter.rowCount() == 1  # TISSUE, kept as the ancestor of MEL
+    # "Show the assertions naming NSCLC" filters the (already loaded) assertion table.
+    emit(window.view.anchorClicked, QUrl("filter:assertion/tumour_types/NSCLC"))
+    assert window.current_key == "assertion"
+    assert 0 < window.model.rowCount() < 57
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+def test_threshold_editor_knows_units_and_scales(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="threshold")
+    show_record(qtbot, window, "TH-00001")  # TMB >= 10 mut/Mb
+    window.act_edit.trigger()
+    editor = window.editor
+    assert window.side_stack.currentWidget() is editor
+    value = editor.widgets["value"]
+    assert isinstance(value, ThresholdValueField)
+    assert editor.widgets["unit"].value() == "mut/Mb"
+    assert not editor.save_button.isEnabled()  # nothing changed yet
+    value.edit.setText("ten")
+    message = editor.messages["value"]
+    assert message.isVisibleTo(editor)
+    assert message.text() == "'ten' is not a number; expected a number of at least 0"
+    assert not editor.save_button.isEnabled()
+    value.edit.setText("12")
+    assert not message.isVisibleTo(editor)
+    assert editor.save_button.isEnabled()
+    # HER2 IHC is an ordinal scale without a unit: the value becomes a choice of 0 … 3+.
+    metric = editor.widgets["metric"]
+    metric.combo.setCurrentIndex(metric.combo.findData("HER2_IHC"))
+    assert editor.widgets["unit"].value() == ""
+    assert value.uses_scale and value.scale.isVisibleTo(editor)
+    assert [value.scale.itemText(i) for i in range(value.scale.count())] == ["0", "1+", "2+", "3+"]
+    assert editor.hints["metric"].text().startswith("HER2 IHC score: one of 0, 1+, 2+, 3+")
+
+
+def test_new_record_shows_required_fields(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    window.act_new.trigger()
+    editor = window.editor
+    assert editor.heading.text() == "New assertion"
+    assert editor.messages["expression"].text().startswith("a value is required")
+    assert editor.messages["tumour_types"].text().startswith("a value is required")
+    assert not editor.save_button.isEnabled()
+    assert "expression" in editor.save_button.toolTip()
+    refs = editor.widgets["tumour_types"]
+    assert isinstance(refs, RefField)
+    qtbot.waitUntil(lambda: editor.store.loaded("tumour_types"), timeout=10_000)
+    refs.edit.setText("NSCLC, NOPE")
+    assert editor.messages["tumour_types"].text() == "not in the loaded OncoTree: NOPE"
+    assert refs.title.text() == "Non-Small Cell Lung Cancer"
+    editor.widgets["evidence_level"].set_value("2")
+    editor.widgets["line_of_therapy"].set_value("first_line")
+    ints = editor.widgets["evidence_level"]
+    assert ints.value() == "2"
+
+
+def test_reference_completer_finds_genes_by_symbol(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="biomarker")
+    window.act_new.trigger()
+    gene = window.editor.widgets["gene"]
+    assert isinstance(gene, RefField)
+    qtbot.waitUntil(lambda: window.store.loaded("gene"), timeout=10_000)
+    completer = gene.completer
+    completer.setCompletionPrefix("BRA")
+    assert completer.currentCompletion() == "GN-00015"  # insert the id …
+    assert completer.currentIndex().data() == "GN-00015 — BRAF"  # … shown with its symbol
+    gene.edit.setText("braf")
+    assert gene.value() == "GN-00015"
+    assert gene.title.text() == "GN-00015: BRAF"
+
+
+def test_expression_editor_shows_canonical_text_live(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="expression")
+    show_record(qtbot, window, "BX-00001")
+    window.act_edit.trigger()
+    tree = window.editor.widgets["tree"]
+    assert isinstance(tree, ExpressionEditor)
+    qtbot.waitUntil(
+        lambda: tree.text == "EGFR exon 19 in-frame deletion OR EGFR L858R", timeout=10_000
+    )
+    assert tree.text_label.text() == f"Canonical text: <b>{tree.text}</b>"
+    tree.select_path(())
+    tree.add_condition()
+    assert tree.problem() == "args[2]: a leaf needs a 'biomarker'"
+    assert window.editor.messages["tree"].text() == "args[2]: a leaf needs a 'biomarker'"
+    tree.biomarker_edit.setText("BM-00003")
+    assert tree.text == "EGFR exon 19 in-frame deletion OR EGFR L858R OR EGFR T790M"
+    tree.negate_selected()
+    assert tree.text == "EGFR exon 19 in-frame deletion OR EGFR L858R OR NOT EGFR T790M"
+    tree.select_path((0,))
+    tree.group_selected("AND")
+    tree.biomarker_edit.setText("BM-00003")
+    assert tree.text == (
+        "(EGFR exon 19 in-frame deletion AND EGFR T790M) OR EGFR L858R OR NOT EGFR T790M"
+    )
+    tree.select_path((0,))
+    tree.remove_selected()
+    assert tree.text == "EGFR L858R OR NOT EGFR T790M"
+    assert tree.problem() is None
+    assert window.editor.save_button.isEnabled()
+
+
+def test_save_lands_in_the_draft_and_undo_redo(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="threshold")
+    show_record(qtbot, window, "TH-00001")
+    window.act_edit.trigger()
+    window.editor.widgets["value"].set_value("12")
+    with qtbot.waitSignal(window.draft_loaded, timeout=10_000):
+        qtbot.keyClick(window.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 1, timeout=10_000)
+    dock = window.draft_dock.model
+    assert dock.index(0, 0).data() == "changed"
+    assert dock.index(0, 1).data() == "TH-00001"
+    assert dock.index(0, 3).data() == "value: 10 → 12"
+    assert window.side_stack.currentWidget() is window.view
+    qtbot.waitUntil(lambda: "Changed in your draft" in window.view.toPlainText(), timeout=10_000)
+    assert "was: 10" in window.view.toPlainText()
+    row = window.model.row_of("TH-00001")
+    assert window.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) == "changed in your draft"
+    assert window.act_undo.isEnabled() and window.act_undo.text() == "Undo Edit TH-00001 (value)"
+    with qtbot.waitSignal(window.controller.edited, timeout=10_000):
+        window.act_undo.trigger()
+    qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 0, timeout=10_000)
+    with qtbot.waitSignal(window.controller.edited, timeout=10_000):
+        window.act_redo.trigger()
+    qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 1, timeout=10_000)
+    assert window.draft_dock.model.index(0, 3).data() == "value: 10 → 12"
+
+
+def test_kb_refusal_lands_beside_the_field(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="expression")
+    show_record(qtbot, window, "BX-00001")
+    window.act_edit.trigger()
+    tree = window.editor.widgets["tree"]
+    assert isinstance(tree, ExpressionEditor)
+    tree.select_path(())
+    tree.add_condition()
+    tree.biomarker_edit.setText("BM-99999")  # well formed, but no such biomarker
+    assert window.editor.save_button.isEnabled()
+    with qtbot.waitSignal(window.controller.failed, timeout=10_000):
+        window.editor.request_save()
+    assert window.side_stack.currentWidget() is window.editor
+    assert "no biomarker" in window.editor.messages["tree"].text()
+    assert window.editor.banner.text() == "Not saved: see expression."
+    assert window.draft_dock.model.rowCount() == 0
+
+
+def test_new_record_saved_then_submitted(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"], view="drug")
+    window.act_new.trigger()
+    window.editor.widgets["name"].set_value("testinib")
+    with qtbot.waitSignal(window.record_shown, timeout=10_000):
+        window.act_save.trigger()
+    assert window.view.detail is not None and window.view.detail.new
+    assert "New in your draft" in window.view.toPlainText()
+    qtbot.waitUntil(window.draft_dock.submit_button.isEnabled, timeout=10_000)
+    answer_next_dialog(qtbot, click(QMessageBox.StandardButton.Yes))
+    window.draft_dock.submit_button.click()
+    qtbot.waitUntil(lambda: window.draft_dock.data.change_set is None, timeout=10_000)
+    assert "submitted for review" in window.statusBar().currentMessage()
+
+
+def test_a_release_manager_may_not_edit_and_is_told_why(qtbot, make_window, people) -> None:
+    window = make_window(people["rm"])
+    show_record(qtbot, window, "AS-00001")
+    assert not window.act_new.isEnabled()
+    assert not window.act_edit.isEnabled()
+    assert (
+        window.act_edit.toolTip() == "rm is a release-manager; only curators and reviewers may edit"
+    )
+    assert not window.draft_dock.submit_button.isEnabled()
+    window.edit_record()
+    assert window.side_stack.currentWidget() is window.view
+
+
+# --- finish -------------------------------------------------------------------------------------
+
+
+def test_about_box_lists_versions(qtbot, make_window, people) -> None:
+    window = make_window(people["cora"])
+    dialog = AboutDialog(window.kb, window)
+    qtbot.addWidget(dialog)
+    names = dict(versions(window.kb))
+    assert set(names) >= {"KB Curator", "Qt", "PySide6", "SQLAlchemy", "Database"}
+    assert names["Database"].startswith("SQLite 3.")
+    for name, value in names.items():
+        assert name in dialog.text.text() and value in dialog.text.text()
+
+
+def test_window_state_is_kept(qtbot, make_window, people, settings) -> None:
+    window = make_window(people["cora"], view="gene")
+    window.resize(700, 500)  # inside the offscreen screen (800 × 600)
+    window.close()
+    assert settings.window_geometry() is not None
+    assert settings.last_view() == "gene"
+    again = make_window(people["cora"], view="gene")
+    assert (again.width(), again.height()) == (700, 500)
+
+
+def test_light_and_dark_palettes(qtbot, make_window, people) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme = ThemeManager(app, "light")
+    window = make_window(people["cora"])
+    window.theme = theme
+    window.set_theme("dark")
+    assert is_dark(app.palette())
+    window.set_theme("light")
+    assert not is_dark(app.palette())
+    window.set_theme("system")
+    assert window.settings.theme() == "system"
