@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.record_detail import StagedChange
-from kb.rows import reference_titles
 from kb.changes import ChangeRow, ChangeSetRow, current_draft
 from kb.enums import ChangeOp
+from kb.rows import reference_titles
 from kb.users import Actor
 
 _Index = QModelIndex | QPersistentModelIndex

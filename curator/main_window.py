@@ -52,14 +52,6 @@ from curator.record_detail import RecordDetail, StagedChange, load_record_detail
 from curator.record_editor import EditRequest, RecordEditor
 from curator.record_model import HUMAN_ID_ROLE, RecordTableModel
 from curator.record_view import TUMOUR_SCHEME, RecordView, type_label
-from kb.rows import (
-    TABLES,
-    TableData,
-    TumourTypeData,
-    load_first_page,
-    load_table,
-    load_tumour_types,
-)
 from curator.settings import Settings
 from curator.theme import ThemeManager
 from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
@@ -69,6 +61,14 @@ from kb.db import Kb
 from kb.enums import RecordType
 from kb.meta import KbInfo, kb_info
 from kb.records import type_of_human_id
+from kb.rows import (
+    TABLES,
+    TableData,
+    TumourTypeData,
+    load_first_page,
+    load_table,
+    load_tumour_types,
+)
 from kb.users import Actor, Permission, can, why_not
 
 TUMOUR_VIEW = "tumour"

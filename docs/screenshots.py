@@ -17,8 +17,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer, QUrl  # noqa: TID251
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: TID251
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer, QUrl
+from PySide6.QtWidgets import QApplication, QWidget
 
 HERE = Path(__file__).resolve().parent
 PASSWORD = "demo-curator"  # kb.demo.DEMO_USERS

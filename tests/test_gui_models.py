@@ -13,6 +13,10 @@ from curator.choices import ChoiceListModel
 from curator.draft_dock import DraftChangesModel, DraftData
 from curator.expression_text import canonical_text, load_leaf_names
 from curator.record_model import HUMAN_ID_ROLE, RecordTableModel
+from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
+from kb.db import Kb, open_kb
+from kb.enums import RecordType
+from kb.records import list_records
 from kb.rows import (
     TableData,
     choices_from,
@@ -21,10 +25,6 @@ from kb.rows import (
     load_tumour_types,
     reference_titles,
 )
-from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
-from kb.db import Kb, open_kb
-from kb.enums import RecordType
-from kb.records import list_records
 
 
 @pytest.fixture
