@@ -2,8 +2,7 @@
 
 `kb.records.Titles.leaf_text` needs a session; an editor re-renders on every keystroke, so the
 names it needs are read once on a worker (`load_leaf_names`) and the text is rendered on the UI
-thread with `kb.expression.render`. `leaf_text` below mirrors `Titles.leaf_text` line for line;
-kb is asked for a pure `leaf_text(leaf, biomarkers, thresholds)` that both could share.
+thread with `kb.expression.render`, through the same pure `kb.records.leaf_text` the KB uses.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb import expression as exprs
-from kb.metrics import METRICS, Metric
 from kb.model import Threshold
 from kb.records import Ids, Titles
+from kb.records import leaf_text as kb_leaf_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +52,6 @@ def load_leaf_names(session: Session) -> LeafNames:
     return LeafNames(biomarkers, thresholds)
 
 
-def _with_unit(value: object, unit: str | None) -> str:
-    # As kb.records._with_unit: scores and ratios are written without their unit.
-    if not unit or unit in ("score", "ratio"):
-        return str(value)
-    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
-
-
 def leaf_text(leaf: Mapping[str, Any], names: LeafNames) -> str:
     biomarker = str(leaf.get("biomarker") or "?")
     name, subject = names.biomarkers.get(biomarker, (biomarker, ""))
@@ -69,10 +61,13 @@ def leaf_text(leaf: Mapping[str, Any], names: LeafNames) -> str:
     threshold = names.thresholds.get(str(threshold_id))
     if threshold is None:
         return f"{name} {threshold_id}"
-    spec = METRICS[Metric(threshold.metric)]
-    subject = subject or name
-    metric = "" if spec.short == subject else f" {spec.short}"
-    return f"{subject}{metric} {threshold.operator} {_with_unit(threshold.value, threshold.unit)}"
+    parts = {
+        "metric": threshold.metric,
+        "operator": threshold.operator,
+        "value": threshold.value,
+        "unit": threshold.unit,
+    }
+    return kb_leaf_text(name, subject, parts)
 
 
 def canonical_text(tree: Mapping[str, Any] | None, names: LeafNames) -> str:

@@ -91,7 +91,7 @@ from kb.enums import (
 from kb.errors import KbError
 from kb.metrics import METRICS, Metric, ThresholdValueError, satisfies
 from kb.protein import ProteinChange, ProteinChangeError, parse_protein_change
-from kb.records import biomarker_name
+from kb.records import biomarker_name, with_unit
 from kb.vocab import TumourTree
 
 __all__ = [
@@ -852,13 +852,6 @@ def _or(values: Iterable[Tri]) -> Tri:
         if value is None:
             unknown = True
     return None if unknown else False
-
-
-def _with_unit(value: str, unit: str | None) -> str:
-    # As kb.records renders thresholds: scores and ratios are written without a unit.
-    if not unit or unit in ("score", "ratio"):
-        return value
-    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
 
 
 _PASSES = {
@@ -1793,7 +1786,7 @@ def _compile_threshold(th_id: str, fields: Mapping[str, Any]) -> _Threshold:
         raise MatcherError(f"threshold {th_id}: unknown metric or operator") from None
     value = str(fields.get("value") or "")
     unit = fields.get("unit")
-    return _Threshold(th_id, metric, operator, value, unit, _with_unit(value, unit))
+    return _Threshold(th_id, metric, operator, value, unit, with_unit(value, unit))
 
 
 def _compile_rule(
@@ -1906,7 +1899,7 @@ def _op(threshold: _Threshold) -> str:
 
 def _compare(subject: str, threshold: _Threshold, observed: str) -> tuple[Tri, str]:
     ok = satisfies(threshold.metric, threshold.operator, threshold.value, observed)
-    seen = _with_unit(observed, threshold.unit)
+    seen = with_unit(observed, threshold.unit)
     verb = (_PASSES if ok else _FAILS)[threshold.operator]
     return ok, f"{subject} {seen} {verb} {threshold.shown}"
 

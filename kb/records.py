@@ -600,15 +600,36 @@ def biomarker_name(fields: Mapping[str, Any], gene_symbol: Mapping[str, str]) ->
     return "?"
 
 
-def _with_unit(value: object, unit: str | None) -> str:
-    # Scores and ratios are unitless in how oncologists write them ("CPS >= 10", "ratio >= 2.0").
+def with_unit(value: object, unit: str | None) -> str:
+    """`10 mut/Mb`, `50%`; scores and ratios stay bare, as oncologists write them
+    ("CPS >= 10", "ISH_RATIO >= 2.0")."""
     if not unit or unit in ("score", "ratio"):
         return str(value)
     return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
 
 
+def leaf_text(name: str, subject: str, threshold: Mapping[str, Any] | None) -> str:
+    """The canonical text of one expression leaf: the biomarker's `name` (`EGFR L858R`), or
+    with a threshold ({metric, operator, value, unit}) the measured `subject` (gene or
+    characteristic) and the comparison: `ERBB2 IHC >= 3+`, `TMB >= 10 mut/Mb`.
+
+    Pure, so that the KB, a release's tables and an editor on the UI thread all render
+    expressions identically."""
+    if threshold is None:
+        return name
+    metric = str(threshold.get("metric"))
+    try:
+        short = METRICS[Metric(metric)].short
+    except ValueError:  # a metric newer than this code: show it as stored
+        short = metric
+    subject = subject or name
+    shown = "" if short == subject else f" {short}"
+    value = with_unit(threshold.get("value"), threshold.get("unit"))
+    return f"{subject}{shown} {threshold.get('operator')} {value}"
+
+
 def threshold_text(fields: Mapping[str, Any]) -> str:
-    value = _with_unit(fields.get("value"), fields.get("unit"))
+    value = with_unit(fields.get("value"), fields.get("unit"))
     return f"{fields.get('metric')} {fields.get('operator')} {value}"
 
 
@@ -665,11 +686,13 @@ class Titles:
         threshold = self.thresholds().get(threshold_id)
         if threshold is None:
             return f"{name} {threshold_id}"
-        spec = METRICS[threshold.metric]
-        subject = subject or name
-        metric = "" if spec.short == subject else f" {spec.short}"
-        value = _with_unit(threshold.value, threshold.unit)
-        return f"{subject}{metric} {threshold.operator.value} {value}"
+        parts = {
+            "metric": threshold.metric.value,
+            "operator": threshold.operator.value,
+            "value": threshold.value,
+            "unit": threshold.unit,
+        }
+        return leaf_text(name, subject, parts)
 
     def expression_text(self, tree: exprs.Tree) -> str:
         return exprs.render(tree, self.leaf_text)

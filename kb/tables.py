@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kb.expression import Tree, render
-from kb.metrics import METRICS, Metric
-from kb.records import biomarker_name
+from kb.records import biomarker_name, leaf_text
 
 Cell = str | int | None
 Entry = Mapping[str, Any]
@@ -104,15 +103,7 @@ class SnapshotNames:
         threshold = self.of("threshold").get(threshold_id)
         if threshold is None:
             return f"{name} {threshold_id}"
-        metric_name = str(threshold.get("metric"))
-        try:
-            short = METRICS[Metric(metric_name)].short
-        except ValueError:  # a metric newer than this code: show it as stored
-            short = metric_name
-        subject = subject or name
-        shown = "" if short == subject else f" {short}"
-        value = with_unit(threshold.get("value"), threshold.get("unit"))
-        return f"{subject}{shown} {threshold.get('operator')} {value}"
+        return leaf_text(name, subject, threshold)
 
     def expression(self, bx_id: str | None) -> str:
         if not bx_id:
@@ -133,13 +124,6 @@ class SnapshotNames:
     def citation(self, ct_id: str) -> str:
         fields = self.of("citation").get(ct_id)
         return f"{fields['kind']}:{fields['identifier']}" if fields else ct_id
-
-
-def with_unit(value: object, unit: str | None) -> str:
-    """`10 mut/Mb`, `50%`; scores and ratios stay bare, as oncologists write them."""
-    if not unit or unit in ("score", "ratio"):
-        return str(value)
-    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
 
 
 # --- tables ---------------------------------------------------------------------------------
