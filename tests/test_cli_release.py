@@ -114,6 +114,16 @@ def test_release_cycle(world: dict[str, Path]) -> None:
         "json",
     )
     assert json.loads(verified.stdout)["ok"] is True
+    # kb.json is exactly the content the approvals signed off.
+    import base64
+    import hashlib
+
+    kb_json = (Path(first["path"]) / "payload" / "kb.json").read_bytes()
+    envelope = json.loads((Path(first["path"]) / "release.dsse.json").read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    digests = {a["digest"] for a in statement["predicate"]["approvals"]}
+    assert digests == {hashlib.sha256(kb_json).hexdigest()}
+    assert {a["meaning"] for a in statement["predicate"]["approvals"]} == {"approved", "released"}
 
     # A curator's change, approved by a reviewer, then the next release chains to the first.
     kb(db, "edit", "AS-00001", "evidence_level=2", user="curator")
