@@ -197,7 +197,7 @@ def main() -> None:
                 submit_change_set(s, actor=curator, change_set_id=cs)
             return cs
 
-        small_s, small = timed(
+        _, small = timed(
             f"stage + submit {args.diff} changes", lambda: stage(targets[: args.diff], "3B")
         )
 
@@ -214,7 +214,7 @@ def main() -> None:
 
         diff_s, changed = timed("diff version 2 → 3", diff)
         assert changed == args.diff, changed
-        big_stage_s, big = timed(
+        _, big = timed(
             f"stage + submit {args.merge} changes", lambda: stage(targets[args.diff :], "4")
         )
         merge_s, _ = timed(f"merge {args.merge} changes", lambda: merge(big))

@@ -47,13 +47,18 @@ from curator.draft_dock import DraftData, DraftDock, load_draft
 from curator.expression_text import LeafNames, load_leaf_names
 from curator.filter_bar import ColumnFilterBar
 from curator.icons import icon
+from curator.import_wizard import install_import_wizard
+from curator.matching_sandbox import install_matching_sandbox
 from curator.qt_compat import emit
 from curator.record_detail import RecordDetail, StagedChange, load_record_detail
 from curator.record_editor import EditRequest, RecordEditor
 from curator.record_model import HUMAN_ID_ROLE, RecordTableModel
 from curator.record_view import TUMOUR_SCHEME, RecordView, type_label
+from curator.releases_view import install_release_ui
+from curator.review_view import install_review
 from curator.settings import Settings
 from curator.theme import ThemeManager
+from curator.trials_check import install_trials_check
 from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
 from curator.undo import EditController
 from curator.workers import CancelToken, TaskFailure, Workers
@@ -99,7 +104,7 @@ KNOWLEDGE: tuple[NavEntry, ...] = (
 )
 WORKFLOW: tuple[NavEntry, ...] = (
     NavEntry("change_sets", "Change sets", "change_set", enabled=False),
-    NavEntry("releases", "Releases", "release", enabled=False),
+    NavEntry("releases", "Releases", "release"),
     NavEntry("audit", "Audit log", "audit", enabled=False),
 )
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -177,6 +182,13 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status()
+        # Navigator key -> a workflow page its own module registers (releases, …).
+        self.workflow_pages: dict[str, QWidget] = {}
+        self.release_ui = install_release_ui(self)
+        self.review_ui = install_review(self)  # change sets, audit log, history, diff
+        self.act_import = install_import_wizard(self)  # File ▸ Import… (Ctrl+I)
+        self.act_check_trials = install_trials_check(self)  # Tools ▸ Check trials…
+        self.act_sandbox = install_matching_sandbox(self)  # Tools ▸ Matching sandbox…
         self._update_permissions()
         self.resize(1400, 860)
         self._restore_window()
@@ -567,8 +579,9 @@ class MainWindow(QMainWindow):
 
     def _update_permissions(self) -> None:
         refusal = self.edit_refusal()
-        is_record_type = self.current_key not in ("", TUMOUR_VIEW)
+        is_record_type = self.current_key not in ("", TUMOUR_VIEW, *self.workflow_pages)
         has_record = self.view.detail is not None and self.side_stack.currentWidget() is self.view
+        has_record = has_record and not self.side.isHidden()  # a workflow page may hide the pane
         editing = self.side_stack.currentWidget() is self.editor
         deleted = has_record and self.view.detail is not None and self.view.detail.deleted
         for action, enabled, tip in (
@@ -594,6 +607,9 @@ class MainWindow(QMainWindow):
 
     def show_view(self, key: str) -> None:
         """Show one record type (or the tumour tree); its rows load off the UI thread."""
+        if key in self.workflow_pages:
+            self._show_workflow_page(key)
+            return
         if key not in self.nav_items or not any(e.key == key for e in KNOWLEDGE):
             key = "assertion"
         if key != self.current_key and not self._confirm_discard():
@@ -617,6 +633,21 @@ class MainWindow(QMainWindow):
                 self._set_table(TableData(rtype, columns, (), (), 0), loading=True)
                 self._load_table(rtype)
         self.cancel_edit(ask=False)
+        self._update_permissions()
+
+    def _show_workflow_page(self, key: str) -> None:
+        # A page with a `refresh()` reads its data again each time it is shown.
+        if key != self.current_key and not self._confirm_discard():
+            self._select_nav(self.current_key)
+            return
+        self.current_key = key
+        self._select_nav(key)
+        self.settings.set_last_view(key)
+        page = self.workflow_pages[key]
+        self.pages.setCurrentWidget(page)
+        refresh = getattr(page, "refresh", None)
+        if callable(refresh):
+            refresh()
         self._update_permissions()
 
     def _select_nav(self, key: str) -> None:

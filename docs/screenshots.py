@@ -75,6 +75,283 @@ def build_kb(folder: Path) -> str:
     return url
 
 
+def release_screens(url: str, folder: Path, out: Path, settings: object, theme: object) -> None:
+    """The reviewer's sign-off, the release dialog before and after signing, and the Releases
+    page (curator/release_dialog.py, curator/releases_view.py). Runs after main()'s screens:
+    the curator's draft it left (a threshold and a level) becomes KB version 2."""
+    from curator.main_window import MainWindow
+    from kb.changes import approve_change_set, current_draft, submit_change_set
+    from kb.db import open_kb
+    from kb.releasing import create_release
+    from kb.signing import generate_keypair, load_private_key, save_json_file, trust_init
+    from kb.users import authenticate
+
+    passphrase = b"screenshot passphrase"
+    keys = generate_keypair(folder / "keys", name="release-key", passphrase=passphrase)
+    private = load_private_key(keys.private_path, passphrase)
+    root = trust_init([keys.public_path], 1, [private])
+    save_json_file(root, folder / "root.json")
+    kb = open_kb(url)
+    with kb.read() as session:
+        people = {
+            name: authenticate(session, name=name, password=f"demo-{secret}")
+            for name, secret in (
+                ("curator", "curator"), ("reviewer", "reviewer"), ("releaser", "releaser")
+            )
+        }  # fmt: skip
+    with kb.unit_of_work() as session:  # last month's release of the demo as shipped
+        create_release(session, actor=people["releaser"], version="2026.10.0",
+                       root_envelope=root, signing_keys=[private], out_dir=folder / "releases",
+                       kb_version=1)  # fmt: skip
+    with kb.read() as session:
+        draft = current_draft(session, people["curator"])
+    assert draft is not None
+    with kb.unit_of_work() as session:
+        submit_change_set(session, actor=people["curator"], change_set_id=draft.human_id)
+    with kb.unit_of_work() as session:
+        approve_change_set(session, actor=people["reviewer"], change_set_id=draft.human_id)
+
+    reviewer = MainWindow(kb, people["reviewer"], settings=settings, theme=theme,  # type: ignore[arg-type]
+                          start_view="assertion", owns_kb=False)  # fmt: skip
+    reviewer.resize(*SIZE)
+    reviewer.show()
+    signoff = reviewer.release_ui.open_signoff()
+    assert signoff is not None
+    wait_for(lambda: signoff.check is not None)
+    signoff.reason.setText("PD-L1 CPS threshold and the level checked against the labels")
+    save(signoff, out, "release-signoff")
+    signoff.sign()
+    wait_for(lambda: signoff.signed_row is not None)
+    signoff.close()
+    reviewer.close()
+
+    window = MainWindow(kb, people["releaser"], settings=settings, theme=theme,  # type: ignore[arg-type]
+                        start_view="assertion", owns_kb=False)  # fmt: skip
+    window.resize(*SIZE)
+    window.show()
+    dialog = window.release_ui.open_dialog()
+    assert dialog is not None
+    wait_for(lambda: dialog.check is not None and dialog.check.version == 2)
+    dialog.version_edit.setText("2026.11.0")
+    dialog.root_edit.setText(str(folder / "root.json"))
+    dialog.add_key(keys.private_path).passphrase.setText(passphrase.decode())
+    dialog.out_edit.setText(str(folder / "releases"))
+    dialog.changes.expandAll()
+    save(dialog, out, "release-dialog")
+    dialog.start_release()
+    wait_for(lambda: dialog.verification is not None)
+    save(dialog, out, "release-verified")
+    dialog.close()
+    window.show_view("releases")
+    wait_for(lambda: window.release_ui.page.model.rowCount() == 2)
+    save(window, out, "releases-page")
+    window.close()
+    kb.close()
+
+
+def review_screens(out: Path, settings: object, theme: object) -> None:
+    """The review queue with a change set side by side and its effects on the test patients, a
+    conflict, a record's history, the diff between two versions and the audit log
+    (curator/review_view.py, change_set_view.py, history_view.py, audit_view.py). Uses its own
+    demo KB, so it depends on no other screen."""
+    from curator.history_view import DiffDialog, HistoryDialog
+    from curator.main_window import MainWindow
+    from kb.changes import (
+        approve_change_set,
+        open_draft,
+        rebase_change_set,
+        submit_change_set,
+        withdraw_change_set,
+    )
+    from kb.db import open_kb
+    from kb.enums import RecordType
+    from kb.users import authenticate
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = build_kb(Path(scratch))
+        kb = open_kb(url)
+        with kb.read() as session:
+            people = {
+                name: authenticate(session, name=name, password=f"demo-{name}")
+                for name in ("curator", "reviewer", "reviewer2")
+            }
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=people["curator"], title="TMB cut-off per label")
+            draft.update("TH-00001", {"value": "16"})
+            draft.update(
+                "AS-00001",
+                {"evidence_level": "2", "description": "Level 2 until the EU label catches up."},
+            )
+            draft.delete("AS-00055")
+            draft.create(RecordType.DRUG, {"name": "Testinib", "ncit_code": "C199999"})
+            ours = draft.human_id
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=people["reviewer2"], title="Reword AS-00001")
+            draft.update("AS-00001", {"description": "Osimertinib, first line (FLAURA)."})
+            theirs = draft.human_id
+        for author, name in ((people["curator"], ours), (people["reviewer2"], theirs)):
+            with kb.unit_of_work() as session:
+                submit_change_set(session, actor=author, change_set_id=name)
+
+        window = MainWindow(kb, people["reviewer"], settings=settings, theme=theme,  # type: ignore[arg-type]
+                            start_view="assertion", owns_kb=False)  # fmt: skip
+        window.resize(*SIZE)
+        window.show()
+        wait_for(lambda: window.model.rowCount() == 57)
+        review = window.review_ui.review
+        window.show_view("change_sets")
+        wait_for(lambda: review.model.row_of(ours) is not None)
+        review.show_change_set(ours)
+        wait_for(lambda: review.view.effects_model.rowCount() > 0)
+        save(window, out, "review-queue")
+
+        with kb.unit_of_work() as session:
+            approve_change_set(session, actor=people["reviewer"], change_set_id=theirs)
+        review.view.request("approve", confirm=False)
+        wait_for(review.view.issues_box.isVisible)
+        save(window, out, "review-conflict")
+
+        with kb.unit_of_work() as session:
+            withdraw_change_set(session, actor=people["curator"], change_set_id=ours)
+        with kb.unit_of_work() as session:
+            rebase_change_set(session, actor=people["curator"], change_set_id=ours)
+        with kb.unit_of_work() as session:
+            submit_change_set(session, actor=people["curator"], change_set_id=ours)
+        with kb.unit_of_work() as session:
+            approve_change_set(session, actor=people["reviewer"], change_set_id=ours)
+        window.reload()
+        window.navigate("AS-00001")
+        wait_for(lambda: window.view.detail is not None
+                 and window.view.detail.human_id == "AS-00001")  # fmt: skip
+        window.review_ui.act_history.trigger()
+        history = window.findChild(HistoryDialog)
+        assert history is not None
+        wait_for(lambda: history.data is not None)
+        save(history, out, "record-history")
+        history.close()
+
+        diff = DiffDialog(window.kb, window.workers, window)
+        diff.show()
+        wait_for(lambda: diff.diff is not None and diff.diff.new == 3)
+        save(diff, out, "version-diff")
+        diff.close()
+
+        audit = window.review_ui.audit
+        window.show_view("audit")
+        wait_for(lambda: audit.model.rowCount() > 0)
+        audit.verify()
+        wait_for(lambda: "intact" in audit.report.text())
+        save(window, out, "audit-log")
+        window.close()
+        window.workers.wait()
+        kb.close()
+
+
+def import_trials_sandbox_screens(out: Path, settings: object, theme: object) -> None:
+    """The import wizard (first rows and mapping; the dry run with a located error), the
+    registry check against a local stand-in for ClinicalTrials.gov, and the matching sandbox
+    with the curator's draft (curator/import_wizard.py, trials_check.py, matching_sandbox.py).
+    Uses its own demo KB, so it depends on no other screen."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import openpyxl
+
+    from curator.import_wizard import open_import_wizard
+    from curator.main_window import MainWindow
+    from curator.matching_sandbox import open_matching_sandbox
+    from curator.trials_check import open_trials_check, qsettings_of, set_registry_base_url
+    from kb.db import open_kb
+    from kb.enums import RecordType
+    from kb.importing.template import export_template
+    from kb.records import list_records
+    from kb.users import authenticate
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        kb = open_kb(build_kb(folder))
+        with kb.read() as session:
+            curator = authenticate(session, name="curator", password="demo-curator")
+            export_template(session, folder / "demo-export.xlsx")
+            trials = [row.fields for row in list_records(session, RecordType.TRIAL)]
+        book = openpyxl.load_workbook(folder / "demo-export.xlsx")
+        book["Assertions"]["G2"] = "2"  # AS-00001 evidence level
+        book["Assertions"]["F3"] = "sensitve"  # a typo the dry run points at
+        book.save(folder / "demo-export.xlsx")
+
+        # The registry says LIBRETTO-001 is recruiting again (phases and arms as in the KB).
+        phases = {"PHASE1_PHASE2": ["PHASE1", "PHASE2"]}
+        studies = [
+            {"protocolSection": {
+                "identificationModule": {"nctId": t["nct_id"], "briefTitle": t["title"]},
+                "statusModule": {"overallStatus": "RECRUITING" if t["nct_id"] == "NCT03157128"
+                                 else t["status"]},
+                "designModule": {"phases": phases.get(t["phase"], [t["phase"]])},
+            }}
+            for t in trials
+        ]  # fmt: skip
+        body = json.dumps({"studies": studies}).encode()
+
+        class Registry(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        set_registry_base_url(
+            qsettings_of(settings),  # type: ignore[arg-type]
+            f"http://127.0.0.1:{server.server_address[1]}",
+        )
+
+        window = MainWindow(kb, curator, settings=settings, theme=theme,  # type: ignore[arg-type]
+                            start_view="assertion", owns_kb=False)  # fmt: skip
+        window.resize(*SIZE)
+        window.show()
+        wait_for(lambda: window.model.rowCount() == 57)
+
+        wizard = open_import_wizard(window)
+        wizard.set_source(folder / "demo-export.xlsx")
+        wait_for(lambda: wizard.source is not None)
+        page = wizard.source_page
+        page.sheet_combo.setCurrentIndex(page.sheet_combo.findData("Assertions"))
+        save(wizard, out, "import-file-and-profile")
+        wizard.next()
+        wait_for(lambda: wizard.outcome is not None)
+        save(wizard, out, "import-dry-run")
+        wizard.close()
+
+        check = open_trials_check(window)
+        check.start()
+        wait_for(lambda: check.sync_result is not None or check.error is not None)
+        save(check, out, "trials-check")
+        check.close()
+
+        sandbox = open_matching_sandbox(window)
+        sandbox.set_patient({
+            "id": "lung-7", "oncotree_code": "NSCLC", "age": 58, "sex": "female",
+            "variants": [{"gene": "EGFR", "protein_change": "p.L858R"}],
+            "fusions": [{"five_prime": "KIF5B", "three_prime": "RET"}],
+        })  # fmt: skip
+        sandbox.include_draft.setChecked(True)
+        sandbox.run_match()
+        wait_for(lambda: sandbox.match_result is not None)
+        save(sandbox, out, "matching-sandbox")
+        sandbox.close()
+        server.shutdown()
+        server.server_close()
+        window.close()
+        window.workers.wait()
+        kb.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "screens")
@@ -184,6 +461,9 @@ def main() -> int:
         save(box, args.out, "11-newer-schema")
         box.close()
         window.close()
+        release_screens(url, folder, args.out, settings, theme)
+        review_screens(args.out, settings, theme)
+        import_trials_sandbox_screens(args.out, settings, theme)
     return 0
 
 

@@ -136,7 +136,7 @@ def test_author_cannot_approve_own_change_set(demo_kb: Kb, team: Team) -> None:
     cs = _edit(demo_kb, team.rita, "DR-00001", ncit_code="C999999")
     _submit(demo_kb, team.rita, cs)
     with (
-        pytest.raises(PermissionDenied, match="authored changes in .*four-eyes"),
+        pytest.raises(PermissionDenied, match=r"authored changes in .*four-eyes"),
         demo_kb.unit_of_work() as s,
     ):
         approve_change_set(s, actor=team.rita, change_set_id=cs)
@@ -244,7 +244,7 @@ def test_deleting_a_record_still_referenced_is_blocked(demo_kb: Kb, team: Team) 
         editor.delete("TX-00001")
         cs = editor.human_id
     with (
-        pytest.raises(ValidationFailed, match="dangling_reference|does not exist"),
+        pytest.raises(ValidationFailed, match=r"dangling_reference|does not exist"),
         demo_kb.unit_of_work() as s,
     ):
         submit_change_set(s, actor=team.cara, change_set_id=cs)
