@@ -48,6 +48,7 @@ from curator.expression_text import LeafNames, load_leaf_names
 from curator.filter_bar import ColumnFilterBar
 from curator.icons import icon
 from curator.import_wizard import install_import_wizard
+from curator.keys_dialog import install_keys_tool
 from curator.matching_sandbox import install_matching_sandbox
 from curator.qt_compat import emit
 from curator.record_detail import RecordDetail, StagedChange, load_record_detail
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         # Navigator key -> a workflow page its own module registers (releases, …).
         self.workflow_pages: dict[str, QWidget] = {}
         self.release_ui = install_release_ui(self)
+        self.act_create_key = install_keys_tool(self)
         self.review_ui = install_review(self)  # change sets, audit log, history, diff
         self.act_import = install_import_wizard(self)  # File ▸ Import… (Ctrl+I)
         self.act_check_trials = install_trials_check(self)  # Tools ▸ Check trials…
