@@ -78,7 +78,7 @@ class KeysDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
-        self.buttons.accepted.connect(self.create)
+        self.buttons.accepted.connect(self.create_key)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
         self.created: list[Path] = []
@@ -88,7 +88,7 @@ class KeysDialog(QDialog):
         if chosen:
             self.folder.setText(chosen)
 
-    def create(self) -> bool:
+    def create_key(self) -> bool:
         """Write the key (and root); show what was written or why not. True on success."""
         passphrase = self.passphrase.text()
         try:

@@ -14,7 +14,7 @@ def test_create_key_and_root(qtbot, tmp_path: Path) -> None:
     dialog.folder.setText(str(tmp_path / "keys"))
     dialog.passphrase.setText("correct horse battery")
     dialog.repeat.setText("correct horse battery")
-    assert dialog.create()
+    assert dialog.create_key()
     names = {p.name for p in dialog.created}
     assert names == {"release-key.key", "release-key.pub", "root.json"}
     # The passphrase does not linger in the widgets.
@@ -30,8 +30,8 @@ def test_short_or_mismatched_passphrase_is_refused(qtbot, tmp_path: Path) -> Non
     dialog.folder.setText(str(tmp_path / "keys"))
     dialog.passphrase.setText("short")
     dialog.repeat.setText("short")
-    assert not dialog.create() and "at least" in dialog.message.text()
+    assert not dialog.create_key() and "at least" in dialog.message.text()
     dialog.passphrase.setText("a long enough passphrase")
     dialog.repeat.setText("a different passphrase!")
-    assert not dialog.create() and "differ" in dialog.message.text()
+    assert not dialog.create_key() and "differ" in dialog.message.text()
     assert not (tmp_path / "keys").exists() or not any((tmp_path / "keys").iterdir())
