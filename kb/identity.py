@@ -8,9 +8,10 @@ import matches an incoming row to the existing record with its key.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from kb.enums import RecordType
 
@@ -60,26 +61,42 @@ def defining_fields(rtype: RecordType) -> tuple[str, ...]:
     return _DEFINING[rtype]
 
 
-def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> str:
+def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> bytes:
     """A hashable key: equal for two records that describe the same thing.
 
-    Serialised with json.dumps (C speed: validation keys every record of a 100k KB), with
-    "" and [] read as absent, case folded and order ignored where that carries no meaning.
+    The defining values serialised as JSON with sorted keys (orjson: validation keys every
+    record of a 100k KB, an import every row), with "" and [] read as absent, case folded and
+    order ignored where that carries no meaning.
     """
-    parts: list[Any] = []
-    for name in _DEFINING[rtype]:
-        value = fields.get(name)
+    caseless, unordered = _PLAN[rtype]
+    get = fields.get
+    parts = [get(name) for name in _DEFINING[rtype]]
+    for index, value in enumerate(parts):
         if value in ("", []):
-            value = None
-        elif (rtype, name) in _CASELESS and isinstance(value, str):
-            value = value.lower()
-        elif (rtype, name) in _UNORDERED and isinstance(value, list):
-            value = sorted(value)
-        parts.append(value)
+            parts[index] = None
+    for index in caseless:
+        text = parts[index]
+        if isinstance(text, str):
+            parts[index] = text.lower()
+    for index in unordered:
+        items = parts[index]
+        if isinstance(items, list):
+            parts[index] = sorted(items)
     return _dumps(parts)
 
 
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# Per type: positions (in _DEFINING order) of the caseless and of the unordered fields.
+_PLAN: dict[RecordType, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    rtype: (
+        tuple(i for i, name in enumerate(names) if (rtype, name) in _CASELESS),
+        tuple(i for i, name in enumerate(names) if (rtype, name) in _UNORDERED),
+    )
+    for rtype, names in _DEFINING.items()
+}
+
+
+def _dumps(parts: list[Any]) -> bytes:
+    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def freeze(value: Any) -> Any:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -95,8 +96,9 @@ def latest_rows(
     """(record type, human id, uuid, version, fields) of the newest revision of every record
     at or before `version`, as plain tuples (no ORM objects: this is the hot path)."""
     newest = _newest(version)
-    # The JSON is fetched as text and parsed here: SQLAlchemy's JSON result processing costs
-    # about four times as much as json.loads itself on 100k rows.
+    # The JSON is fetched as text and parsed here, with orjson: SQLAlchemy's JSON result
+    # processing costs about four times as much as json.loads itself on 100k rows, and
+    # json.loads four times as much as orjson.loads.
     query = select(
         Revision.record_type,
         Revision.human_id,
@@ -108,7 +110,7 @@ def latest_rows(
     )
     if not include_deleted:
         query = query.where(Revision.deleted.is_(False))
-    loads = json.loads
+    loads = orjson.loads
     return [
         (rtype, human_id, record_id, number, loads(data))
         for rtype, human_id, record_id, number, data in session.execute(query)

@@ -59,9 +59,11 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
@@ -145,9 +147,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class NewRecord:
-    """Stands for a record the import will create, until apply gives it a human id."""
+    """Stands for a record the import will create, until apply gives it a human id.
+
+    Made once per new record and compared by identity: a large import hashes these hundreds of
+    thousands of times.
+    """
 
     rtype: RecordType
     number: int
@@ -159,7 +165,7 @@ class NewRecord:
 Target = str | NewRecord
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedRecord:
     """One proposed record after resolution: what it is, and what applying it would do."""
 
@@ -172,9 +178,11 @@ class PlannedRecord:
     # Resolved values of the fields the source gave (references as human ids or NewRecords);
     # for a new record, every field with the defaults filled in.
     fields: dict[str, Any] = field(default_factory=dict)
-    changes: dict[str, Any] = field(default_factory=dict)  # changed fields: new values
-    before: dict[str, Any] = field(default_factory=dict)  # changed fields: old values
-    deps: set[NewRecord] = field(default_factory=set)
+    # Changed fields: new values and old ones (shared empty mappings until there are some:
+    # a large import makes hundreds of thousands of these records).
+    changes: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    before: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    deps: frozenset[NewRecord] = frozenset()  # the new records this one refers to
     errors: list[ImportError_] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -188,7 +196,7 @@ class PlannedRecord:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     """One source row: its status and everything wrong with it."""
 
@@ -439,7 +447,7 @@ def preview(
     report = progress or no_progress
     kb_version = current_version(session)
     collected: list[SourceRow] = []
-    with _no_gc():
+    with paused_gc():
         try:
             for row in rows:
                 collected.append(row)
@@ -456,7 +464,7 @@ def preview(
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a large import builds its plain data.
 
     Hundreds of thousands of small, long-lived objects (cells, rows, dicts) make each
@@ -493,7 +501,9 @@ class _Planner:
         self.new_unique: dict[tuple[RecordType, tuple[str, ...], Any], PlannedRecord] = {}
         self.new_count = 0
         self.current_row = -1
-        self.cache: dict[tuple[RecordType, str, Any], Any] = {}
+        self.cache: dict[tuple[RecordType, str], dict[Any, Any]] = {}  # per field: value -> coerced
+        self.found: dict[tuple[RecordType, str], str] = {}  # (type, text) -> KB record it names
+        self.deps: set[NewRecord] = set()  # the record being planned refers to these new ones
 
     # -- the whole run -------------------------------------------------------------------------
 
@@ -547,6 +557,8 @@ class _Planner:
                 waiting[record.key] = needs
                 for key in needs:
                     dependants[key].append(record.key)
+        if not waiting:
+            return records  # nothing refers to another record of this import
         ready = [record.key for _, record in records if record.key not in waiting]
         ordered: list[tuple[int, ProposedRecord]] = []
         position = 0
@@ -593,10 +605,12 @@ class _Planner:
         for value in values:
             if isinstance(value, Ref):
                 yield value.key
-            elif isinstance(value, str) and rtype is not None and not _HUMAN_ID.match(value):
-                key = self.natural[rtype].get(value.strip().upper())
-                if key is not None:
-                    yield key
+            elif isinstance(value, str) and rtype is not None:
+                names = self.natural.get(rtype)
+                if names and not _HUMAN_ID.match(value):
+                    key = names.get(value.strip().upper())
+                    if key is not None:
+                        yield key
 
     # -- one record ----------------------------------------------------------------------------
 
@@ -617,15 +631,22 @@ class _Planner:
         resolved: dict[str, Any] = {}
         errors = planned.errors
         blanks = _BLANKS[rtype]
+        texts = _TEXT_FIELDS[rtype]
         self.current_row = index
         blocked = False
+        deps = self.deps
+        deps.clear()
         for name, value in record.fields.items():
-            # Empty cells are most cells of a wide sheet: settle them without a call.
+            # Empty cells are most cells of a wide sheet, and text is stored as given (less
+            # the blanks around it): settle both without a call.
             if value is None or value == "":
                 blank = blanks.get(name)
                 if blank is not None and blank is not _REQUIRED:
                     resolved[name] = blank[0]
                     continue
+            elif type(value) is str and name in texts:
+                resolved[name] = value.strip()
+                continue
             spec = specs.get(name)
             if spec is None:
                 errors.append(
@@ -638,7 +659,7 @@ class _Planner:
                 )
                 continue
             try:
-                resolved[name] = self._value(rtype, spec, value, planned.deps)
+                resolved[name] = self._value(rtype, spec, value, deps)
             except _Problem as problem:
                 if problem.quiet:
                     blocked = True
@@ -652,6 +673,8 @@ class _Planner:
                         value if problem.value is None else problem.value,
                     )
                 )
+        if deps:
+            planned.deps = frozenset(deps)
         if rtype is RecordType.THRESHOLD and "unit" in resolved and not resolved["unit"]:
             # A blank unit means the metric's own (as kb.records does on create).
             resolved["unit"] = _metric_unit(resolved.get("metric"))
@@ -668,7 +691,7 @@ class _Planner:
         """Find the record this one is (existing, or proposed before), and how it differs."""
         rtype = record.rtype
         existing = self.kb.fields(rtype)
-        complete = {**_DEFAULT_VALUES[rtype], **resolved}
+        complete = {**_EMPTY_VALUES[rtype], **resolved}
         if rtype is RecordType.THRESHOLD and not complete.get("unit") and "metric" in complete:
             complete["unit"] = _metric_unit(complete["metric"])
         key = _identity(rtype, complete, planned.deps)
@@ -697,11 +720,15 @@ class _Planner:
             before = existing[target]
             planned.target = target
             planned.fields = resolved
+            changes: dict[str, Any] = {}
+            olds: dict[str, Any] = {}
             for name, value in resolved.items():
                 old = before.get(name)
                 if not _same(_SPECS[rtype][name], value, old):
-                    planned.changes[name] = value
-                    planned.before[name] = old
+                    changes[name] = value
+                    olds[name] = old
+            if changes:
+                planned.changes, planned.before = changes, olds
             planned.status = "changed" if planned.changes else "unchanged"
             if planned.status == "changed":
                 merged = {**before, **resolved}
@@ -717,11 +744,7 @@ class _Planner:
                     )
                 self._check_new_values(record, planned, planned.changes, merged)
         else:
-            missing = [
-                spec.name
-                for spec in SPECS[rtype]
-                if spec.required and complete.get(spec.name) in (None, "", [])
-            ]
+            missing = [name for name in _REQUIRED_NAMES[rtype] if complete[name] in (None, "", [])]
             if missing:
                 for name in missing:
                     planned.errors.append(
@@ -780,7 +803,7 @@ class _Planner:
         planned.fields = first.fields
         planned.changes = first.changes
         planned.before = first.before
-        planned.deps = set(first.deps) | planned.deps
+        planned.deps = first.deps | planned.deps
         planned.status = first.status
 
     def _check_new_values(
@@ -928,9 +951,12 @@ class _Planner:
             if _CANONICAL_MISSENSE.match(text) and text[2:5] != text[-3:]:
                 return text
         # Values repeat (kinds, genes, levels): each distinct one is coerced once.
-        cache_key = (rtype, spec.name, tuple(value) if isinstance(value, list) else value)
+        cache = self.cache.get((rtype, spec.name))
+        if cache is None:
+            cache = self.cache[(rtype, spec.name)] = {}
+        cache_key = tuple(value) if isinstance(value, list) else value
         try:
-            outcome = self.cache.get(cache_key)
+            outcome = cache.get(cache_key)
         except TypeError:  # an unhashable value from an adapter: checked uncached
             return _coerced(rtype, spec, value)
         if outcome is None:
@@ -938,8 +964,8 @@ class _Planner:
                 outcome = _coerced(rtype, spec, value)
             except _Problem as problem:
                 outcome = problem
-            if len(self.cache) < _CACHE_SIZE:
-                self.cache[cache_key] = outcome
+            if len(cache) < _CACHE_SIZE:
+                cache[cache_key] = outcome
         if isinstance(outcome, _Problem):
             raise outcome
         return outcome
@@ -949,6 +975,9 @@ class _Planner:
             return self._resolve_ref(rtype, value, deps)
         if not isinstance(value, str):
             value = str(value)
+        known = self.found.get((rtype, value))
+        if known is not None:
+            return known
         text = value.strip()
         upper = text.upper()
         if _HUMAN_ID.match(text):
@@ -974,6 +1003,10 @@ class _Planner:
                 f"{_SPECS_REF_HELP.get(rtype, 'an id')}",
                 text,
             )
+        # The same name in another row means the same KB record (names of records this file
+        # proposes were looked up first, above, and are not remembered here).
+        if len(self.found) < _CACHE_SIZE:
+            self.found[(rtype, value)] = found
         return found
 
     def _resolve_ref(self, rtype: RecordType, ref: Ref, deps: set[NewRecord]) -> Target:
@@ -1031,7 +1064,10 @@ class _Planner:
             if row.errors or any(record.status == "invalid" for record in row.records):
                 row.status = "invalid"
         # A valid row cannot stand on a record only invalid rows would create.
-        while True:
+        needs_check = any(
+            record.deps for row in rows if row.status != "invalid" for record in row.records
+        )
+        while needs_check:
             available = {
                 record.target
                 for row in rows
@@ -1097,7 +1133,9 @@ _SPECS_REF_HELP: dict[RecordType, str] = {
 }
 
 
-def _identity(rtype: RecordType, fields: Mapping[str, Any], deps: set[NewRecord]) -> Hashable:
+def _identity(
+    rtype: RecordType, fields: Mapping[str, Any], deps: AbstractSet[NewRecord]
+) -> Hashable:
     """`kb.identity.identity_key`, with records still to be created named by placeholder."""
     if deps:
         fields = {name: _placeholders(value) for name, value in fields.items()}
@@ -1148,6 +1186,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _CACHE_SIZE = 500_000
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 def _coerced(rtype: RecordType, spec: FieldSpec, value: Any) -> Any:
@@ -1166,9 +1205,9 @@ def _stored(value: Any) -> Any:
     return value
 
 
-_DEFAULT_VALUES: dict[RecordType, dict[str, Any]] = {
-    rtype: dict(_DEFAULTS.get(rtype, {})) for rtype in RecordType
-}
+# What a new record holds in a field its source leaves out: the field's default, or empty
+# (kb.records.complete_fields fills in the same).
+_EMPTY_VALUES: dict[RecordType, dict[str, Any]] = {}
 
 
 _CODE_FIELDS = {
@@ -1179,6 +1218,14 @@ _REF_SPECS = {
     for rtype, specs in SPECS.items()
 }
 _REQUIRED = ("required",)
+_REQUIRED_NAMES = {
+    rtype: [spec.name for spec in specs if spec.required] for rtype, specs in SPECS.items()
+}
+# Free-text fields: a text cell is stored stripped (what kb.records.coerce does for them).
+_TEXT_FIELDS = {
+    rtype: {spec.name for spec in specs if spec.kind in ("str", "text")}
+    for rtype, specs in SPECS.items()
+}
 # Per type and field: (what an empty cell means,), or _REQUIRED.
 _BLANKS: dict[RecordType, dict[str, tuple[Any, ...]]] = {}
 
@@ -1273,15 +1320,20 @@ def apply(
     ]
     # Staging one record must not flush the session (each flush walks everything staged so
     # far, which makes a large import quadratic); the session is flushed once per batch.
-    with session.no_autoflush, _no_gc():
+    with session.no_autoflush, paused_gc():
         for done, record in enumerate(pending, 1):
             stager.stage(record)
             if done % BATCH == 0:
+                stager.finish_run()
                 session.flush()
                 if cancel is not None:
                     cancel.check()
                 report(done, len(pending))
-    session.flush()
+        stager.finish_run()
+        # The staged rows and their audit events are written here, with the collector still
+        # paused: left to the commit, writing them walked the preview's millions of objects
+        # over and over (measured: the commit took twice as long).
+        editor.flush()
     if skipped:
         record_skipped(session, editor.change_set_id, [entry.as_json() for entry in skipped])
     report(len(pending), len(pending))
@@ -1294,6 +1346,8 @@ class _Stager:
     def __init__(self, result: ImportPreview, editor: Any) -> None:
         self.editor = editor
         self.created: dict[NewRecord, str] = {}
+        self.run: list[PlannedRecord] = []  # new records waiting to be created together
+        self.run_targets: set[NewRecord] = set()
         self.updated: set[str] = set()
         # The first valid row proposing each new record stages it (the plan is in dependency
         # order, but with --skip-invalid a record's first proposer may be a skipped row).
@@ -1305,12 +1359,37 @@ class _Stager:
     def stage(self, record: PlannedRecord) -> None:
         target = record.target
         if isinstance(target, NewRecord):
+            if target in self.created or target in self.run_targets:
+                return
+            if not record.deps and self.sources[target] is record:
+                # A new record that refers to no other new one: staged in bulk with others of
+                # its type (most of a large import).
+                if self.run and self.run[0].rtype is not record.rtype:
+                    self.finish_run()
+                self.run.append(record)
+                self.run_targets.add(target)
+                return
+            self.finish_run()
             self._create(target)
         elif isinstance(target, str) and target not in self.updated and record.changes:
+            self.finish_run()
             for dep in record.deps:
                 self._create(dep)
             self.editor.update(target, self._final(record.changes))
             self.updated.add(target)
+
+    def finish_run(self) -> None:
+        """Stage the records gathered for a bulk create."""
+        if not self.run:
+            return
+        human_ids = self.editor.create_many(
+            self.run[0].rtype, [record.fields for record in self.run]
+        )
+        for record, human_id in zip(self.run, human_ids, strict=True):
+            assert isinstance(record.target, NewRecord)
+            self.created[record.target] = human_id
+        self.run = []
+        self.run_targets = set()
 
     def _create(self, target: NewRecord) -> str:
         known = self.created.get(target)
@@ -1320,7 +1399,9 @@ class _Stager:
         for dep in record.deps:
             if dep != target:
                 self._create(dep)
-        human_id = str(self.editor.create(record.rtype, self._final(record.fields), checked=True))
+        # Only a record that refers to other new records holds placeholders to swap.
+        fields = self._final(record.fields) if record.deps else record.fields
+        human_id = str(self.editor.create(record.rtype, fields, checked=True))
         self.created[target] = human_id
         return human_id
 
@@ -1470,6 +1551,12 @@ def _fill_blanks() -> None:
             except _Problem:
                 table[name] = _REQUIRED
         _BLANKS[rtype] = table
+        _EMPTY_VALUES[rtype] = {
+            name: [] if spec.kind in _LIST_KINDS else False if spec.kind == "bool" else None
+            for name, spec in specs.items()
+        }
+        for name, value in _DEFAULTS.get(rtype, {}).items():
+            _EMPTY_VALUES[rtype][name] = _stored(value)
 
 
 _fill_blanks()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from kb.importing.engine import ImportPreview, apply, preview, sha256_of
+from kb.importing.engine import ImportPreview, apply, paused_gc, preview, sha256_of
 from kb.importing.profiles import adapter_for
 from kb.importing.progress import CancelToken, Progress
 
@@ -60,20 +60,23 @@ def import_file(
         from kb.importing.civic import KbLookup
 
         options["lookup"] = KbLookup.from_session(session)
-    rows = adapter(path, **options)
-    result = preview(rows, session, source=path.name, progress=progress, cancel=cancel)
-    if dry_run:
-        return ImportOutcome(result, None, digest)
-    if actor is None:
+    if not dry_run and actor is None:
         raise ValueError("applying an import needs the actor who authors the change set")
-    change_set_id = apply(
-        result,
-        session,
-        actor=actor,
-        skip_invalid=skip_invalid,
-        source_name=path.name,
-        source_sha256=digest,
-        progress=progress,
-        cancel=cancel,
-    )
+    rows = adapter(path, **options)
+    # One pause of the collector for the whole import, so that the objects the preview made
+    # are not walked again between the preview and the apply.
+    with paused_gc():
+        result = preview(rows, session, source=path.name, progress=progress, cancel=cancel)
+        if dry_run or actor is None:
+            return ImportOutcome(result, None, digest)
+        change_set_id = apply(
+            result,
+            session,
+            actor=actor,
+            skip_invalid=skip_invalid,
+            source_name=path.name,
+            source_sha256=digest,
+            progress=progress,
+            cancel=cancel,
+        )
     return ImportOutcome(result, change_set_id, digest)
