@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_import_support import write_xlsx
@@ -13,13 +15,18 @@ from kb.db import Kb
 from kb.enums import RecordType
 from kb.errors import KbError
 from kb.importing.engine import preview
+from kb.importing.limits import Limits
+from kb.importing.model import ImportError_, Location, Ref
 from kb.importing.profiles import (
     ProfileError,
+    _Prepared,
     adapter_for,
     load_profile,
+    map_workbook,
     parse_profile,
     profile_adapter,
 )
+from kb.importing.readers import Sheet, Workbook
 from kb.importing.template import template_adapter
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "import-profiles.md"
@@ -125,3 +132,113 @@ def test_adapter_for_names(tmp_path: Path) -> None:
     assert callable(adapter_for(str(profile)))
     with pytest.raises(KbError, match="unknown profile"):
         adapter_for("nonsense")
+
+
+def test_rows_give_what_converting_each_cell_gives() -> None:
+    """The row shortcuts (blank cells, plain text, values converted once) change nothing."""
+    genes = Sheet(
+        "Genes",
+        [["ID", "Symbol", "HGNC", "Aliases"], ["gene-a", "BRAF", "HGNC:1097", "B-RAF; BRAF1"]],
+    )
+    long_text = "x" * 30
+    variant_rows: list[list[Any]] = [
+        ["ID", "Kind", "Gene", "Label", "Exon", "Exclusions", "Origin", "Status", "Partner"],
+        ["", "SNV", "gene-a", "  spaced  ", 12.0, "bm-x; BM-00001", "", "   ", "BRAF"],
+        ["bm-x", "snv", " gene-a ", "label", 12, "", None, "", "gene-a"],
+        [None, "Other", "TP53", True, 1, "", "germline", "", ""],
+        ["", "", "", "", "", "", "", "", ""],
+        ["named-blank", "", None, "", "", "", "", "", ""],
+        ["", "SNV", long_text, long_text, "", "", "", "", ""],
+        ["", "SNV", ["unhashable"], "", "", "", "", "", ""],
+        ["BM-00001", dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4), 1.5, "", "", "", "", ""],
+        ["GN-00001", "SNV", "", "", "", "", "", "", ""],
+        ["bm-x", "SNV", "", "", "", "", "", "", ""],
+        ["", "SNV"],
+        ["", "SNV", "", "formula below", "", "", "", "", ""],
+        ["", "SNV", "merged", "", "", "", "", "", ""],
+        ["", "SNV", "", "", "", "", "", "", ""],
+        ["", "SNV", 1, True, "", "", "", "", ""],
+        ["", "SNV", 1.0, 1, "", "", "", "", ""],
+        ["", "SNV", "gene-a", long_text, "", "", "", "", ""],
+        ["", "SNV", "gene-a", "  spaced  ", 12.0, "bm-x; BM-00001", "  ", "   ", "BRAF"],
+        ["", None, None, "", None, "", None, None, ""],
+    ]
+    variants = Sheet("Variants", variant_rows, merged=[(14, 2, 15, 2)])
+    variants.cell_errors[(13, 2)] = ImportError_(
+        Location("f.xlsx", "Variants", 13, "C"), None, "formula", "a formula"
+    )
+    expressions = Sheet(
+        "Expressions",
+        [["ID", "Tree"], ["", "BM-00001 AND bm-x"], ["", "BM-00001 AND bm-x"], ["", "((("]],
+    )
+    profile = parse_profile(
+        {
+            "sheets": [
+                {
+                    "record_type": "gene",
+                    "sheet": "Genes",
+                    "id_column": "ID",
+                    "columns": {"Symbol": "symbol", "HGNC": "hgnc_id", "Aliases": "aliases"},
+                },
+                {
+                    "record_type": "biomarker",
+                    "sheet": "Variants",
+                    "id_column": "ID",
+                    "columns": {
+                        "Kind": "kind",
+                        "Gene": "gene",
+                        "Label": "label",
+                        "Exon": "exon",
+                        "Exclusions": "exclusions",
+                        "Origin": "origin",
+                        "Status": "status",
+                        "Partner": "partner_5",
+                    },
+                    "value_maps": {
+                        "kind": {"SNV": "sequence_variant"},
+                        "status": {"done": "complete"},
+                    },
+                    "defaults": {"origin": "somatic", "status": "draft", "codon_start": 1},
+                    "constants": {"assay": "ngs", "exon": 5},
+                },
+                {
+                    "record_type": "expression",
+                    "sheet": "Expressions",
+                    "id_column": "ID",
+                    "columns": {"Tree": "tree"},
+                },
+            ]
+        }
+    )
+    workbook = Workbook(
+        "f.xlsx", "xlsx", ["Genes", "Variants", "Expressions"], [genes, variants, expressions]
+    )
+    limits = Limits(max_cell_chars=20)
+    rows = list(map_workbook(workbook, profile.mappings, limits=limits))
+    prepared = [_Prepared("f.xlsx", workbook.sheet(m.sheet), m, limits) for m in profile.mappings]
+    labels: dict[tuple[RecordType, str], str] = {}
+    for item in prepared:
+        item.collect_labels(labels)
+    expected = []
+    for item in prepared:
+        build = item._row_builder(labels, shortcuts=False)
+        for number, row in enumerate(item.sheet.rows[1:], 2):
+            source = build(row, number)
+            if source is not None:
+                expected.append(source)
+    assert rows == expected
+    assert repr(rows) == repr(expected)  # the same fields in the same order, too
+    by_row = {(r.location.sheet, r.location.row): r for r in rows}
+    first = by_row[("Variants", 2)].records[0].fields
+    assert first["gene"] == Ref("gene:gene-a") and first["label"] == "spaced"
+    assert (first["status"], first["origin"], first["exon"]) == ("draft", "somatic", 5)
+    assert by_row[("Variants", 4)].records[0].fields["label"] is True
+    assert by_row[("Variants", 17)].records[0].fields["label"] == 1
+    assert by_row[("Variants", 17)].records[0].fields["gene"] == 1
+    assert ("Variants", 5) not in by_row and ("Variants", 6) in by_row
+    assert ("Variants", 20) not in by_row
+    last = by_row[("Variants", 19)].records[0].fields
+    assert (last["status"], last["origin"]) == ("draft", "somatic")
+    assert [e.code for e in by_row[("Variants", 7)].errors] == ["cell_too_long"] * 2
+    assert [e.code for e in by_row[("Variants", 13)].errors] == ["formula"]
+    assert [e.code for e in by_row[("Expressions", 4)].errors] == ["invalid_value"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from test_import_support import (
     write_xlsx,
 )
 
-from kb.importing.isolation import read_in_child
+from kb.importing._calamine_child import BATCH_ROWS
+from kb.importing.isolation import _Answer, read_in_child
 from kb.importing.limits import Limits, column_index, column_letter
 from kb.importing.model import SourceError
 from kb.importing.progress import Cancelled, CancelToken
@@ -245,3 +247,64 @@ def test_crafted_sheet_without_cell_addresses(tmp_path: Path) -> None:
 def test_column_letters(index: int, letters: str) -> None:
     assert column_letter(index) == letters
     assert column_index(letters) == index
+
+
+def test_streamed_sheets_hold_what_calamine_reads(tmp_path: Path) -> None:
+    """Sheets cross from the child in batches of rows; put together they are the sheet, for a
+    used range starting at A1 (streamed as converted) and one starting further in."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    book = openpyxl.Workbook(write_only=True)
+    tall = book.create_sheet("Tall")
+    for number in range(BATCH_ROWS * 2 + 3):
+        tall.append([f"r{number}", number, None, "x" if number % 7 == 0 else None])
+    tall.append([None, None, None, None, dt.datetime(2024, 5, 6, 7, 8)])
+    inset = book.create_sheet("Inset")
+    inset.append([])
+    inset.append([None, None, "c", 2.5])
+    path = tmp_path / "tall.xlsx"
+    book.save(path)
+    read = read_workbook(path)
+    calamine = CalamineWorkbook.from_path(path)
+    for name in ("Tall", "Inset"):
+        expected = calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        assert read.sheet(name).rows == expected
+    assert len(read.sheet("Tall").rows) == BATCH_ROWS * 2 + 4
+    assert read.sheet("Inset").rows[1] == ["", "", "c", 2.5]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",
+        b"not json\n",
+        b'[["a"]]\n{"end": true}\n',  # rows before any sheet
+        b'{"sheet_names": ["S"]}\n{"sheet": "S", "merged": []}\n["a"]\n{"end": true}\n',
+        b'{"sheet_names": ["S"]}\n{"sheet": "S", "merged": []}\n',  # no end
+        b'{"sheet_names": "S"}\n{"end": true}\n',
+        b'{"sheet_names": []}\n{"end": true}\n{"end": true}\n',
+        b'{"sheet_names": []}\n{"sheet": 1, "merged": []}\n{"end": true}\n',
+        b'{"sheet_names": []}\n{"what": 1}\n{"end": true}\n',
+        b'{"sheet_names": []}\n{"end": true}\n[["late"]]\n',
+    ],
+)
+def test_a_broken_answer_from_the_child_is_garbage(answer: bytes) -> None:
+    decoded = _Answer()
+    decoded.drain(io.BytesIO(answer))
+    assert decoded.garbage or not decoded.ended or decoded.sheet_names is None
+
+
+def test_the_child_answer_protocol() -> None:
+    decoded = _Answer()
+    decoded.drain(
+        io.BytesIO(
+            b'{"sheet_names": ["S", "T"]}\n{"sheet": "S", "merged": [[0, 0, 1, 1]]}\n'
+            b'[["a", 1], ["b", {"$date": "2024-05-06"}]]\n[["c", 2]]\n{"end": true}\n'
+        )
+    )
+    assert not decoded.garbage and decoded.ended and decoded.error is None
+    assert decoded.sheet_names == ["S", "T"]
+    (sheet,) = decoded.sheets
+    assert sheet.rows == [["a", 1], ["b", dt.date(2024, 5, 6)], ["c", 2]]
+    assert sheet.merged == [(0, 0, 1, 1)]

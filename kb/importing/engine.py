@@ -54,7 +54,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import gc
 import hashlib
 import re
 from collections import defaultdict
@@ -82,7 +81,7 @@ from kb.importing.model import (
     SourceError,
     SourceRow,
 )
-from kb.importing.progress import CancelToken, Progress, no_progress
+from kb.importing.progress import CancelToken, Progress, no_progress, paused_gc
 from kb.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model import HgncGene
 from kb.records import (
@@ -461,24 +460,6 @@ def preview(
         if not source:
             source = collected[0].location.file if collected else ""
         return _Planner(session, source, kb_version, report, cancel).run(collected)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large import builds its plain data.
-
-    Hundreds of thousands of small, long-lived objects (cells, rows, dicts) make each
-    collection walk all of them, again and again: the collector then costs as much as the work
-    (measured: a 20,000-row preview runs twice as fast without it). Nothing here makes cycles
-    that need collecting meanwhile; the previous state is restored at the end.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Planner:

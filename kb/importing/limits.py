@@ -1,7 +1,9 @@
 """Limits and checks for untrusted import files (DESIGN §4).
 
-Everything here runs in the calling process on bytes only, before any spreadsheet library sees
-the file, so it must never need much memory or time whatever the file holds:
+Everything here runs in the calling process on bytes only, so it must never need much memory or
+time whatever the file holds. It runs while the isolated reader parses the same file (two cores
+are common), and it has the last word: a file it refuses is refused with its error, whatever
+the reader made of the file, and the reader is stopped. It checks:
 
 - the file's size; what it really is (a zip, an OLE2/CFB container, text, or something else such
   as a PNG or an HTML page renamed .xlsx);
@@ -73,10 +75,10 @@ _FORMULA = re.compile(rb"<f[\s>/]")
 _FORMULA_CELL = re.compile(
     rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>(?:(?!</c>).){0,4000}?<f[\s>/]', re.DOTALL
 )
-# Cheap tests that find any cell past column ZZ or row 99,999 without parsing every cell: a
-# pattern starting with a literal (' r="') runs at memchr speed, one that starts at "<c" does not.
-_WIDE_CELL = re.compile(rb' r="([A-Z]{3,})([0-9]+)"')
-_DEEP_CELL = re.compile(rb' r="([A-Z]{1,3})([0-9]{6,})"')
+# A cheap test that finds any cell past column ZZ ("wide") or row 99,999 ("deep") without
+# parsing every cell: a pattern starting with a literal (' r="') runs at memchr speed, one that
+# starts at "<c" does not. One pattern for both reads the part once.
+_BIG_CELL = re.compile(rb' r="([A-Z]{3,}[0-9]+|[A-Z]{1,3}[0-9]{6,})"')
 _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+[0-9]+)(?::([A-Z]+[0-9]+))?"')
 _MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+[0-9]+)(?::([A-Z]+[0-9]+))?"')
 _CHUNK = 1024 * 1024
@@ -369,10 +371,14 @@ def _scan_worksheet(
         dimension = _DIMENSION.search(chunk)
         if dimension and dimension[2]:
             _check_cell(dimension[2].decode(), sheet, file, limits, "declares a used range up to")
-        for pattern in (_WIDE_CELL, _DEEP_CELL):
-            for match in pattern.finditer(chunk):
-                ref = (match[1] + match[2]).decode()
-                _check_cell(ref, sheet, file, limits, "has a cell at")
+        big = [match[1].decode() for match in _BIG_CELL.finditer(chunk)]
+        # All wide cells first, then all deep ones (a cell may be both), as ever: the same cell
+        # is reported when there are several.
+        for wide in (True, False):
+            for ref in big:
+                letters = len(ref.rstrip("0123456789"))
+                if (letters >= 3) if wide else (letters <= 3 and len(ref) - letters >= 6):
+                    _check_cell(ref, sheet, file, limits, "has a cell at")
         if _FORMULA.search(chunk):
             formulas.update(match[1].decode() for match in _FORMULA_CELL.finditer(chunk))
         for match in _MERGE.finditer(chunk):

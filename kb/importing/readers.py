@@ -1,10 +1,10 @@
 """Reading import files into sheets of cells, each cell locatable as the user sees it.
 
 xlsx, xlsb, xls and ods are parsed by python-calamine in an isolated child process
-(kb/importing/isolation.py) after the byte-level checks of kb/importing/limits.py; csv and tsv
-are read here with the standard library. What a file is comes from its bytes, not its name: a
-tab-separated file saved as `.xls` (a common export) is read as TSV, and an HTML page or a PNG
-renamed `.xlsx` is refused by name.
+(kb/importing/isolation.py) while this process runs the byte-level checks of
+kb/importing/limits.py, which decide; csv and tsv are read here with the standard library. What
+a file is comes from its bytes, not its name: a tab-separated file saved as `.xls` (a common
+export) is read as TSV, and an HTML page or a PNG renamed `.xlsx` is refused by name.
 
 Text files: UTF-8 with or without a byte-order mark (UTF-16 with a BOM too, as Excel's "Unicode
 text" writes), LF, CRLF or bare-CR line endings, quoting on or off. Bytes that are not UTF-8 and
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.importing.isolation import Cell, RawWorkbook, read_in_child
+from kb.importing.isolation import Cell, RawWorkbook, ReaderChild
 from kb.importing.limits import (
     DEFAULT_LIMITS,
     OLE_MAGIC,
@@ -150,18 +150,22 @@ def read_workbook(
     if kind == "text":
         return _read_text(path, name, limits, delimiter=delimiter, quoting=quoting)
     scan: ZipScan | None = None
-    if kind == "zip":
-        scan = check_zip(path, name, limits)
-        kind = scan.kind
-    else:
-        check_ole(path, name)
-    raw = read_in_child(
+    # The child parses while this process runs the byte-level checks (two cores are common).
+    # Those checks still decide: if they refuse the file, the child is killed and its answer,
+    # whatever it is (a crafted file may well crash it), never looked at.
+    with ReaderChild(
         path,
         file=name,
         sheets=list(sheets) if sheets is not None else None,
         limits=limits,
         cancel=cancel,
-    )
+    ) as child:
+        if kind == "zip":
+            scan = check_zip(path, name, limits)
+            kind = scan.kind
+        else:
+            check_ole(path, name)
+        raw = child.result()
     return _from_raw(raw, name, kind, scan)
 
 
