@@ -91,10 +91,15 @@ def _newest(version: int) -> Any:
 
 
 def latest_rows(
-    session: Session, version: int, *, include_deleted: bool = False
+    session: Session,
+    version: int,
+    *,
+    include_deleted: bool = False,
+    rtype: RecordType | None = None,
 ) -> list[tuple[str, str, str, int, dict[str, Any]]]:
     """(record type, human id, uuid, version, fields) of the newest revision of every record
-    at or before `version`, as plain tuples (no ORM objects: this is the hot path)."""
+    (of `rtype`, if given) at or before `version`, as plain tuples (no ORM objects: this is the
+    hot path)."""
     newest = _newest(version)
     # The JSON is fetched as text and parsed here, with orjson: SQLAlchemy's JSON result
     # processing costs about four times as much as json.loads itself on 100k rows, and
@@ -110,6 +115,8 @@ def latest_rows(
     )
     if not include_deleted:
         query = query.where(Revision.deleted.is_(False))
+    if rtype is not None:
+        query = query.where(Revision.record_type == rtype.value)
     loads = orjson.loads
     return [
         (rtype, human_id, record_id, number, loads(data))

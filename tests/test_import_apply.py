@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from test_import_support import fingerprint, write_template_rows
 
-from kb.changes import approve_change_set, get_change_set, submit_change_set
+from kb.changes import approve_change_set, get_change_set, open_draft, submit_change_set
 from kb.db import Kb, open_kb
 from kb.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.errors import KbError
-from kb.importing.engine import apply, preview, sha256_of
+from kb.importing.engine import apply, kb_records, preview, sha256_of
 from kb.importing.progress import Cancelled, CancelToken
 from kb.importing.template import export_template, template_adapter
 from kb.model import AuditEvent
-from kb.records import get_record
+from kb.records import Ids, get_record, load_objects, record_fields
 from kb.users import Actor, add_user, bootstrap_admin
 
 BM = RecordType.BIOMARKER
@@ -282,3 +282,25 @@ def test_import_file_service(team: Team, tmp_path: Path) -> None:
         assert done.change_set_id is not None
     with team.kb.read() as session:
         assert get_change_set(session, done.change_set_id).source_sha256 == dry.sha256
+
+
+def test_the_kb_as_the_import_sees_it_is_the_kb_as_stored(team: Team) -> None:
+    # The engine reads existing records from their newest revisions (fast, plain JSON); they
+    # must be exactly the records as their tables hold them, for every type, after an edit too.
+    with team.kb.unit_of_work() as session:
+        draft = open_draft(session, actor=team.curator, title="one edit")
+        braf = next(
+            h for h, f in kb_records(session, RecordType.GENE).items() if f["symbol"] == "BRAF"
+        )
+        draft.update(braf, {"name": "B-Raf proto-oncogene (edited)"})
+        draft.flush()
+        submit_change_set(session, actor=team.curator, change_set_id=draft.change_set_id)
+        approve_change_set(session, actor=team.reviewer, change_set_id=draft.change_set_id)
+    with team.kb.read() as session:
+        ids = Ids(session)
+        for rtype in RecordType:
+            stored = {
+                obj.human_id: record_fields(obj, rtype, ids) for obj in load_objects(session, rtype)
+            }
+            assert kb_records(session, rtype) == stored, rtype
+        assert kb_records(session, RecordType.GENE)[braf]["name"].endswith("(edited)")
