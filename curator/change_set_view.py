@@ -53,6 +53,7 @@ from curator.icons import icon
 from curator.qt_compat import emit
 from curator.record_detail import referenced_ids
 from curator.record_view import field_label
+from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR, is_dark
 from curator.workers import CancelToken, Task, TaskFailure, Workers
 from kb import expression as exprs
@@ -370,7 +371,7 @@ def counts_text(counts: Mapping[ChangeOp, int]) -> str:
 # --- models ----------------------------------------------------------------------------------
 
 
-class ChangeSetDiffModel(QAbstractTableModel):
+class ChangeSetDiffModel(ReadOnlyTableModel):
     """Rows from `diff_rows`: record headers (spanning the row) and their fields."""
 
     HEADERS = ("Field", "Before", "After")
@@ -394,9 +395,6 @@ class ChangeSetDiffModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
@@ -459,18 +457,13 @@ class ChangeSetDiffModel(QAbstractTableModel):
             return "After (if approved)"
         return self.HEADERS[section]
 
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-
-class PlainTableModel(QAbstractTableModel):
+class PlainTableModel(ReadOnlyTableModel):
     """Read-only rows of text under fixed headers (conflicts, validation problems)."""
 
     def __init__(self, headers: Sequence[str], parent: Any = None) -> None:
         super().__init__(parent)
-        self.headers = tuple(headers)
+        self.HEADERS = tuple(headers)
         self.rows: list[tuple[str, ...]] = []
 
     def set_rows(
@@ -478,15 +471,12 @@ class PlainTableModel(QAbstractTableModel):
     ) -> None:
         self.beginResetModel()
         if headers is not None:
-            self.headers = tuple(headers)
+            self.HEADERS = tuple(headers)
         self.rows = [tuple(_cell(value) for value in row) for row in rows]
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
@@ -494,18 +484,6 @@ class PlainTableModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.rows[index.row()][index.column()]
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.headers[section] if 0 <= section < len(self.headers) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 def _cell(value: Any) -> str:
@@ -516,7 +494,7 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class EffectsModel(QAbstractTableModel):
+class EffectsModel(ReadOnlyTableModel):
     """Per saved test patient: what the change set gains, loses and changes for them."""
 
     HEADERS = ("Patient", "Gained", "Lost", "Changed")
@@ -537,9 +515,6 @@ class EffectsModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.effects)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def _texts(self, effect: PatientEffect, column: int) -> list[str]:
         match column:
@@ -575,18 +550,6 @@ class EffectsModel(QAbstractTableModel):
             if column == 2 and effect.lost:
                 return QColor(self.colours["lost"])
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 # --- dialogs ---------------------------------------------------------------------------------

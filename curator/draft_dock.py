@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.record_detail import StagedChange
+from curator.table_model import ReadOnlyTableModel
 from kb.changes import ChangeRow, ChangeSetRow, current_draft
 from kb.enums import ChangeOp
 from kb.rows import reference_titles
@@ -83,7 +83,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 30 else text[:29] + "…"
 
 
-class DraftChangesModel(QAbstractTableModel):
+class DraftChangesModel(ReadOnlyTableModel):
     HEADERS = ("Change", "Record", "Title", "Fields")
 
     def __init__(self, parent: Any = None) -> None:
@@ -102,9 +102,6 @@ class DraftChangesModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._changes)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._changes):
@@ -129,18 +126,6 @@ class DraftChangesModel(QAbstractTableModel):
             case 3:
                 return _summary(change)
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class DraftDock(QDockWidget):

@@ -32,6 +32,7 @@ from curator.change_set_view import colours, display_value, record_titles
 from curator.qt_compat import emit
 from curator.record_detail import referenced_ids
 from curator.record_view import field_label, type_label
+from curator.table_model import ReadOnlyTableModel
 from curator.theme import is_dark
 from curator.workers import CancelToken, Task, TaskFailure, Workers
 from kb.db import Kb
@@ -172,7 +173,7 @@ def load_version_diff(session: Session, old: int, new: int) -> VersionDiff:
 # --- models ----------------------------------------------------------------------------------
 
 
-class _RowsModel(QAbstractTableModel):
+class _RowsModel(ReadOnlyTableModel):
     """A read-only table over frozen rows; subclasses say how a row reads."""
 
     HEADERS: tuple[str, ...] = ()
@@ -189,9 +190,6 @@ class _RowsModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def cells(self, row: Any) -> tuple[str, ...]:
         raise NotImplementedError
@@ -213,18 +211,6 @@ class _RowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return row
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 _OPS = {"create": "created", "update": "changed", "delete": "deleted"}

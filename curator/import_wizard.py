@@ -51,6 +51,7 @@ from shiboken6 import isValid
 
 from curator.qt_compat import emit
 from curator.record_view import type_label
+from curator.table_model import ReadOnlyTableModel
 from curator.workers import Cancelled, CancelToken, Task, TaskFailure, Workers
 from kb.changes import get_change_set
 from kb.db import Kb
@@ -294,7 +295,7 @@ def cell_text(value: Any) -> str:
 # --- models ---------------------------------------------------------------------------------
 
 
-class _TableModel(QAbstractTableModel):
+class _TableModel(ReadOnlyTableModel):
     """Shared Qt-contract plumbing: bounds checks, horizontal headers, read-only flags."""
 
     HEADERS: tuple[str, ...] = ()
@@ -305,27 +306,12 @@ class _TableModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._rows()
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def _valid(self, index: _Index) -> bool:
         return (
             index.isValid()
             and 0 <= index.row() < self.rowCount()
             and 0 <= index.column() < self.columnCount()
         )
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class SheetModel(QAbstractTableModel):
@@ -376,11 +362,6 @@ class SheetModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             return column_letter(section) if section < self._columns else None
         return str(section + 1) if section < len(self._rows) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class MappingModel(_TableModel):

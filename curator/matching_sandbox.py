@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -63,6 +62,7 @@ from shiboken6 import isValid
 
 from curator.choices import KEY_ROLE, TUMOUR_KEY, ChoiceStore, ListCompleter
 from curator.qt_compat import emit
+from curator.table_model import ReadOnlyTableModel, column_title
 from curator.workers import CancelToken, Task, TaskFailure, Workers
 from kb.changes import ChangeRow, current_draft
 from kb.db import Kb
@@ -220,7 +220,7 @@ def _no_constant(name: str) -> object:
 # --- models -------------------------------------------------------------------------------------
 
 
-class _ResultTable(QAbstractTableModel):
+class _ResultTable(ReadOnlyTableModel):
     HEADERS: tuple[str, ...] = ()
 
     def _count(self) -> int:
@@ -231,9 +231,6 @@ class _ResultTable(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._count()
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def _valid(self, index: _Index) -> bool:
         return (
@@ -249,18 +246,6 @@ class _ResultTable(QAbstractTableModel):
             text = self._cell(index.row(), index.column())
             return text if role == Qt.ItemDataRole.DisplayRole or len(text) > 40 else None
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class TherapyMatchModel(_ResultTable):
@@ -404,14 +389,7 @@ class ExplanationModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return column_title(self.HEADERS, section, orientation, role)
 
 
 class PatientCodeFilter(QSortFilterProxyModel):

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QStandardPaths,
@@ -56,6 +55,7 @@ from sqlalchemy.orm import Session
 
 from curator.icons import icon
 from curator.qt_compat import emit
+from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR
 from curator.workers import CancelToken, ProgressFn, Task, TaskFailure, Workers
 from kb.db import Kb
@@ -301,7 +301,7 @@ def valid_sign_off(approvals: Sequence[ApprovalRow]) -> bool:
 # --- the versions table -------------------------------------------------------------------
 
 
-class VersionsModel(QAbstractTableModel):
+class VersionsModel(ReadOnlyTableModel):
     """KB versions, newest first, with their approvals (void ones marked) and releases."""
 
     HEADERS = ("Version", "Created (UTC)", "By", "Change set", "Approvals", "Released as")
@@ -332,9 +332,6 @@ class VersionsModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -373,18 +370,6 @@ class VersionsModel(QAbstractTableModel):
             case 5:
                 return self._released.get(version.number, "")
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 # --- one signing key --------------------------------------------------------------------

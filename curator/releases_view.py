@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -61,6 +60,7 @@ from curator.release_dialog import (
     verify_folder,
     when,
 )
+from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR
 from curator.workers import CancelToken, ProgressFn, Task, TaskFailure, Workers
 from kb.db import Kb
@@ -84,7 +84,7 @@ def release_refusal(actor: Actor | None) -> str | None:
     return why_not(actor, Permission.RELEASE)
 
 
-class ReleasesModel(QAbstractTableModel):
+class ReleasesModel(ReadOnlyTableModel):
     """Releases, newest first."""
 
     HEADERS = ("#", "Version", "KB version", "Created (UTC)", "By", "Release digest", "Folder")
@@ -103,9 +103,6 @@ class ReleasesModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -138,18 +135,6 @@ class ReleasesModel(QAbstractTableModel):
             case 6:
                 return release.location
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 def ask_trust_root(parent: QWidget) -> Path | None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -41,6 +40,7 @@ from curator.audit_view import AuditPage
 from curator.change_set_view import ChangeSetView, counts_text
 from curator.icons import icon
 from curator.qt_compat import emit
+from curator.table_model import ReadOnlyTableModel
 from curator.workers import CancelToken, Task, TaskFailure, Workers
 from kb.db import Kb
 from kb.enums import ChangeOp, ChangeSetStatus
@@ -139,7 +139,7 @@ def load_queue(session: Session) -> list[QueueRow]:
     return rows
 
 
-class ChangeSetListModel(QAbstractTableModel):
+class ChangeSetListModel(ReadOnlyTableModel):
     """Change sets of the statuses chosen, newest first."""
 
     HEADERS = ("Change set", "Title", "Status", "Author", "Submitted", "Changes", "Base")
@@ -173,9 +173,6 @@ class ChangeSetListModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
@@ -211,18 +208,6 @@ class ChangeSetListModel(QAbstractTableModel):
             case 6:
                 return f"v{row.base_version}"
         return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 class ReviewPage(QWidget):

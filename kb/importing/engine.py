@@ -89,7 +89,6 @@ from kb.records import (
     SPECS,
     FieldError,
     FieldSpec,
-    Ids,
     coerce,
 )
 from kb.snapshot import latest_rows
@@ -331,7 +330,6 @@ class _KbState:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.ids = Ids(session)
         self._fields: dict[RecordType, dict[str, dict[str, Any]]] = {}
         self._keys: dict[RecordType, dict[str, str]] = {}
         self._identity: dict[RecordType, dict[Hashable, str]] = {}
