@@ -29,9 +29,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from sqlalchemy import insert
 
-from kb import demo_data
-from kb.db import open_kb
-from kb.enums import (
+from kb.demo import data as demo_data
+from kb.model.enums import (
     LEVEL_SCHEME,
     BiomarkerKind,
     Combination,
@@ -42,8 +41,7 @@ from kb.enums import (
     LineOfTherapy,
     Origin,
 )
-from kb.meta import initialise
-from kb.model import (
+from kb.model.orm import (
     Assertion,
     AssertionTumourType,
     Biomarker,
@@ -56,7 +54,9 @@ from kb.model import (
     Therapy,
     TherapyDrug,
 )
-from kb.vocab import TumourTypeRow, load_tumour_type_rows
+from kb.storage.db import open_kb
+from kb.storage.meta import initialise
+from kb.vocab.oncotree import TumourTypeRow, load_tumour_type_rows
 
 _AMINO = "ACDEFGHIKLMNPQRSTVWY"
 _THREE = {

@@ -29,15 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb.db import open_kb
-from kb.demo import build_demo
-from kb.enums import RecordType, Role
+from kb.demo.loader import build_demo
 from kb.importing.readers import read_workbook
 from kb.importing.service import import_file
 from kb.importing.template import TemplateWriter
-from kb.meta import initialise
-from kb.protein import AMINO_ACIDS
-from kb.users import add_user, bootstrap_admin
+from kb.model.enums import RecordType, Role
+from kb.model.protein import AMINO_ACIDS
+from kb.review.users import add_user, bootstrap_admin
+from kb.storage.db import open_kb
+from kb.storage.meta import initialise
 
 GENES = ["BRAF", "EGFR", "KRAS", "ERBB2", "PIK3CA", "ALK", "MET", "RET", "ROS1", "NTRK1"]
 _AMINO = "ACDEFGHIKLMNPQRSTVWY"

@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from kb.demo_data import TUMOUR_TYPES
-from kb.matching import Matcher, Patient
-from kb.protein import AMINO_ACIDS
+from kb.demo.data import TUMOUR_TYPES
+from kb.matching.matcher import Matcher, Patient
+from kb.model.protein import AMINO_ACIDS
 
 _RESIDUES = [one for one in AMINO_ACIDS if one not in ("*", "U", "O")]
 _CODES = [

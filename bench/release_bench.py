@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.release import VerifiedRelease, build_release, verify_release
-from kb.signing import generate_keypair, load_private_key, trust_init
-from kb.snapshot import canonical_json
+from kb.release.folder import VerifiedRelease, build_release, verify_release
+from kb.release.signing import generate_keypair, load_private_key, trust_init
+from kb.storage.snapshot import canonical_json
 
 _AMINO = ("Ala", "Arg", "Asn", "Asp", "Cys", "Gln", "Glu", "Gly", "His", "Ile", "Leu", "Lys")
 _AMINO += ("Met", "Phe", "Pro", "Ser", "Thr", "Trp", "Tyr", "Val")

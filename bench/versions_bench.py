@@ -22,23 +22,23 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from kb.changes import approve_change_set, open_draft, submit_change_set
-from kb.db import open_kb
-from kb.demo import build_demo, create_demo_users
-from kb.enums import RecordType
-from kb.meta import initialise
-from kb.model import Assertion, AssertionCitation, AssertionTumourType, KbVersion, Revision
-from kb.records import list_records
-from kb.users import authenticate
-from kb.versions import diff_versions
+from kb.demo.loader import build_demo, create_demo_users
+from kb.model.enums import RecordType
+from kb.model.orm import Assertion, AssertionCitation, AssertionTumourType, KbVersion, Revision
+from kb.model.records import list_records
+from kb.review.changes import approve_change_set, open_draft, submit_change_set
+from kb.review.users import authenticate
+from kb.review.versions import diff_versions
+from kb.storage.db import open_kb
+from kb.storage.meta import initialise
 
 
 def _scopes() -> list[list[str]]:
     # Distinct tumour scopes (one or two demo codes), so no two synthetic assertions are
-    # duplicates of each other under kb.identity.
+    # duplicates of each other under kb.model.identity.
     from itertools import combinations
 
-    from kb.demo_data import TUMOUR_TYPES
+    from kb.demo.data import TUMOUR_TYPES
 
     codes = sorted(t["code"] for t in TUMOUR_TYPES if t["level"] >= 1)
     return [[c] for c in codes] + [list(pair) for pair in combinations(codes, 2)]
@@ -164,7 +164,7 @@ def main() -> None:
 
         base_s, _ = timed("baseline: sqlite3 reads every revision's JSON", baseline)
         kb = open_kb(f"sqlite:///{path}")
-        from kb.snapshot import build_snapshot
+        from kb.storage.snapshot import build_snapshot
 
         def snapshot() -> int:
             with kb.read() as s:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QV
 
 from curator.icons import icon
 from kb import __version__ as kb_version
-from kb.db import Kb
+from kb.storage.db import Kb
 
 
 def database_version(kb: Kb | None) -> str:

@@ -25,9 +25,9 @@ from curator.icons import icon
 from curator.settings import Settings
 from curator.theme import ThemeManager
 from curator.workers import CancelToken, TaskFailure, Workers
-from kb.db import Kb, is_sqlite, open_kb, resolve_url
 from kb.errors import KbError, SchemaError
-from kb.meta import KbInfo, kb_info
+from kb.storage.db import Kb, is_sqlite, open_kb, resolve_url
+from kb.storage.meta import KbInfo, kb_info
 
 APP_NAME = "KB Curator"
 
@@ -132,9 +132,9 @@ class Launcher(QObject):
         return self.build_demo(kb)
 
     def build_demo(self, kb: Kb) -> dict[str, str] | None:
-        from kb.demo import build_demo, create_demo_users
-        from kb.meta import initialise
-        from kb.users import list_users
+        from kb.demo.loader import build_demo, create_demo_users
+        from kb.review.users import list_users
+        from kb.storage.meta import initialise
 
         def work(progress: Callable[[int, int], None], cancel: CancelToken) -> dict[str, str]:
             def step(done: int, total: int) -> None:
@@ -190,7 +190,7 @@ class Launcher(QObject):
         return dict(accounts) if isinstance(accounts, dict) else None
 
     def show_demo_accounts(self, accounts: dict[str, str]) -> None:
-        from kb.demo import DEMO_USERS
+        from kb.demo.loader import DEMO_USERS
 
         roles = {name: role for name, role, _ in DEMO_USERS}
         rows = "".join(
@@ -210,7 +210,7 @@ class Launcher(QObject):
 
     def sign_in(self, kb: Kb, url: str, *, user: str | None) -> object | None:
         """The signed-in actor, or None if the user gave up."""
-        from kb.users import authenticate, list_users
+        from kb.review.users import authenticate, list_users
 
         if not kb.is_sqlite:
             try:
@@ -229,7 +229,7 @@ class Launcher(QObject):
                 return None
             name = created
         from curator.signin_dialog import SignInDialog
-        from kb.users import Actor
+        from kb.review.users import Actor
 
         def attempt(name: str, password: str) -> Actor:
             with kb.read() as session:
@@ -245,7 +245,7 @@ class Launcher(QObject):
     def first_account(self, kb: Kb) -> str | None:
         """Create the first admin of a KB without accounts; returns whom to sign in as."""
         from curator.signin_dialog import FirstAccountDialog
-        from kb.users import bootstrap_admin
+        from kb.review.users import bootstrap_admin
 
         def create(name: str, password: str) -> object:
             with kb.unit_of_work() as session:
@@ -287,7 +287,7 @@ class Launcher(QObject):
             kb.close()
             return None
         self.settings.add_recent_kb(resolved)
-        from kb.users import Actor
+        from kb.review.users import Actor
 
         assert isinstance(actor, Actor)
         window = MainWindow(kb, actor, settings=self.settings, theme=self.theme, info=info)

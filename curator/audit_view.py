@@ -34,9 +34,9 @@ from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR
 from curator.workers import CancelToken, Task, TaskFailure, Workers
-from kb.audit import ChainReport, EventRow, list_events, verify_chain
-from kb.db import Kb
-from kb.model import AuditEvent
+from kb.model.orm import AuditEvent
+from kb.review.audit import ChainReport, EventRow, list_events, verify_chain
+from kb.storage.db import Kb
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 200

@@ -3,7 +3,7 @@
 Before is the main line at the change set's base (the values the curator saw when staging);
 after is what approving would write. New records show every field in green, deleted ones every
 last field struck through in red. Below, "Effects on saved test patients" runs the matcher on the
-main line and on the main line with the change set applied (kb.effects), off the UI thread.
+main line and on the main line with the change set applied (kb.review.effects), off the UI thread.
 
 The actions — submit, withdraw, approve, reject (with a reason), rebase — run through
 curator/workers.py. kb enforces roles and four-eyes; this view also disables what the signed-in
@@ -56,8 +56,11 @@ from curator.record_view import field_label
 from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR, is_dark
 from curator.workers import CancelToken, Task, TaskFailure, Workers
-from kb import expression as exprs
-from kb.changes import (
+from kb.matching.matcher import Patient
+from kb.model import expression as exprs
+from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType
+from kb.model.records import SPECS, Ids, Titles, field_spec
+from kb.review.changes import (
     ChangeRow,
     ChangeSetRow,
     Conflict,
@@ -73,15 +76,12 @@ from kb.changes import (
     submit_change_set,
     withdraw_change_set,
 )
-from kb.db import Kb
-from kb.effects import PatientEffect, load_patients, match_effects
-from kb.enums import ChangeOp, ChangeSetStatus, RecordType
-from kb.matching import Patient
-from kb.records import SPECS, Ids, Titles, field_spec
-from kb.rows import reference_titles
-from kb.users import Actor, Permission, why_not
-from kb.validation import Problem
-from kb.versions import current_version
+from kb.review.effects import PatientEffect, load_patients, match_effects
+from kb.review.users import Actor, Permission, why_not
+from kb.storage.db import Kb
+from kb.storage.revisions import current_version
+from kb.storage.rows import reference_titles
+from kb.validation.checks import Problem
 
 _Index = QModelIndex | QPersistentModelIndex
 HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1

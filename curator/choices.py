@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from curator.qt_compat import emit
 from curator.workers import CancelToken, TaskFailure, Workers
-from kb.db import Kb
-from kb.enums import SPECIAL_SCOPES, RecordType
-from kb.rows import choices_from, load_table, load_tumour_types
+from kb.model.enums import SPECIAL_SCOPES, RecordType
+from kb.storage.db import Kb
+from kb.storage.rows import choices_from, load_table, load_tumour_types
 
 _Index = QModelIndex | QPersistentModelIndex
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1

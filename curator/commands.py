@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb.changes import ChangeRow, current_draft, open_draft
-from kb.enums import ChangeOp, RecordType
 from kb.errors import KbError
-from kb.records import get_record, type_of_human_id
-from kb.users import Actor
+from kb.model.enums import ChangeOp, RecordType
+from kb.model.records import get_record, type_of_human_id
+from kb.review.changes import ChangeRow, current_draft, open_draft
+from kb.review.users import Actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ class Outcome:
 
 
 def supports_discard() -> bool:
-    from kb.changes import DraftEditor
+    from kb.review.changes import DraftEditor
 
     return callable(getattr(DraftEditor, "discard", None))
 

@@ -33,10 +33,10 @@ from curator.icons import icon
 from curator.qt_compat import emit
 from curator.record_detail import StagedChange
 from curator.table_model import ReadOnlyTableModel
-from kb.changes import ChangeRow, ChangeSetRow, current_draft
-from kb.enums import ChangeOp
-from kb.rows import reference_titles
-from kb.users import Actor
+from kb.model.enums import ChangeOp
+from kb.review.changes import ChangeRow, ChangeSetRow, current_draft
+from kb.review.users import Actor
+from kb.storage.rows import reference_titles
 
 _Index = QModelIndex | QPersistentModelIndex
 HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1

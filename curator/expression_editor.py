@@ -1,9 +1,9 @@
 """The biomarker-expression editor: an AND / OR / NOT tree whose leaves are a biomarker with an
 optional threshold, and its canonical text rendered live as it changes.
 
-The tree is plain data (the `kb.expression` form) held here; the QTreeWidget is redrawn from it
-after each change, so what is shown and what is saved cannot drift apart. Nodes are addressed by
-their path of child positions from the root.
+The tree is plain data (the `kb.model.expression` form) held here; the QTreeWidget is redrawn
+from it after each change, so what is shown and what is saved cannot drift apart. Nodes are
+addressed by their path of child positions from the root.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 from curator.choices import ChoiceStore, attach_completer
 from curator.expression_text import LeafNames, canonical_text, leaf_text
 from curator.qt_compat import emit
-from kb import expression as exprs
-from kb.enums import RecordType
+from kb.model import expression as exprs
+from kb.model.enums import RecordType
 
 Path = tuple[int, ...]
 Tree = dict[str, Any]

@@ -1,8 +1,8 @@
 """Canonical text of a biomarker expression while it is being edited, without a database.
 
-`kb.records.Titles.leaf_text` needs a session; an editor re-renders on every keystroke, so the
+`kb.model.records.Titles.leaf_text` needs a session; an editor re-renders on every keystroke, so the
 names it needs are read once on a worker (`load_leaf_names`) and the text is rendered on the UI
-thread with `kb.expression.render`, through the same pure `kb.records.leaf_text` the KB uses.
+thread with `kb.expression.render`, through the same pure `kb.model.records.leaf_text` the KB uses.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb import expression as exprs
-from kb.model import Threshold
-from kb.records import Ids, Titles
-from kb.records import leaf_text as kb_leaf_text
+from kb.model import expression as exprs
+from kb.model.orm import Threshold
+from kb.model.records import Ids, Titles
+from kb.model.records import leaf_text as kb_leaf_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""One input widget per field kind of `kb.records.SPECS`, all with the same small interface:
+"""One input widget per field kind of `kb.model.records.SPECS`, all with the same small interface:
 `value()`, `set_value(v)`, and a `changed` signal.
 
 Values are plain data in the form kb's writers accept (ids as text, lists as lists, dates as
@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from curator.choices import TUMOUR_KEY, ChoiceStore, attach_completer
 from curator.qt_compat import emit
-from kb.metrics import METRICS, Metric
-from kb.records import FieldSpec
+from kb.model.metrics import METRICS, Metric
+from kb.model.records import FieldSpec
 
 _NO_DATE = QDate(1900, 1, 1)
 

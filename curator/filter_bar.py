@@ -11,7 +11,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLineEdit, QTableView, QWidget
 
 from curator.qt_compat import emit
-from kb.rows import Column
+from kb.storage.rows import Column
 
 
 class ColumnFilterBar(QWidget):

@@ -35,12 +35,13 @@ from curator.record_view import field_label, type_label
 from curator.table_model import ReadOnlyTableModel
 from curator.theme import is_dark
 from curator.workers import CancelToken, Task, TaskFailure, Workers
-from kb.db import Kb
-from kb.diff import diff_records
-from kb.enums import RecordType
-from kb.records import type_of_human_id
-from kb.rows import reference_titles
-from kb.versions import VersionRow, list_versions, record_history, version_records
+from kb.model.enums import RecordType
+from kb.model.records import type_of_human_id
+from kb.review.diff import diff_records
+from kb.review.versions import VersionRow, list_versions, record_history
+from kb.storage.db import Kb
+from kb.storage.revisions import version_records
+from kb.storage.rows import reference_titles
 
 _Index = QModelIndex | QPersistentModelIndex
 _MAX_CELL = 160

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-from kb.enums import RecordType
+from kb.model.enums import RecordType
 
 ICON_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
 

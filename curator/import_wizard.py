@@ -53,9 +53,6 @@ from curator.qt_compat import emit
 from curator.record_view import type_label
 from curator.table_model import ReadOnlyTableModel
 from curator.workers import Cancelled, CancelToken, Task, TaskFailure, Workers
-from kb.changes import get_change_set
-from kb.db import Kb
-from kb.enums import RecordType
 from kb.errors import KbError
 from kb.importing.engine import TypeCounts, export_errors
 from kb.importing.limits import column_letter
@@ -66,8 +63,11 @@ from kb.importing.progress import CancelToken as ImportCancelToken
 from kb.importing.readers import Workbook, read_workbook
 from kb.importing.service import ImportOutcome, import_file
 from kb.importing.template import SHEET_TITLES, template_mappings
-from kb.records import SPECS
-from kb.users import Actor, Permission, why_not
+from kb.model.enums import RecordType
+from kb.model.records import SPECS
+from kb.review.changes import get_change_set
+from kb.review.users import Actor, Permission, why_not
+from kb.storage.db import Kb
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from kb.errors import KbError
-from kb.signing import generate_keypair, load_private_key, save_json_file, trust_init
+from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

@@ -63,11 +63,12 @@ from curator.trials_check import install_trials_check
 from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
 from curator.undo import EditController
 from curator.workers import CancelToken, TaskFailure, Workers
-from kb.db import Kb
-from kb.enums import RecordType
-from kb.meta import KbInfo, kb_info
-from kb.records import type_of_human_id
-from kb.rows import (
+from kb.model.enums import RecordType
+from kb.model.records import type_of_human_id
+from kb.review.users import Actor, Permission, can, why_not
+from kb.storage.db import Kb
+from kb.storage.meta import KbInfo, kb_info
+from kb.storage.rows import (
     TABLES,
     TableData,
     TumourTypeData,
@@ -75,7 +76,6 @@ from kb.rows import (
     load_table,
     load_tumour_types,
 )
-from kb.users import Actor, Permission, can, why_not
 
 TUMOUR_VIEW = "tumour"
 _NOT_YET = "arrives with the review, release and audit screens"
@@ -1098,7 +1098,7 @@ class MainWindow(QMainWindow):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        from kb.changes import submit_change_set
+        from kb.review.changes import submit_change_set
 
         kb, actor = self.kb, self.actor
 

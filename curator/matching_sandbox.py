@@ -64,10 +64,7 @@ from curator.choices import KEY_ROLE, TUMOUR_KEY, ChoiceStore, ListCompleter
 from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel, column_title
 from curator.workers import CancelToken, Task, TaskFailure, Workers
-from kb.changes import ChangeRow, current_draft
-from kb.db import Kb
-from kb.enums import SPECIAL_SCOPES, ChangeOp
-from kb.matching import (
+from kb.matching.matcher import (
     MAX_PATIENT_FILE_BYTES,
     Explanation,
     Matcher,
@@ -77,11 +74,14 @@ from kb.matching import (
     TherapyMatch,
     TrialMatch,
 )
-from kb.release import verify_release
-from kb.signing import read_json_file
-from kb.snapshot import build_snapshot
-from kb.users import Actor
-from kb.versions import current_version
+from kb.model.enums import SPECIAL_SCOPES, ChangeOp
+from kb.release.folder import verify_release
+from kb.release.signing import read_json_file
+from kb.review.changes import ChangeRow, current_draft
+from kb.review.users import Actor
+from kb.storage.db import Kb
+from kb.storage.revisions import current_version
+from kb.storage.snapshot import build_snapshot
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

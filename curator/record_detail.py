@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb import expression as exprs
-from kb.enums import ChangeOp, RecordType
 from kb.errors import NotFoundError
-from kb.model import TumourType
-from kb.records import SPECS, RecordRow, get_record, referrers, type_of_human_id
-from kb.rows import reference_titles
+from kb.model import expression as exprs
+from kb.model.enums import ChangeOp, RecordType
+from kb.model.orm import TumourType
+from kb.model.records import SPECS, RecordRow, get_record, referrers, type_of_human_id
+from kb.storage.rows import reference_titles
 
 MAX_USED_BY = 200
 

@@ -1,6 +1,6 @@
-"""The record editor: a form generated from `kb.records.SPECS`, checked as the curator types.
+"""The record editor: a form generated from `kb.model.records.SPECS`, checked as the curator types.
 
-Each field is checked with kb's own `coerce` (and, for thresholds, `kb.metrics.check_value`),
+Each field is checked with kb's own `coerce` (and, for thresholds, `kb.model.metrics.check_value`),
 so the message beside a field is the one kb would give on saving — the GUI adds no rules of its
 own. Errors kb reports on saving (a field kb names, or a cross-field rule) land beside that
 field, or in the banner.
@@ -44,10 +44,10 @@ from curator.record_detail import RecordDetail
 from curator.record_view import field_label, type_label
 from curator.theme import ERROR_COLOUR
 from curator.workers import TaskFailure
-from kb.enums import Operator, RecordType
-from kb.metrics import METRICS, Metric, ThresholdValueError, check_value
-from kb.protein import ProteinChangeError, parse_protein_change
-from kb.records import SPECS, FieldError, FieldSpec, coerce
+from kb.model.enums import Operator, RecordType
+from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
+from kb.model.protein import ProteinChangeError, parse_protein_change
+from kb.model.records import SPECS, FieldError, FieldSpec, coerce
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from curator.qt_compat import emit
-from kb.enums import RecordType
-from kb.rows import Cell, Column, TableData, search_line
+from kb.model.enums import RecordType
+from kb.storage.rows import Cell, Column, TableData, search_line
 
 _Index = QModelIndex | QPersistentModelIndex
 HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from curator.qt_compat import emit
 from curator.record_detail import RecordDetail
 from curator.theme import is_dark
-from kb.enums import ChangeOp, RecordType
-from kb.records import SPECS, FieldSpec
+from kb.model.enums import ChangeOp, RecordType
+from kb.model.records import SPECS, FieldSpec
 
 RECORD_SCHEME = "record"
 TUMOUR_SCHEME = "tumour"

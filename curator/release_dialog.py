@@ -58,21 +58,15 @@ from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR
 from curator.workers import CancelToken, ProgressFn, Task, TaskFailure, Workers
-from kb.db import Kb
-from kb.diff import CATEGORIES, categorise, diff_records, summarise
 from kb.errors import KbError
-from kb.releasing import CreatedRelease, ReleaseRow, create_release, list_releases
-from kb.releasing import release_problems as kb_release_problems
-from kb.signing import SigningError, VerificationError, load_private_key, read_json_file
-from kb.users import Actor, Permission, why_not
-from kb.versions import (
-    ApprovalRow,
-    VersionRow,
-    diff_versions,
-    list_approvals,
-    list_versions,
-    version_records,
-)
+from kb.release.cutting import CreatedRelease, ReleaseRow, create_release, list_releases
+from kb.release.cutting import release_problems as kb_release_problems
+from kb.release.signing import SigningError, VerificationError, load_private_key, read_json_file
+from kb.review.diff import CATEGORIES, categorise, diff_records, summarise
+from kb.review.users import Actor, Permission, why_not
+from kb.review.versions import ApprovalRow, VersionRow, diff_versions, list_approvals, list_versions
+from kb.storage.db import Kb
+from kb.storage.revisions import version_records
 
 OK_COLOUR = "#2e9d5b"
 _Index = QModelIndex | QPersistentModelIndex
@@ -260,7 +254,7 @@ class Verification:
 
 
 def verify_folder(path: Path, root: dict[str, Any], progress: ProgressFn) -> Verification:
-    from kb.release import verify_release
+    from kb.release.folder import verify_release
 
     try:
         verified = verify_release(path, trusted_root=root, progress=progress)

@@ -63,12 +63,12 @@ from curator.release_dialog import (
 from curator.table_model import ReadOnlyTableModel
 from curator.theme import ERROR_COLOUR
 from curator.workers import CancelToken, ProgressFn, Task, TaskFailure, Workers
-from kb.db import Kb
-from kb.enums import ApprovalMeaning
-from kb.releasing import ReleaseRow, list_releases
-from kb.signing import read_json_file
-from kb.users import Actor, Permission, why_not
-from kb.versions import ApprovalRow, approve_version
+from kb.model.enums import ApprovalMeaning
+from kb.release.cutting import ReleaseRow, list_releases
+from kb.release.signing import read_json_file
+from kb.review.users import Actor, Permission, why_not
+from kb.review.versions import ApprovalRow, approve_version
+from kb.storage.db import Kb
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

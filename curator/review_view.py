@@ -42,10 +42,10 @@ from curator.icons import icon
 from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel
 from curator.workers import CancelToken, Task, TaskFailure, Workers
-from kb.db import Kb
-from kb.enums import ChangeOp, ChangeSetStatus
-from kb.model import Change, ChangeSet, User
-from kb.users import Actor
+from kb.model.enums import ChangeOp, ChangeSetStatus
+from kb.model.orm import Change, ChangeSet, User
+from kb.review.users import Actor
+from kb.storage.db import Kb
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

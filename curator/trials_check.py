@@ -2,7 +2,7 @@
 
 Three steps, each on a worker: read the KB's NCT ids (a short read), ask ClinicalTrials.gov
 (network only: no transaction is open while the registry answers, however slowly), then stage
-the differences as one draft change set (a write). kb.trials_sync does the comparing and
+the differences as one draft change set (a write). kb.importing.trials_sync does the comparing and
 staging; this dialog shows progress, lets the curator cancel while the registry is read, and
 shows the per-trial summary. A registry error is shown with kb's message, which names the
 trial, and nothing is staged.
@@ -35,8 +35,7 @@ from curator.icons import icon
 from curator.qt_compat import emit
 from curator.settings import Settings
 from curator.workers import Cancelled, CancelToken, Task, TaskFailure, Workers
-from kb.db import Kb
-from kb.trials_sync import (
+from kb.importing.trials_sync import (
     DEFAULT_BASE_URL,
     RegistryAnswer,
     SyncCancelled,
@@ -45,7 +44,8 @@ from kb.trials_sync import (
     kb_trial_ids,
     stage_registry_check,
 )
-from kb.users import Actor, Permission, why_not
+from kb.review.users import Actor, Permission, why_not
+from kb.storage.db import Kb
 
 if TYPE_CHECKING:
     from curator.main_window import MainWindow

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from kb.rows import TumourTypeData, TumourTypeEntry
+from kb.storage.rows import TumourTypeData, TumourTypeEntry
 
 _Index = QModelIndex | QPersistentModelIndex
 CODE_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -16,8 +16,8 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from curator.commands import Edit, IdMap, Outcome, describe, execute
 from curator.qt_compat import emit
 from curator.workers import CancelToken, TaskFailure, Workers
-from kb.db import Kb
-from kb.users import Actor
+from kb.review.users import Actor
+from kb.storage.db import Kb
 
 
 class EditCommand(QUndoCommand):

@@ -1,4 +1,4 @@
-"""Admins add curators, reviewers and release managers (kb.users checks the admin's right)."""
+"""Admins add curators, reviewers and release managers (kb.review.users checks the right)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from curator.theme import ERROR_COLOUR
-from kb.db import Kb
-from kb.enums import Role
 from kb.errors import KbError
-from kb.users import Actor, add_user, list_users
+from kb.model.enums import Role
+from kb.review.users import Actor, add_user, list_users
+from kb.storage.db import Kb
 
 
 class UsersDialog(QDialog):

@@ -61,9 +61,9 @@ def save(widget: QWidget, out: Path, name: str) -> None:
 
 
 def build_kb(folder: Path) -> str:
-    from kb.db import open_kb
-    from kb.demo import build_demo, create_demo_users
-    from kb.meta import initialise
+    from kb.demo.loader import build_demo, create_demo_users
+    from kb.storage.db import open_kb
+    from kb.storage.meta import initialise
 
     url = f"sqlite:///{folder / 'demo.sqlite'}"
     kb = open_kb(url)
@@ -80,11 +80,11 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     page (curator/release_dialog.py, curator/releases_view.py). Runs after main()'s screens:
     the curator's draft it left (a threshold and a level) becomes KB version 2."""
     from curator.main_window import MainWindow
-    from kb.changes import approve_change_set, current_draft, submit_change_set
-    from kb.db import open_kb
-    from kb.releasing import create_release
-    from kb.signing import generate_keypair, load_private_key, save_json_file, trust_init
-    from kb.users import authenticate
+    from kb.release.cutting import create_release
+    from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
+    from kb.review.changes import approve_change_set, current_draft, submit_change_set
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
 
     passphrase = b"screenshot passphrase"
     keys = generate_keypair(folder / "keys", name="release-key", passphrase=passphrase)
@@ -156,16 +156,16 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
     demo KB, so it depends on no other screen."""
     from curator.history_view import DiffDialog, HistoryDialog
     from curator.main_window import MainWindow
-    from kb.changes import (
+    from kb.model.enums import RecordType
+    from kb.review.changes import (
         approve_change_set,
         open_draft,
         rebase_change_set,
         submit_change_set,
         withdraw_change_set,
     )
-    from kb.db import open_kb
-    from kb.enums import RecordType
-    from kb.users import authenticate
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
 
     with tempfile.TemporaryDirectory() as scratch:
         url = build_kb(Path(scratch))
@@ -262,11 +262,11 @@ def import_trials_sandbox_screens(out: Path, settings: object, theme: object) ->
     from curator.main_window import MainWindow
     from curator.matching_sandbox import open_matching_sandbox
     from curator.trials_check import open_trials_check, qsettings_of, set_registry_base_url
-    from kb.db import open_kb
-    from kb.enums import RecordType
     from kb.importing.template import export_template
-    from kb.records import list_records
-    from kb.users import authenticate
+    from kb.model.enums import RecordType
+    from kb.model.records import list_records
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -370,9 +370,9 @@ def main() -> int:
     from curator.settings import Settings
     from curator.signin_dialog import FirstAccountDialog, SignInDialog
     from curator.theme import ThemeManager
-    from kb.db import open_kb
     from kb.errors import SchemaError
-    from kb.users import authenticate
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
 
     app.setWindowIcon(icon("app"))
     theme = ThemeManager(app, "light")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kb.db import Kb, make_engine, migrate, open_kb
+from kb.storage.db import Kb, make_engine, migrate, open_kb
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -125,8 +125,8 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 @pytest.fixture(scope="session")
 def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite KB holding the demo, built once per session."""
-    from kb.demo import build_demo
-    from kb.meta import initialise
+    from kb.demo.loader import build_demo
+    from kb.storage.meta import initialise
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     shutil.copyfile(sqlite_template, path)
@@ -148,8 +148,8 @@ def demo_url(tmp_path: Path, demo_template: Path) -> str:
 @pytest.fixture
 def demo_kb(db_url: str) -> Iterator[Kb]:
     """The demo KB on each backend."""
-    from kb.demo import build_demo
-    from kb.meta import initialise
+    from kb.demo.loader import build_demo
+    from kb.storage.meta import initialise
 
     opened = open_kb(db_url)
     with opened.unit_of_work() as session:

@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kb.audit import verify_chain
-from kb.changes import (
+from kb.errors import KbError
+from kb.model.enums import ApprovalMeaning, ChangeSetStatus, RecordType, Role
+from kb.model.records import get_record, list_records
+from kb.review.audit import verify_chain
+from kb.review.changes import (
     ConflictError,
     ValidationFailed,
     approve_change_set,
@@ -23,12 +26,7 @@ from kb.changes import (
     submit_change_set,
     withdraw_change_set,
 )
-from kb.db import Kb, open_kb
-from kb.enums import ApprovalMeaning, ChangeSetStatus, RecordType, Role
-from kb.errors import KbError
-from kb.records import get_record, list_records
-from kb.snapshot import build_snapshot
-from kb.users import (
+from kb.review.users import (
     Actor,
     AuthenticationError,
     PermissionDenied,
@@ -36,7 +34,10 @@ from kb.users import (
     authenticate,
     bootstrap_admin,
 )
-from kb.versions import approve_version, current_version, list_approvals, record_history
+from kb.review.versions import approve_version, list_approvals, record_history
+from kb.storage.db import Kb, open_kb
+from kb.storage.revisions import current_version
+from kb.storage.snapshot import build_snapshot
 
 
 @dataclass

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from kb import vocab
-from kb.db import Kb, open_kb
-from kb.enums import RecordType
-from kb.records import list_records
-from kb.validation import validate_kb
+from kb.model.enums import RecordType
+from kb.model.records import list_records
+from kb.storage.db import Kb, open_kb
+from kb.validation.checks import validate_kb
+from kb.vocab import hgnc as vocab_hgnc
+from kb.vocab import oncotree as vocab_oncotree
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
 
 
@@ -43,8 +44,8 @@ def test_demo_meets_its_brief(demo_kb: Kb) -> None:
 def test_demo_validates_against_full_oncotree_and_hgnc(demo_url: str) -> None:
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
-        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
-        vocab.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_hgnc.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
     with kb.read() as session:
         problems = validate_kb(session)
     kb.close()

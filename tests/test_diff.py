@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from kb.diff import (
+from kb.review.diff import (
     CATEGORIES,
     categorise,
     changes_document,

@@ -1,4 +1,4 @@
-"""kb.effects on the demo KB: what a change set does to the saved textbook test patients."""
+"""kb.review.effects on the demo KB: what a change set does to the saved textbook test patients."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from kb.changes import approve_change_set, get_change_set, open_draft, submit_change_set
-from kb.db import Kb, open_kb
-from kb.effects import PatientEffect, apply_changes, load_patients, match_effects
-from kb.enums import RecordType, Role
-from kb.matching import Patient, patient_schema
-from kb.snapshot import build_snapshot
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.matching.matcher import Patient, patient_schema
+from kb.model.enums import RecordType, Role
+from kb.review.changes import approve_change_set, get_change_set, open_draft, submit_change_set
+from kb.review.effects import PatientEffect, apply_changes, load_patients, match_effects
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
+from kb.storage.snapshot import build_snapshot
 
 PATIENTS = Path(__file__).resolve().parent.parent / "resources" / "patients"
 
@@ -67,7 +67,7 @@ def test_saved_patients_follow_the_schema_and_get_their_textbook_therapies(
     for path in sorted(PATIENTS.glob("*.json")):
         validator.validate(json.loads(path.read_text()))
     assert len(patients) == 8
-    from kb.matching import Matcher
+    from kb.matching.matcher import Matcher
 
     with demo.read() as session:
         matcher = Matcher.from_snapshot(build_snapshot(session).as_json())

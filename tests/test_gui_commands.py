@@ -17,11 +17,11 @@ from curator.commands import (
     execute,
     supports_discard,
 )
-from kb.changes import current_draft
-from kb.db import Kb, open_kb
-from kb.enums import ChangeOp, RecordType, Role
 from kb.errors import KbError
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import ChangeOp, RecordType, Role
+from kb.review.changes import current_draft
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 
 @pytest.fixture

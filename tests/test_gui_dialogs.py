@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QDialogButtonBox
 from curator.open_dialog import OpenKbDialog
 from curator.settings import MAX_RECENT, Settings
 from curator.users_dialog import UsersDialog
-from kb.db import Kb, open_kb
-from kb.enums import Role
-from kb.users import Actor, add_user, authenticate, bootstrap_admin
+from kb.model.enums import Role
+from kb.review.users import Actor, add_user, authenticate, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 PASSWORD = "password1"
 

@@ -28,7 +28,7 @@ from curator.release_dialog import ReleaseDialog
 from curator.releases_view import SignOffDialog
 from curator.settings import Settings
 from curator.signin_dialog import SignInDialog
-from kb.signing import generate_keypair, load_private_key, save_json_file, trust_init
+from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
 
 KEY_PASSPHRASE = "a long release passphrase"
 

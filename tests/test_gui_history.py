@@ -16,10 +16,10 @@ from curator.history_view import (
     load_version_diff,
 )
 from curator.main_window import MainWindow
-from kb.audit import ChainReport
-from kb.changes import approve_change_set
-from kb.db import Kb
-from kb.users import Actor
+from kb.review.audit import ChainReport
+from kb.review.changes import approve_change_set
+from kb.review.users import Actor
+from kb.storage.db import Kb
 from tests import test_gui_review as review
 from tests.test_gui_review import stage
 

@@ -29,14 +29,14 @@ from curator.import_wizard import (
 from curator.main_window import MainWindow
 from curator.settings import Settings
 from curator.workers import Workers
-from kb.changes import get_change_set, list_change_sets
-from kb.db import Kb, open_kb
-from kb.enums import ChangeOp, RecordType, Role
 from kb.importing.engine import TypeCounts
 from kb.importing.model import ImportError_, Location
 from kb.importing.template import export_template
-from kb.records import get_record
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import ChangeOp, RecordType, Role
+from kb.model.records import get_record
+from kb.review.changes import get_change_set, list_change_sets
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 PASSWORD = "password1"
 WAIT = 20_000

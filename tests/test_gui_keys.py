@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from curator.keys_dialog import KeysDialog
-from kb.signing import load_private_key, load_trust_root
+from kb.release.signing import load_private_key, load_trust_root
 
 
 def test_create_key_and_root(qtbot, tmp_path: Path) -> None:

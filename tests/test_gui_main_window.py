@@ -17,9 +17,9 @@ from curator.main_window import MainWindow
 from curator.qt_compat import emit
 from curator.settings import Settings
 from curator.theme import ThemeManager, is_dark
-from kb.db import open_kb
-from kb.enums import Role
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import Role
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import open_kb
 
 PASSWORD = "password1"
 

@@ -14,10 +14,10 @@ from curator.draft_dock import DraftChangesModel, DraftData
 from curator.expression_text import canonical_text, load_leaf_names
 from curator.record_model import HUMAN_ID_ROLE, RecordTableModel
 from curator.tumour_tree_model import CODE_ROLE, TumourTreeFilter, TumourTreeModel
-from kb.db import Kb, open_kb
-from kb.enums import RecordType
-from kb.records import list_records
-from kb.rows import (
+from kb.model.enums import RecordType
+from kb.model.records import list_records
+from kb.storage.db import Kb, open_kb
+from kb.storage.rows import (
     TableData,
     choices_from,
     load_first_page,

@@ -18,20 +18,20 @@ from curator.main_window import MainWindow
 from curator.release_dialog import ReleaseDialog, Verification, VersionsModel
 from curator.releases_view import ReleasesModel
 from curator.settings import Settings
-from kb.changes import approve_change_set, open_draft, submit_change_set
-from kb.db import Kb, open_kb
-from kb.enums import ApprovalMeaning, Role
-from kb.release import verify_release
-from kb.releasing import create_release, list_releases
-from kb.signing import (
+from kb.model.enums import ApprovalMeaning, Role
+from kb.release.cutting import create_release, list_releases
+from kb.release.folder import verify_release
+from kb.release.signing import (
     generate_keypair,
     load_private_key,
     read_json_file,
     save_json_file,
     trust_init,
 )
-from kb.users import Actor, add_user, bootstrap_admin
-from kb.versions import approve_version, list_approvals
+from kb.review.changes import approve_change_set, open_draft, submit_change_set
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.versions import approve_version, list_approvals
+from kb.storage.db import Kb, open_kb
 
 PASSWORD = "password1"
 PASSPHRASES = {"key-one": "first passphrase", "key-two": "second passphrase"}
@@ -655,7 +655,7 @@ def test_signoff_summary_lists_changes_since_the_last_release(env: Env) -> None:
 def test_a_void_approval_is_marked_and_does_not_count(make_dialog, env: Env) -> None:
     from sqlalchemy import update
 
-    from kb.model import VersionApproval
+    from kb.model.orm import VersionApproval
 
     approve_version_1(env)
     # An approval whose digest no longer matches the version's content (as when that content

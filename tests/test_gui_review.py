@@ -26,11 +26,11 @@ from curator.change_set_view import (
 from curator.main_window import MainWindow
 from curator.review_view import ChangeSetListModel, ReviewPage, load_queue
 from curator.settings import Settings
-from kb.changes import approve_change_set, open_draft, submit_change_set
-from kb.db import Kb, open_kb
-from kb.effects import load_patients, match_effects
-from kb.enums import ChangeSetStatus, RecordType, Role
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import ChangeSetStatus, RecordType, Role
+from kb.review.changes import approve_change_set, open_draft, submit_change_set
+from kb.review.effects import load_patients, match_effects
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 PASSWORD = "password1"
 PATIENTS = Path(__file__).resolve().parent.parent / "resources" / "patients"

@@ -26,14 +26,14 @@ from curator.matching_sandbox import (
 )
 from curator.settings import Settings
 from curator.workers import Workers
-from kb.changes import open_draft
-from kb.db import Kb, open_kb
-from kb.enums import Role
-from kb.matching import Explanation, Matcher, Patient
-from kb.release import build_release
-from kb.signing import generate_keypair, load_private_key, save_json_file, trust_init
-from kb.snapshot import build_snapshot, canonical_json
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.matching.matcher import Explanation, Matcher, Patient
+from kb.model.enums import Role
+from kb.release.folder import build_release
+from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
+from kb.review.changes import open_draft
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
+from kb.storage.snapshot import build_snapshot, canonical_json
 
 PASSWORD = "password1"
 WAIT = 20_000
@@ -230,8 +230,8 @@ def test_include_my_draft_matches_as_if_the_draft_were_merged(qtbot, env, sandbo
 
 
 def test_apply_draft_creates_updates_and_deletes() -> None:
-    from kb.changes import ChangeRow
-    from kb.enums import ChangeOp, RecordType
+    from kb.model.enums import ChangeOp, RecordType
+    from kb.review.changes import ChangeRow
 
     snapshot = {
         "records": {"gene": [{"id": "GN-1", "uuid": "u1", "fields": {"symbol": "A", "role": "x"}},

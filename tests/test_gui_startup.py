@@ -22,10 +22,10 @@ from curator.main_window import MainWindow
 from curator.qt_compat import emit
 from curator.settings import Settings, without_password
 from curator.signin_dialog import DatabaseLoginDialog, FirstAccountDialog, SignInDialog
-from kb.db import open_kb
-from kb.enums import Role
 from kb.errors import KbError
-from kb.users import add_user, bootstrap_admin
+from kb.model.enums import Role
+from kb.review.users import add_user, bootstrap_admin
+from kb.storage.db import open_kb
 
 PASSWORD = "password1"
 
@@ -183,7 +183,7 @@ def test_cancelling_the_demo_leaves_the_kb_empty(qtbot, launcher, sqlite_url: st
     script.check()
     kb = open_kb(sqlite_url)
     with kb.read() as session:
-        from kb.meta import kb_info
+        from kb.storage.meta import kb_info
 
         info = kb_info(session)
     kb.close()

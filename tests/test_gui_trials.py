@@ -25,12 +25,12 @@ from curator.trials_check import (
     set_registry_base_url,
 )
 from curator.workers import Workers
-from kb.changes import get_change_set, list_change_sets
-from kb.db import Kb, open_kb
-from kb.enums import ChangeOp, RecordType, Role
-from kb.records import get_record, list_records
-from kb.trials_sync import DEFAULT_BASE_URL, fetch_registry
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.importing.trials_sync import DEFAULT_BASE_URL, fetch_registry
+from kb.model.enums import ChangeOp, RecordType, Role
+from kb.model.records import get_record, list_records
+from kb.review.changes import get_change_set, list_change_sets
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 PASSWORD = "password1"
 WAIT = 20_000

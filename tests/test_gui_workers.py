@@ -9,9 +9,9 @@ import time
 import pytest
 
 from curator.workers import CancelToken, ProgressFn, TaskFailure, Workers
-from kb.db import open_kb
 from kb.errors import KbError
-from kb.meta import KbInfo, kb_info
+from kb.storage.db import open_kb
+from kb.storage.meta import KbInfo, kb_info
 
 
 @pytest.fixture

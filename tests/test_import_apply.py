@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from test_import_support import fingerprint, write_template_rows
 
-from kb.changes import approve_change_set, get_change_set, open_draft, submit_change_set
-from kb.db import Kb, open_kb
-from kb.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.errors import KbError
 from kb.importing.engine import apply, kb_records, preview, sha256_of
 from kb.importing.progress import Cancelled, CancelToken
 from kb.importing.template import export_template, template_adapter
-from kb.model import AuditEvent
-from kb.records import Ids, get_record, load_objects, record_fields
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType, Role
+from kb.model.orm import AuditEvent
+from kb.model.records import Ids, get_record, load_objects, record_fields
+from kb.review.changes import approve_change_set, get_change_set, open_draft, submit_change_set
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 BM = RecordType.BIOMARKER
 
@@ -217,10 +217,10 @@ _KILL_SCRIPT = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from kb.db import open_kb
+    from kb.storage.db import open_kb
     from kb.importing.engine import apply, preview, sha256_of
     from kb.importing.template import template_adapter
-    from kb.users import authenticate
+    from kb.review.users import authenticate
 
     url, file = sys.argv[1], Path(sys.argv[2])
     kb = open_kb(url)

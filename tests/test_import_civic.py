@@ -17,14 +17,6 @@ from typing import Any
 
 import pytest
 
-from kb.enums import (
-    BiomarkerKind,
-    Category,
-    Consequence,
-    CopyNumberType,
-    RecordType,
-    Role,
-)
 from kb.importing.civic import (
     BiomarkerSpec,
     DiseaseMap,
@@ -38,6 +30,14 @@ from kb.importing.civic import (
     profile_tree,
 )
 from kb.importing.model import ProposedRecord, Ref, SourceError, SourceRow
+from kb.model.enums import (
+    BiomarkerKind,
+    Category,
+    Consequence,
+    CopyNumberType,
+    RecordType,
+    Role,
+)
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, require_shared
 
 EVIDENCE = SHARED_DATA / "civic" / "civic-evidence-sample-2024-08-01.tsv"
@@ -644,7 +644,8 @@ def test_an_alias_symbol_suggests_the_approved_one(tmp_path: Path, evidence_file
 
 
 def _vocabularies(kb: Any) -> None:
-    from kb.vocab import load_hgnc, load_oncotree
+    from kb.vocab.hgnc import load_hgnc
+    from kb.vocab.oncotree import load_oncotree
 
     with kb.unit_of_work() as session:
         load_oncotree(session, require_shared(ONCOTREE_FILE))
@@ -653,7 +654,7 @@ def _vocabularies(kb: Any) -> None:
 
 @pytest.fixture
 def demo_with_vocab(demo_url: str) -> Any:
-    from kb.db import open_kb
+    from kb.storage.db import open_kb
 
     kb = open_kb(demo_url)
     _vocabularies(kb)
@@ -690,7 +691,7 @@ def test_preview_against_the_demo_kb_accounts_for_every_row(
 
 
 def _team(kb: Any) -> tuple[Any, Any]:
-    from kb.users import add_user, bootstrap_admin
+    from kb.review.users import add_user, bootstrap_admin
 
     with kb.unit_of_work() as session:
         admin = bootstrap_admin(session, name="admin", password="admin-pass-1")
@@ -705,7 +706,7 @@ def _team(kb: Any) -> tuple[Any, Any]:
 
 def apply_and_merge(kb: Any, result: Any, source: Path) -> None:
     """Stage a preview into a change set, submit it, and have a reviewer approve (merge) it."""
-    changes = pytest.importorskip("kb.changes")
+    changes = pytest.importorskip("kb.review.changes")
     engine = pytest.importorskip("kb.importing.engine")
     if not hasattr(changes, "open_draft") or not hasattr(engine, "apply"):
         pytest.skip("applying an import needs kb.changes.open_draft and kb.importing.engine.apply")

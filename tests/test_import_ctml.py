@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from kb.enums import RecordType
 from kb.importing.civic import KbLookup
 from kb.importing.ctml import ctml_adapter
 from kb.importing.model import ProposedRecord, Ref, SourceError, SourceRow
+from kb.model.enums import RecordType
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, require_shared
 
 TMB = SHARED_DATA / "ctml" / "tmb.json"
@@ -506,8 +506,9 @@ def test_json_errors_say_where(tmp_path: Path) -> None:
 
 @pytest.fixture
 def demo_with_vocab(demo_url: str) -> Any:
-    from kb.db import open_kb
-    from kb.vocab import load_hgnc, load_oncotree
+    from kb.storage.db import open_kb
+    from kb.vocab.hgnc import load_hgnc
+    from kb.vocab.oncotree import load_oncotree
 
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
@@ -544,7 +545,7 @@ def test_preview_and_reimport_of_ctml(demo_with_vocab: Any, tmp_path: Path) -> N
     again = _preview(demo_with_vocab, path)
     assert (again.new, again.changed, again.unchanged, again.invalid) == (0, 0, 1, 0)
     with demo_with_vocab.read() as session:
-        from kb.records import list_records
+        from kb.model.records import list_records
 
         thresholds = [row.fields for row in list_records(session, RecordType.THRESHOLD)]
     assert {
@@ -568,10 +569,10 @@ def test_preview_of_the_samples_accounts_for_every_document(demo_with_vocab: Any
 def test_the_kbs_own_ctml_export_reimports_without_changes(
     demo_with_vocab: Any, tmp_path: Path
 ) -> None:
-    """kb.ctml_export writes the release's CTML; reading it back must not alter the trials CTML
-    can express (the two whose arms are MSI/MMR and BRAF V600E criteria)."""
-    from kb.ctml_export import ctml_documents
-    from kb.snapshot import build_snapshot
+    """kb.release.ctml_export writes the release's CTML; reading it back must not alter the
+    trials CTML can express (the two whose arms are MSI/MMR and BRAF V600E criteria)."""
+    from kb.release.ctml_export import ctml_documents
+    from kb.storage.snapshot import build_snapshot
 
     with demo_with_vocab.read() as session:
         documents = ctml_documents(build_snapshot(session).as_json())

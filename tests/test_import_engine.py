@@ -13,8 +13,6 @@ import openpyxl
 import pytest
 from test_import_support import write_template_rows
 
-from kb.db import Kb
-from kb.enums import RecordType
 from kb.errors import KbError
 from kb.importing.engine import _CANONICAL_MISSENSE, export_errors, preview
 from kb.importing.model import (
@@ -27,7 +25,9 @@ from kb.importing.model import (
 )
 from kb.importing.progress import Cancelled, CancelToken
 from kb.importing.template import template_adapter
-from kb.protein import AMINO_ACIDS, parse_protein_change
+from kb.model.enums import RecordType
+from kb.model.protein import AMINO_ACIDS, parse_protein_change
+from kb.storage.db import Kb
 
 GN, BM, BX, AS = RecordType.GENE, RecordType.BIOMARKER, RecordType.EXPRESSION, RecordType.ASSERTION
 

@@ -22,14 +22,14 @@ from test_import_support import (
     write_xlsx,
 )
 
-from kb.db import Kb, open_kb
-from kb.enums import RecordType, Role
 from kb.errors import KbError
 from kb.importing.engine import Adapter, apply, preview
 from kb.importing.limits import Limits
 from kb.importing.profiles import parse_profile
 from kb.importing.template import template_adapter
-from kb.users import Actor, add_user, bootstrap_admin
+from kb.model.enums import RecordType, Role
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.storage.db import Kb, open_kb
 
 BM = RecordType.BIOMARKER
 GOOD_BIOMARKER = {"kind": "sequence_variant", "gene": "BRAF", "protein_change": "p.V600K"}

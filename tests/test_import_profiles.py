@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from test_import_support import write_xlsx
 
-from kb.db import Kb
-from kb.enums import RecordType
 from kb.errors import KbError
+from kb.importing.adapters import adapter_for
 from kb.importing.engine import preview
 from kb.importing.limits import Limits
 from kb.importing.model import ImportError_, Location, Ref
 from kb.importing.profiles import (
     ProfileError,
     _Prepared,
-    adapter_for,
     load_profile,
     map_workbook,
     parse_profile,
@@ -28,6 +26,8 @@ from kb.importing.profiles import (
 )
 from kb.importing.readers import Sheet, Workbook
 from kb.importing.template import template_adapter
+from kb.model.enums import RecordType
+from kb.storage.db import Kb
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "import-profiles.md"
 

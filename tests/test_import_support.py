@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kb.db import Kb
-from kb.enums import RecordType
 from kb.importing.template import TemplateWriter
-from kb.model import AuditEvent, Change, ChangeSet, KbVersion, Revision
-from kb.snapshot import build_snapshot
+from kb.model.enums import RecordType
+from kb.model.orm import AuditEvent, Change, ChangeSet, KbVersion, Revision
+from kb.storage.db import Kb
+from kb.storage.snapshot import build_snapshot
 
 
 def write_xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> Path:

@@ -10,8 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_import_support import write_template_rows
 
-from kb.db import Kb
-from kb.enums import BiomarkerKind, RecordType
 from kb.importing.engine import preview
 from kb.importing.template import (
     INSTRUCTIONS,
@@ -21,7 +19,9 @@ from kb.importing.template import (
     write_template,
 )
 from kb.importing.treetext import TreeTextError, parse_ids, render_ids
-from kb.records import SPECS
+from kb.model.enums import BiomarkerKind, RecordType
+from kb.model.records import SPECS
+from kb.storage.db import Kb
 
 
 def test_empty_template_layout(tmp_path: Path) -> None:

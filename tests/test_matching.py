@@ -18,9 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from kb.db import Kb, open_kb
-from kb.maf import MafError, read_maf, read_maf_variants
-from kb.matching import (
+from kb.matching.maf import MafError, read_maf, read_maf_variants
+from kb.matching.matcher import (
     Explanation,
     Matcher,
     MatcherError,
@@ -30,8 +29,9 @@ from kb.matching import (
     load_patient_file,
     patient_schema,
 )
-from kb.snapshot import build_snapshot
-from kb.vocab import load_oncotree
+from kb.storage.db import Kb, open_kb
+from kb.storage.snapshot import build_snapshot
+from kb.vocab.oncotree import load_oncotree
 from tests.conftest import ONCOTREE_FILE, require_shared
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for kb.protein: parsing and normalising HGVS protein changes and exons."""
+"""Tests for kb.model.protein: parsing and normalising HGVS protein changes and exons."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb.protein import (
+from kb.model.protein import (
     AMINO_ACIDS,
     ProteinChange,
     ProteinChangeError,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kb.db import Kb
-from kb.enums import RecordType
 from kb.errors import KbError
-from kb.records import FieldError, Writer, get_object, get_record, list_records
+from kb.model.enums import RecordType
+from kb.model.records import FieldError, Writer, get_object, get_record, list_records
+from kb.storage.db import Kb
 
 
 def _basics(writer: Writer) -> dict[str, str]:

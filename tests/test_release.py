@@ -28,8 +28,7 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kb.db import open_kb
-from kb.release import (
+from kb.release.folder import (
     PAYLOAD_TYPE,
     PREDICATE_TYPE,
     STATEMENT_TYPE,
@@ -43,8 +42,8 @@ from kb.release import (
     verify_release,
     write_archive,
 )
-from kb.schemas.kb_schema import SCHEMA_FILE, build_kb_schema, schema_bytes
-from kb.signing import (
+from kb.release.schema import SCHEMA_FILE, build_kb_schema, schema_bytes
+from kb.release.signing import (
     KeyFiles,
     Reason,
     dumps_pretty,
@@ -54,7 +53,8 @@ from kb.signing import (
     trust_init,
     trust_rotate,
 )
-from kb.snapshot import build_snapshot, canonical_json
+from kb.storage.db import open_kb
+from kb.storage.snapshot import build_snapshot, canonical_json
 
 PASSPHRASE = b"release manager passphrase"
 CREATED = "2026-11-01T09:30:00Z"
@@ -234,7 +234,7 @@ def test_kb_json_is_rfc8785_and_valid_against_its_schema(
     # The shipped schema is the checked-in one, and that is what the specs generate.
     assert (release / "payload/kb.schema.json").read_bytes() == SCHEMA_FILE.read_bytes()
     assert SCHEMA_FILE.read_bytes() == schema_bytes(), (
-        "kb/schemas/kb.schema.json is stale: run `python -m kb.schemas.kb_schema`"
+        "kb/release/kb.schema.json is stale: run `python -m kb.release.schema`"
     )
 
 
@@ -273,8 +273,8 @@ def test_two_builds_in_separate_processes_are_byte_identical(
     script.write_text(
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from kb.release import build_release\n"
-        "from kb.signing import load_private_key\n"
+        "from kb.release.folder import build_release\n"
+        "from kb.release.signing import load_private_key\n"
         "work = Path(sys.argv[1])\n"
         "snapshot = json.loads((work / 'snapshot.json').read_text())\n"
         "build_release(\n"

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kb.signing import (
+from kb.release.signing import (
     PASSPHRASE_ENV,
     ROOT_PAYLOAD_TYPE,
     KeyFiles,

@@ -15,8 +15,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from kb.changes import _CHANGE_COLUMNS, open_draft
-from kb.db import (
+from kb.errors import SchemaError
+from kb.model.enums import ChangeOp, RecordType, Role
+from kb.model.orm import Base, Change, new_uuid
+from kb.model.records import Writer
+from kb.review.changes import _CHANGE_COLUMNS, open_draft
+from kb.review.users import add_user, bootstrap_admin
+from kb.storage.db import (
     Kb,
     alembic_config,
     bulk_insert,
@@ -25,12 +30,7 @@ from kb.db import (
     make_engine,
     open_kb,
 )
-from kb.enums import ChangeOp, RecordType, Role
-from kb.errors import SchemaError
-from kb.meta import initialise
-from kb.model import Base, Change, new_uuid
-from kb.records import Writer
-from kb.users import add_user, bootstrap_admin
+from kb.storage.meta import initialise
 
 
 def test_schema_matches_models_alembic_check(kb: Kb) -> None:
@@ -129,7 +129,7 @@ def test_a_newer_schema_is_refused_with_a_reason(sqlite_url: str) -> None:
 
 
 def test_url_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from kb.db import resolve_url
+    from kb.storage.db import resolve_url
 
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -24,20 +24,8 @@ import pytest
 from sqlalchemy import select
 
 import kb
-from kb.audit import verify_chain
-from kb.changes import (
-    approve_change_set,
-    get_change_set,
-    list_change_sets,
-    open_draft,
-    submit_change_set,
-)
-from kb.db import Kb
-from kb.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.errors import KbError
-from kb.model import AuditEvent
-from kb.records import RecordRow, get_record, list_records
-from kb.trials_sync import (
+from kb.importing.trials_sync import (
     SyncCancelled,
     SyncResult,
     TrialSyncError,
@@ -48,8 +36,20 @@ from kb.trials_sync import (
     parse_study,
     sync_trials,
 )
-from kb.users import Actor, PermissionDenied, add_user, bootstrap_admin
-from kb.versions import current_version
+from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType, Role
+from kb.model.orm import AuditEvent
+from kb.model.records import RecordRow, get_record, list_records
+from kb.review.audit import verify_chain
+from kb.review.changes import (
+    approve_change_set,
+    get_change_set,
+    list_change_sets,
+    open_draft,
+    submit_change_set,
+)
+from kb.review.users import Actor, PermissionDenied, add_user, bootstrap_admin
+from kb.storage.db import Kb
+from kb.storage.revisions import current_version
 
 MATCH = "NCT02465060"  # NCI-MATCH, TR-00001: arms H and Z1D
 KEYNOTE = "NCT02628067"  # KEYNOTE-158, TR-00002: arm K
@@ -892,7 +892,7 @@ def test_command_line_sync_proposes_a_draft(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from kb.cli import main
+    from kb.cli.main import main
 
     if not demo_kb.is_sqlite:
         pytest.skip("the command line is exercised once, on SQLite")

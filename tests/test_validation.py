@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from kb import vocab
-from kb.db import Kb, open_kb
-from kb.enums import RecordType
-from kb.records import Writer, get_object
-from kb.validation import validate_kb
+from kb.model.enums import RecordType
+from kb.model.records import Writer, get_object
+from kb.storage.db import Kb, open_kb
+from kb.validation.checks import validate_kb
+from kb.vocab import hgnc as vocab_hgnc
+from kb.vocab import oncotree as vocab_oncotree
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
 
 
 def _plant(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
-        vocab.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_hgnc.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
         w = Writer(session, kb_version=2)
         w.create(RecordType.GENE, {"symbol": "HER2", "hgnc_id": "HGNC:999998"})  # an alias
         w.create(RecordType.GENE, {"symbol": "NOTAGENE9", "hgnc_id": "HGNC:999999"})

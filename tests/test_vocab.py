@@ -13,28 +13,31 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, select
 
-from kb import vocab
-from kb.db import Kb
-from kb.enums import ALL_LIQUID, ALL_SOLID, ALL_TUMOURS
 from kb.errors import VocabularyError
-from kb.model import HgncGene, TumourType
+from kb.model.enums import ALL_LIQUID, ALL_SOLID, ALL_TUMOURS
+from kb.model.orm import HgncGene, TumourType
+from kb.storage.db import Kb
+from kb.vocab import fetch as vocab_fetch
+from kb.vocab import hgnc as vocab_hgnc
+from kb.vocab import oncotree as vocab_oncotree
+from kb.vocab import releases as vocab_releases
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
 
 
 def test_load_oncotree_release(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        result = vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        result = vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
     assert result.version == "oncotree_2025_10_03"
     assert result.entries == 898
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(TumourType)) == 898
-        assert vocab.vocabulary_versions(session) == {"oncotree": "oncotree_2025_10_03"}
+        assert vocab_releases.vocabulary_versions(session) == {"oncotree": "oncotree_2025_10_03"}
         luad = session.get(TumourType, "LUAD")
         assert luad is not None and luad.path == "/TISSUE/LUNG/NSCLC/LUAD/"
-        nsclc_children = vocab.descendant_codes(session, "NSCLC")
+        nsclc_children = vocab_oncotree.descendant_codes(session, "NSCLC")
         assert "LUAD" in nsclc_children and "LUSC" in nsclc_children
         assert "NSCLC" not in nsclc_children and "SCLC" not in nsclc_children
-        tree = vocab.TumourTree.from_session(session)
+        tree = vocab_oncotree.TumourTree.from_session(session)
     assert tree.ancestors("LUAD") == ["NSCLC", "LUNG", "TISSUE"]
     assert set(vocab_descendants := tree.descendants("NSCLC")) == set(nsclc_children)
     assert "LUAD" in vocab_descendants
@@ -47,19 +50,19 @@ def test_load_oncotree_release(kb: Kb) -> None:
 
 def test_reloading_a_release_replaces_it(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
     with kb.unit_of_work() as session:
-        vocab.load_oncotree(session, ONCOTREE_FILE, version="oncotree_custom")
+        vocab_oncotree.load_oncotree(session, ONCOTREE_FILE, version="oncotree_custom")
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(TumourType)) == 898
-        assert vocab.vocabulary_versions(session) == {"oncotree": "oncotree_custom"}
+        assert vocab_releases.vocabulary_versions(session) == {"oncotree": "oncotree_custom"}
 
 
 def test_ancestry_queries_are_fast(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        vocab.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
     with kb.read() as session:
-        tree = vocab.TumourTree.from_session(session)
+        tree = vocab_oncotree.TumourTree.from_session(session)
     codes = list(tree.parent)
     started = time.perf_counter()
     hits = sum(tree.is_within(code, "NSCLC") for code in codes * 20)
@@ -70,15 +73,15 @@ def test_ancestry_queries_are_fast(kb: Kb) -> None:
 
 def test_load_hgnc_export_and_suggest_symbols(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        result = vocab.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+        result = vocab_hgnc.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
     assert result.entries == 39824
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(HgncGene)) == 39824
-        assert vocab.lookup_symbol(session, "ERBB2").hgnc_id == "HGNC:3430"
-        her2 = vocab.lookup_symbol(session, "HER2")
+        assert vocab_hgnc.lookup_symbol(session, "ERBB2").hgnc_id == "HGNC:3430"
+        her2 = vocab_hgnc.lookup_symbol(session, "HER2")
         assert her2.hgnc_id is None and her2.suggestion == "ERBB2"
-        assert vocab.lookup_symbol(session, "NOTAGENE1").suggestion is None
-        assert vocab.vocabulary_versions(session)["hgnc"] == "hgnc-2022"
+        assert vocab_hgnc.lookup_symbol(session, "NOTAGENE1").suggestion is None
+        assert vocab_releases.vocabulary_versions(session)["hgnc"] == "hgnc-2022"
 
 
 @pytest.mark.parametrize(
@@ -95,14 +98,14 @@ def test_bad_hgnc_file_is_refused_and_changes_nothing(
     bad = tmp_path / "genes.tsv"
     bad.write_text(content)
     with kb.unit_of_work() as session:
-        vocab.load_hgnc_rows(
+        vocab_hgnc.load_hgnc_rows(
             session,
             [({"hgnc_id": "HGNC:1", "symbol": "A", "name": "a", "entrez_id": None}, [], [])],
             version="v1",
             source="test",
         )
     with pytest.raises(VocabularyError, match=message), kb.unit_of_work() as session:
-        vocab.load_hgnc(session, bad)
+        vocab_hgnc.load_hgnc(session, bad)
     with kb.read() as session:
         assert session.scalars(select(HgncGene.symbol)).all() == ["A"]
 
@@ -119,7 +122,7 @@ def test_bad_oncotree_file_is_refused(kb: Kb, tmp_path: Path, content: str, mess
     bad = tmp_path / "oncotree_2025_01_01.json"
     bad.write_text(content)
     with pytest.raises(VocabularyError, match=message), kb.unit_of_work() as session:
-        vocab.load_oncotree(session, bad)
+        vocab_oncotree.load_oncotree(session, bad)
 
 
 # --- downloads from a real server on 127.0.0.1 ----------------------------------------------
@@ -159,7 +162,7 @@ def server() -> Iterator[str]:
 def test_fetch_oncotree_from_a_server(kb: Kb, server: str, tmp_path: Path) -> None:
     _Handler.routes = {"/api/tumorTypes/tree": (200, require_shared(ONCOTREE_FILE).read_bytes(), 0)}
     with kb.unit_of_work() as session:
-        result = vocab.fetch_oncotree(
+        result = vocab_fetch.fetch_oncotree(
             session, tmp_path, version="oncotree_2025_10_03", url=f"{server}/api/tumorTypes/tree"
         )
     assert result.entries == 898 and result.version == "oncotree_2025_10_03"
@@ -169,18 +172,18 @@ def test_fetch_oncotree_from_a_server(kb: Kb, server: str, tmp_path: Path) -> No
 def test_fetch_hgnc_from_a_server(kb: Kb, server: str, tmp_path: Path) -> None:
     _Handler.routes = {"/hgnc.txt": (200, require_shared(HGNC_FILE).read_bytes(), 0)}
     with kb.unit_of_work() as session:
-        result = vocab.fetch_hgnc(session, tmp_path, url=f"{server}/hgnc.txt")
+        result = vocab_fetch.fetch_hgnc(session, tmp_path, url=f"{server}/hgnc.txt")
     assert result.entries == 39824
 
 
 def test_fetch_errors_are_clear_and_leave_nothing(kb: Kb, server: str, tmp_path: Path) -> None:
     _Handler.routes = {"/broken": (500, b"oops", 0), "/garbage": (200, b"<html>", 0)}
     with pytest.raises(VocabularyError, match="HTTP 500"), kb.unit_of_work() as session:
-        vocab.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/broken")
+        vocab_fetch.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/broken")
     with pytest.raises(VocabularyError, match="not readable"), kb.unit_of_work() as session:
-        vocab.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/garbage")
+        vocab_fetch.fetch_oncotree(session, tmp_path, version="v", url=f"{server}/garbage")
     with pytest.raises(VocabularyError, match="cannot connect"), kb.unit_of_work() as session:
-        vocab.fetch_oncotree(session, tmp_path, version="v", url="http://127.0.0.1:9/x")
+        vocab_fetch.fetch_oncotree(session, tmp_path, version="v", url="http://127.0.0.1:9/x")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial files
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(TumourType)) == 0
@@ -188,17 +191,17 @@ def test_fetch_errors_are_clear_and_leave_nothing(kb: Kb, server: str, tmp_path:
 
 def test_fetch_times_out(monkeypatch: pytest.MonkeyPatch, server: str, tmp_path: Path) -> None:
     _Handler.routes = {"/slow": (200, b"{}", 2.0)}
-    monkeypatch.setattr(vocab, "TIMEOUT", (1, 0.5))
+    monkeypatch.setattr(vocab_fetch, "TIMEOUT", (1, 0.5))
     with pytest.raises(VocabularyError, match="no answer"):
-        vocab.download(f"{server}/slow", tmp_path / "x.json")
+        vocab_fetch.download(f"{server}/slow", tmp_path / "x.json")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_subset_codes_match_the_real_release() -> None:
-    from kb import demo_data
+    from kb.demo import data as demo_data
 
     data = json.loads(require_shared(ONCOTREE_FILE).read_bytes())
-    real = {row["code"]: row for row in vocab.parse_oncotree(data, "oncotree")}
+    real = {row["code"]: row for row in vocab_oncotree.parse_oncotree(data, "oncotree")}
     for entry in demo_data.TUMOUR_TYPES:
         assert entry["code"] in real, entry["code"]
         assert real[entry["code"]]["parent_code"] == entry["parent"]

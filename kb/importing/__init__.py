@@ -1,2 +1,10 @@
-"""Spreadsheet and document import: sources become proposed records, previewed, then staged
-into one change set (DESIGN §4)."""
+"""Import (DESIGN §4): spreadsheets and documents become proposed records, previewed against the
+KB with every error located, then staged into one change set in one transaction, or nothing.
+
+Owns: reading untrusted files safely (`readers`, `isolation`, `limits`), source adapters
+(`template`, `profiles`, `civic`, `ctml`), the engine that compares and stages, the
+ClinicalTrials.gov sync, and the one-call service the command line and the app use.
+
+May import: `kb.review`, `kb.storage`, `kb.validation`, `kb.matching`, `kb.vocab`, `kb.model`,
+`kb.errors`. Independent of `kb.release`.
+"""

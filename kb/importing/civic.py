@@ -13,7 +13,7 @@ How a row maps, and why:
 
 * ``molecular_profile`` is parsed into an AND / OR / NOT tree (`parse_molecular_profile`);
   each component ``GENE VARIANT`` becomes one biomarker (`component_tree`):
-  ``V600E``-style protein changes -> sequence_variant (canonical HGVS via kb.protein);
+  ``V600E``-style protein changes -> sequence_variant (canonical HGVS via kb.model.protein);
   a bare codon ``G12`` -> range at that codon, consequence missense (CIViC's codon-level
   variants gather missense changes, as OncoKB's ``G12`` does); ``G12/G13`` -> OR of codons;
   ``Exon 19 Deletion`` / ``Insertion`` / ``Skipping Mutation`` / ``Mutation`` -> range at that
@@ -67,7 +67,18 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.enums import (
+from kb.errors import KbError
+from kb.importing.limits import column_letter
+from kb.importing.model import (
+    ImportError_,
+    Location,
+    ProposedRecord,
+    Ref,
+    SourceError,
+    SourceRow,
+)
+from kb.importing.readers import cell_error_in, read_workbook
+from kb.model.enums import (
     SPECIAL_SCOPES,
     BiomarkerKind,
     Category,
@@ -81,20 +92,9 @@ from kb.enums import (
     Origin,
     RecordType,
 )
-from kb.errors import KbError
-from kb.identity import freeze
-from kb.importing.limits import column_letter
-from kb.importing.model import (
-    ImportError_,
-    Location,
-    ProposedRecord,
-    Ref,
-    SourceError,
-    SourceRow,
-)
-from kb.importing.readers import cell_error_in, read_workbook
-from kb.metrics import METRICS, Metric
-from kb.model import (
+from kb.model.identity import freeze
+from kb.model.metrics import METRICS, Metric
+from kb.model.orm import (
     Citation,
     Drug,
     Gene,
@@ -104,7 +104,7 @@ from kb.model import (
     TherapyDrug,
     TumourType,
 )
-from kb.protein import ProteinChangeError, parse_protein_change
+from kb.model.protein import ProteinChangeError, parse_protein_change
 
 __all__ = [
     "FIVE_PRIME_GENES",

@@ -65,7 +65,20 @@ from typing import Any
 
 import yaml
 
-from kb.enums import (
+from kb.importing.civic import (
+    FIVE_PRIME_GENES,
+    BiomarkerSpec,
+    KbLookup,
+    Leaf,
+    Node,
+    RecordBuilder,
+    SpecTree,
+    ThresholdSpec,
+    combine,
+)
+from kb.importing.limits import DEFAULT_LIMITS, check_size
+from kb.importing.model import ImportError_, Location, SourceError, SourceRow
+from kb.model.enums import (
     ALL_LIQUID,
     ALL_SOLID,
     ALL_TUMOURS,
@@ -81,22 +94,9 @@ from kb.enums import (
     TrialPhase,
     TrialStatus,
 )
-from kb.expression import MAX_DEPTH
-from kb.importing.civic import (
-    FIVE_PRIME_GENES,
-    BiomarkerSpec,
-    KbLookup,
-    Leaf,
-    Node,
-    RecordBuilder,
-    SpecTree,
-    ThresholdSpec,
-    combine,
-)
-from kb.importing.limits import DEFAULT_LIMITS, check_size
-from kb.importing.model import ImportError_, Location, SourceError, SourceRow
-from kb.metrics import Metric
-from kb.protein import ProteinChangeError, parse_protein_change
+from kb.model.expression import MAX_DEPTH
+from kb.model.metrics import Metric
+from kb.model.protein import ProteinChangeError, parse_protein_change
 
 __all__ = ["ctml_adapter", "read_documents"]
 
@@ -253,7 +253,8 @@ class _Arm:
     suspended: bool
     criteria: _Criteria | None
     path: str
-    # The arm's therapy by name, where the document says (kb.ctml_export's kb_curator block);
+    # The arm's therapy by name, where the document says (the kb_curator block that
+    # kb.release.ctml_export writes);
     # MatchMiner CTML has no therapy field, so other documents leave the KB's value alone.
     therapy: str | None = None
 
@@ -358,8 +359,8 @@ class _Document:
                 )
             else:
                 fields["status"], columns["status"] = status.value, "status"
-        # kb.ctml_export keeps the ClinicalTrials.gov status it had to simplify for MatchMiner;
-        # reading it back makes our own export re-import without a change.
+        # kb.release.ctml_export keeps the ClinicalTrials.gov status it had to simplify for
+        # MatchMiner; reading it back makes our own export re-import without a change.
         ours = document.get("kb_curator")
         exact = _scalar(ours.get("overall_status")) if isinstance(ours, dict) else None
         if exact and exact in TrialStatus.__members__:
@@ -622,7 +623,8 @@ class _Document:
         if all(not part.clinical and part.tree is not None for part in parts):
             return _Criteria(tree=combine("OR", [p.tree for p in parts if p.tree is not None]))
         # Diagnoses in an "or", each perhaps repeating the same other clinical criteria (how
-        # kb.ctml_export writes a list of tumour types with an age limit): one list of codes.
+        # kb.release.ctml_export writes a list of tumour types with an age limit): one list of
+        # codes.
         first = parts[0]
         if all(
             part.tree is None
@@ -796,7 +798,7 @@ class _Document:
     def _genomic(self, value: Any, path: str) -> _Criteria | None:
         """A genomic node: its gene/variant criterion and any MMR / MSI status, all required.
         A "!" before variant_category, ms_status or mmr_status negates that criterion (how
-        MatchMiner, and kb.ctml_export, write NOT)."""
+        MatchMiner, and kb.release.ctml_export, write NOT)."""
         if not isinstance(value, dict) or not value:
             self.error(
                 path, "invalid_node", "a genomic criterion is a non-empty object", _shown(value)

@@ -11,7 +11,7 @@ the file and yields one `SourceRow` (kb/importing/model.py) per source row or do
   the spreadsheet shows it, 1-based with header rows counted; for documents a JSON path in
   ``column``).
 - ``SourceRow.records``: the `ProposedRecord`s the row wants to exist, zero or more. Fields use
-  the names and forms of ``kb.records.SPECS``: scalars as text/int/bool/date, list fields
+  the names and forms of ``kb.model.records.SPECS``: scalars as text/int/bool/date, list fields
   (refs, codes, strings) as Python lists (split them yourself), expression trees as dicts
   (``{"op": "AND", "args": [...]}`` / ``{"biomarker": …, "threshold": …}``). A reference may
   be a human id (``GN-00001``), a natural key (gene symbol, drug or therapy name, NCT id,
@@ -21,7 +21,7 @@ the file and yields one `SourceRow` (kb/importing/model.py) per source row or do
   its default; an existing record keeps its value); ``None`` means "empty / default".
   ``ProposedRecord.columns`` maps field -> column letter so the engine's errors point at cells.
   Set ``human_id`` only when the source names an existing record; otherwise the engine finds
-  the existing record by ``kb.identity.identity_key`` (same defining fields) or proposes a new
+  the existing record by ``kb.model.identity.identity_key`` (same defining fields) or proposes a new
   one. Two rows proposing the same record with the same values are merged into one.
 - ``SourceRow.errors``: `ImportError_`s for a row the adapter could not map (unknown DOID,
   unparseable molecular profile, …). Such a row is counted invalid and is never dropped
@@ -30,9 +30,9 @@ the file and yields one `SourceRow` (kb/importing/model.py) per source row or do
   ``SourceError(errors)``; the preview then shows those errors and proposes nothing.
 
 Adapters never touch the database; the engine resolves references, coerces values with
-``kb.records.coerce`` (located errors), matches existing records, and classifies every row as
+``kb.model.records.coerce`` (located errors), matches existing records, and classifies every row as
 new / changed / unchanged / invalid. Adapters for ``kb import --profile NAME`` are found by
-`kb.importing.profiles.adapter_for` (``civic-evidence`` -> ``kb.importing.civic.evidence_adapter``,
+`kb.importing.adapters.adapter_for` (``civic-evidence`` -> ``kb.importing.civic.evidence_adapter``,
 ``civic-assertion`` -> ``kb.importing.civic.assertion_adapter``, ``ctml`` ->
 ``kb.importing.ctml.ctml_adapter``, ``template`` and ``*.toml`` built in).
 
@@ -68,10 +68,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb import expression as exprs
-from kb.enums import HUMAN_ID_PREFIX, SPECIAL_SCOPES, Operator, RecordType
 from kb.errors import KbError
-from kb.identity import identity_key
 from kb.importing.model import (
     ImportError_,
     Location,
@@ -82,21 +79,24 @@ from kb.importing.model import (
     SourceRow,
 )
 from kb.importing.progress import CancelToken, Progress, no_progress, paused_gc
-from kb.metrics import METRICS, Metric, ThresholdValueError, check_value
-from kb.model import HgncGene
-from kb.records import (
+from kb.model import expression as exprs
+from kb.model.enums import HUMAN_ID_PREFIX, SPECIAL_SCOPES, Operator, RecordType
+from kb.model.identity import identity_key
+from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
+from kb.model.orm import HgncGene
+from kb.model.records import (
     _DEFAULTS,  # the defaults a new record takes; the engine must compare against the same
     SPECS,
     FieldError,
     FieldSpec,
     coerce,
 )
-from kb.snapshot import latest_rows
-from kb.versions import current_version
-from kb.vocab import TumourTree
+from kb.storage.revisions import current_version
+from kb.storage.snapshot import latest_rows
+from kb.vocab.oncotree import TumourTree
 
 if TYPE_CHECKING:
-    from kb.users import Actor
+    from kb.review.users import Actor
 
 Adapter = Callable[[Path], Iterable[SourceRow]]
 Status = Literal["new", "changed", "unchanged", "invalid"]
@@ -113,7 +113,7 @@ _LIST_KINDS = ("refs", "codes", "strings")
 # because parsing is the costliest step of a large biomarker import (tested to agree).
 _AA3 = "Ala|Arg|Asn|Asp|Cys|Gln|Glu|Gly|His|Ile|Leu|Lys|Met|Phe|Pro|Ser|Thr|Trp|Tyr|Val|Sec|Pyl"
 _CANONICAL_MISSENSE = re.compile(rf"^p\.({_AA3})([1-9][0-9]*)({_AA3})$")
-# Natural keys a reference may use instead of a human id (as kb.records.Ids does).
+# Natural keys a reference may use instead of a human id (as kb.model.records.Ids does).
 _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
     RecordType.GENE: lambda f: _text(f.get("symbol")),
     RecordType.DRUG: lambda f: _text(f.get("name")),
@@ -125,7 +125,7 @@ _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
         else None
     ),
 }
-# Values the database keeps unique (kb.records checks them on write); checked here first so an
+# Values the database keeps unique (kb.model.records checks them on write); checked here first so an
 # import reports them per row instead of failing at apply.
 _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.GENE: (("symbol",), ("hgnc_id",)),
@@ -440,7 +440,7 @@ def preview(
 
     Reads the rows first (an adapter's `SourceError` becomes the preview's `file_errors`),
     then resolves references, coerces values (located errors), matches existing records by
-    human id or `kb.identity.identity_key`, and classifies every row. `progress(done, total)`
+    human id or `kb.model.identity.identity_key`, and classifies every row. `progress(done, total)`
     is called between batches and `cancel` checked there (raising `Cancelled`).
     """
     report = progress or no_progress
@@ -657,7 +657,7 @@ class _Planner:
         if deps:
             planned.deps = frozenset(deps)
         if rtype is RecordType.THRESHOLD and "unit" in resolved and not resolved["unit"]:
-            # A blank unit means the metric's own (as kb.records does on create).
+            # A blank unit means the metric's own (as kb.model.records does on create).
             resolved["unit"] = _metric_unit(resolved.get("metric"))
         if not errors and not blocked:
             self._match(record, planned, resolved)
@@ -1117,7 +1117,7 @@ _SPECS_REF_HELP: dict[RecordType, str] = {
 def _identity(
     rtype: RecordType, fields: Mapping[str, Any], deps: AbstractSet[NewRecord]
 ) -> Hashable:
-    """`kb.identity.identity_key`, with records still to be created named by placeholder."""
+    """`kb.model.identity.identity_key`, with records still to be created named by placeholder."""
     if deps:
         fields = {name: _placeholders(value) for name, value in fields.items()}
     return identity_key(rtype, fields)
@@ -1178,7 +1178,8 @@ def _coerced(rtype: RecordType, spec: FieldSpec, value: Any) -> Any:
 
 
 def _stored(value: Any) -> Any:
-    """A coerced value as kb.records.record_fields shows it (enums as values, dates as text)."""
+    """A coerced value as kb.model.records.record_fields shows it (enums as values, dates as
+    text)."""
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, dt.date):
@@ -1187,7 +1188,7 @@ def _stored(value: Any) -> Any:
 
 
 # What a new record holds in a field its source leaves out: the field's default, or empty
-# (kb.records.complete_fields fills in the same).
+# (kb.model.records.complete_fields fills in the same).
 _EMPTY_VALUES: dict[RecordType, dict[str, Any]] = {}
 
 
@@ -1202,7 +1203,7 @@ _REQUIRED = ("required",)
 _REQUIRED_NAMES = {
     rtype: [spec.name for spec in specs if spec.required] for rtype, specs in SPECS.items()
 }
-# Free-text fields: a text cell is stored stripped (what kb.records.coerce does for them).
+# Free-text fields: a text cell is stored stripped (what kb.model.records.coerce does for them).
 _TEXT_FIELDS = {
     rtype: {spec.name for spec in specs if spec.kind in ("str", "text")}
     for rtype, specs in SPECS.items()
@@ -1266,7 +1267,7 @@ def apply(
     changed since the preview. Nothing is merged: a reviewer approves the change set. If this
     raises (or the process dies), the caller's transaction rolls back and the KB is untouched.
     """
-    from kb.changes import open_draft, record_skipped
+    from kb.review.changes import open_draft, record_skipped
 
     if result.fatal:
         raise KbError(f"nothing imported: {result.summary()}")

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kb.enums import RecordType
 from kb.errors import KbError
+from kb.model.enums import RecordType
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +68,8 @@ class ProposedRecord:
 
     `key` is local to the import (e.g. "row 12 biomarker 1") so that other proposed records can
     refer to it with `Ref(key)`. `human_id` is set when the source names an existing record
-    (our template's ID column); otherwise the engine matches by `kb.identity.identity_key`
-    after resolving references. Field values follow kb.records SPECS; references may be a
+    (our template's ID column); otherwise the engine matches by `kb.model.identity.identity_key`
+    after resolving references. Field values follow kb.model.records SPECS; references may be a
     human id, a natural key (gene symbol, drug name, NCT id, "pmid:123"), or a `Ref`; inside
     expression trees, leaf "biomarker"/"threshold" values may be `Ref`s too.
     """

@@ -18,14 +18,13 @@ A `SheetMapping` turns the rows of one sheet into `SourceRow`s of one record typ
     [constants]                   # used whatever the sheet says
     kind = "sequence_variant"
 
-`adapter_for(name)` resolves `kb import --profile NAME`: "template", the CIViC and CTML
-adapters, or a path to a TOML file.
+`kb.importing.adapters.adapter_for(name)` resolves `kb import --profile NAME` to the template,
+the CIViC and CTML adapters, or a TOML file read here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from kb.enums import HUMAN_ID_PREFIX, RecordType
 from kb.errors import KbError
 from kb.importing.engine import Adapter
 from kb.importing.limits import DEFAULT_LIMITS, Limits, column_letter, fail
@@ -41,7 +39,8 @@ from kb.importing.model import ImportError_, Location, ProposedRecord, Ref, Sour
 from kb.importing.progress import CancelToken, paused_gc
 from kb.importing.readers import Sheet, Workbook, read_workbook
 from kb.importing.treetext import TreeTextError, parse_ids
-from kb.records import SPECS, FieldSpec, record_type_of
+from kb.model.enums import HUMAN_ID_PREFIX, RecordType
+from kb.model.records import SPECS, FieldSpec, record_type_of
 
 HUMAN_ID = re.compile(r"^[A-Za-z]{2}-\d+$")
 _PREFIXES = {prefix: rtype for rtype, prefix in HUMAN_ID_PREFIX.items()}
@@ -50,13 +49,6 @@ _HEADER_SEARCH = 5
 _LIST_KINDS = ("refs", "codes", "strings")
 # Rows built at a time, with the cyclic garbage collector paused.
 _BATCH_ROWS = 4096
-
-# Adapters written in their own modules, imported only when asked for.
-BUILTIN_ADAPTERS: dict[str, tuple[str, str]] = {
-    "civic-evidence": ("kb.importing.civic", "evidence_adapter"),
-    "civic-assertion": ("kb.importing.civic", "assertion_adapter"),
-    "ctml": ("kb.importing.ctml", "ctml_adapter"),
-}
 
 
 def header_key(text: object) -> str:
@@ -772,27 +764,3 @@ def _sheet_mapping(table: Mapping[str, Any], where: str) -> SheetMapping:
 def profile_adapter(path: Path) -> Adapter:
     """The adapter a TOML profile describes."""
     return load_profile(path).adapter()
-
-
-def adapter_for(profile: str) -> Adapter:
-    """The adapter for `kb import --profile`: template, civic-evidence, civic-assertion, ctml,
-    or the path of a TOML profile."""
-    if profile == "template":
-        from kb.importing.template import template_adapter
-
-        return template_adapter
-    if profile in BUILTIN_ADAPTERS:
-        module_name, attribute = BUILTIN_ADAPTERS[profile]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            raise KbError(f"the {profile} importer is not available in this version") from None
-        return cast(Adapter, getattr(module, attribute))
-    path = Path(profile)
-    if path.suffix.lower() == ".toml":
-        return profile_adapter(path)
-    raise KbError(
-        f"unknown profile {profile!r}; expected template, "
-        + ", ".join(BUILTIN_ADAPTERS)
-        + ", or the path of a .toml mapping profile"
-    )

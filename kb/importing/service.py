@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from kb.importing.adapters import adapter_for
 from kb.importing.engine import ImportPreview, apply, preview, sha256_of
-from kb.importing.profiles import adapter_for
 from kb.importing.progress import CancelToken, Progress, paused_gc
 
 if TYPE_CHECKING:
-    from kb.users import Actor
+    from kb.review.users import Actor
 
 
 @dataclass(frozen=True)

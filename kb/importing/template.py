@@ -2,7 +2,7 @@
 filled with the KB (`export_template`) — and read back by `template_adapter` (DESIGN §4).
 
 Layout, per sheet ("Genes", "Biomarkers", … "Trial arms"): row 1 holds the headers — `ID`
-then every field of kb.records.SPECS — each with a note saying what the field holds; rows 2…
+then every field of kb.model.records.SPECS — each with a note saying what the field holds; rows 2…
 hold records. Controlled values have drop-downs (data validation). Conventions:
 
 - ID: a record's human id (BM-00042) to update it; empty for a new record; or a name of your
@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kb.enums import RecordType
 from kb.errors import KbError
 from kb.importing.engine import kb_records
 from kb.importing.limits import DEFAULT_LIMITS, Limits, column_letter, fail
@@ -35,7 +34,8 @@ from kb.importing.profiles import Profile, SheetMapping, map_workbook
 from kb.importing.progress import CancelToken
 from kb.importing.readers import read_workbook
 from kb.importing.treetext import render_ids
-from kb.records import SPECS, FieldSpec
+from kb.model.enums import RecordType
+from kb.model.records import SPECS, FieldSpec
 
 ID_COLUMN = "ID"
 LIST_SEPARATOR = ";"
@@ -288,7 +288,7 @@ class TemplateWriter:
 
 
 def _example(rtype: RecordType) -> str:
-    from kb.enums import HUMAN_ID_PREFIX
+    from kb.model.enums import HUMAN_ID_PREFIX
 
     return f"{HUMAN_ID_PREFIX[rtype]}-00042"
 

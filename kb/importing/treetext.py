@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from kb.expression import Tree
+from kb.model.expression import Tree
 
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|([^\s()\[\]]+)(?:\[([^\s()\[\]]+)\])?)")
 _OPERATORS = {"AND", "OR", "NOT"}

@@ -1,0 +1,478 @@
+"""`kb` commands for users, editing through change sets, review, versions, history and audit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from kb.cli import context as cli
+from kb.errors import KbError
+from kb.model.enums import ApprovalMeaning, ChangeSetStatus, Role
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> dict[str, Handler]:
+    """Add this module's subcommands to the `kb` parser; returns their handlers."""
+    user = commands.add_parser("user", help="manage users (admins)")
+    users = user.add_subparsers(dest="user_command", required=True, parser_class=type(user))
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--display-name")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the new user's password from stdin"
+    )
+    add.add_argument(
+        "--no-password", action="store_true", help="PostgreSQL: sign in by database login only"
+    )
+    fmt(add)
+    passwd = users.add_parser("passwd", help="change a password (yours, or any as admin)")
+    passwd.add_argument("name", nargs="?")
+    passwd.add_argument("--password-stdin", action="store_true")
+    disable = users.add_parser("disable", help="disable a user")
+    disable.add_argument("name")
+    role = users.add_parser("role", help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=[r.value for r in Role])
+    fmt(users.add_parser("list", help="list users"))
+
+    new = commands.add_parser("new", help="stage a new record in your draft change set")
+    new.add_argument("type")
+    new.add_argument("assignments", nargs="*", metavar="FIELD=VALUE")
+    new.add_argument("--change-set", help="stage into this draft (default: your open draft)")
+    fmt(new)
+    edit = commands.add_parser("edit", help="stage new field values for a record")
+    edit.add_argument("id")
+    edit.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
+    edit.add_argument("--change-set")
+    fmt(edit)
+    delete = commands.add_parser("delete", help="stage the removal of a record")
+    delete.add_argument("id")
+    delete.add_argument("--change-set")
+    fmt(delete)
+
+    changes = commands.add_parser("changes", help="change sets: list, show, submit, review …")
+    sub = changes.add_subparsers(dest="changes_command", required=True, parser_class=type(user))
+    listing = sub.add_parser("list")
+    listing.add_argument("--status", choices=[s.value for s in ChangeSetStatus])
+    listing.add_argument("--mine", action="store_true")
+    fmt(listing)
+    show = sub.add_parser("show")
+    show.add_argument("id")
+    fmt(show)
+    create = sub.add_parser("create")
+    create.add_argument("--title", default="")
+    fmt(create)
+    for name in ("submit", "withdraw", "approve", "rebase", "validate"):
+        command = sub.add_parser(name)
+        command.add_argument("id")
+        fmt(command)
+    reject = sub.add_parser("reject")
+    reject.add_argument("id")
+    reject.add_argument("--reason", required=True)
+    fmt(reject)
+
+    versions = commands.add_parser("versions", help="KB versions and their approvals")
+    vsub = versions.add_subparsers(dest="versions_command", required=True, parser_class=type(user))
+    fmt(vsub.add_parser("list"))
+    vapprove = vsub.add_parser("approve", help="sign off a version")
+    vapprove.add_argument("number", type=int)
+    vapprove.add_argument("--meaning", required=True, choices=[m.value for m in ApprovalMeaning])
+    vapprove.add_argument("--reason", required=True)
+    vapprove.add_argument("--printed-name")
+    fmt(vapprove)
+
+    diff = commands.add_parser("diff", help="what changed between two KB versions")
+    diff.add_argument("old", type=int)
+    diff.add_argument("new", type=int)
+    fmt(diff)
+    history = commands.add_parser("history", help="every version of one record")
+    history.add_argument("id")
+    fmt(history)
+    audit = commands.add_parser("audit", help="the audit trail")
+    asub = audit.add_subparsers(dest="audit_command", required=True, parser_class=type(user))
+    fmt(asub.add_parser("verify", help="check the hash chain"))
+    alist = asub.add_parser("list", help="newest events first")
+    alist.add_argument("--limit", type=int, default=50)
+    alist.add_argument("--subject")
+    fmt(alist)
+    return {
+        "user": _cmd_user,
+        "new": _cmd_stage,
+        "edit": _cmd_stage,
+        "delete": _cmd_stage,
+        "changes": _cmd_changes,
+        "versions": _cmd_versions,
+        "diff": _cmd_diff,
+        "history": _cmd_history,
+        "audit": _cmd_audit,
+    }
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """FIELD=VALUE pairs. A value starting with [ or { is JSON (lists, expression trees);
+    list fields also take comma-separated text; an empty value clears the field."""
+    fields: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise KbError(f"expected FIELD=VALUE, got {item!r}")
+        text = value.strip()
+        if text[:1] in "[{":
+            try:
+                fields[name.strip()] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise KbError(f"{name}: the value looks like JSON but is not: {exc.msg}") from None
+        else:
+            fields[name.strip()] = text if text else None
+    return fields
+
+
+def _read_stdin_password() -> str:
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise KbError("no password on standard input")
+    return password
+
+
+def _cmd_user(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review import users
+
+    kb = cli.open_from_args(args)
+    try:
+        if args.user_command == "list":
+            with kb.read() as session:
+                rows = users.list_users(session)
+            cli.emit(
+                args,
+                out,
+                [
+                    {
+                        "name": r.name,
+                        "display_name": r.display_name,
+                        "role": r.role.value,
+                        "active": r.active,
+                    }
+                    for r in rows
+                ],
+                lambda: "\n".join(
+                    f"{r.name:<20} {r.role.value:<16} {'active' if r.active else 'disabled'}"
+                    for r in rows
+                ),
+            )
+            return 0
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            if args.user_command == "add":
+                users.require(actor, users.Permission.ADMIN)  # before asking for anything
+                if args.no_password:
+                    password = None
+                elif args.password_stdin:
+                    password = _read_stdin_password()
+                else:
+                    password = cli.password_from_env_or_prompt(
+                        f"password for new user {args.name}", confirm=True, from_env=False
+                    )
+                users.add_user(
+                    session,
+                    actor=actor,
+                    name=args.name,
+                    role=Role(args.role),
+                    password=password,
+                    display_name=args.display_name,
+                )
+                message = f"added {args.name} as {args.role}"
+            elif args.user_command == "passwd":
+                name = args.name or actor.name
+                if args.password_stdin:
+                    password = _read_stdin_password()
+                else:
+                    import getpass
+
+                    password = getpass.getpass(f"new password for {name}: ")
+                users.set_password(session, actor=actor, name=name, password=password)
+                message = f"password changed for {name}"
+            elif args.user_command == "disable":
+                users.disable_user(session, actor=actor, name=args.name)
+                message = f"disabled {args.name}"
+            else:
+                users.set_role(session, actor=actor, name=args.name, role=Role(args.role))
+                message = f"{args.name} is now {args.role}"
+    finally:
+        kb.close()
+    out.write(message + "\n")
+    return 0
+
+
+def _cmd_stage(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.model.records import record_type_of
+    from kb.review.changes import current_draft, open_draft
+
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            draft_id = args.change_set
+            if draft_id is None:
+                draft = current_draft(session, actor)
+                draft_id = draft.id if draft else None
+            editor = open_draft(
+                session, actor=actor, title="Edits from the command line", change_set_id=draft_id
+            )
+            if args.command == "new":
+                record = editor.create(
+                    record_type_of(args.type), parse_assignments(args.assignments)
+                )
+                verb = "staged new"
+            elif args.command == "edit":
+                record = args.id.upper()
+                editor.update(record, parse_assignments(args.assignments))
+                verb = "staged changes to"
+            else:
+                record = args.id.upper()
+                editor.delete(record)
+                verb = "staged deletion of"
+            editor.flush()
+            cs = editor.human_id
+    finally:
+        kb.close()
+    cli.emit(args, out, {"change_set": cs, "record": record}, lambda: f"{verb} {record} in {cs}")
+    return 0
+
+
+def _change_set_text(row: Any) -> str:
+    lines = [
+        f"{row.human_id}  {row.status.value}  {row.title}",
+        f"author {row.author}, based on version {row.base_version}"
+        + (f", merged as version {row.merged_version}" if row.merged_version else "")
+        + (f", decided by {row.decided_by}" if row.decided_by else ""),
+    ]
+    if row.reason:
+        lines.append(f"reason: {row.reason}")
+    if row.source_sha256:
+        lines.append(f"source {row.source_name} sha256 {row.source_sha256}")
+    for change in row.changes:
+        lines.append(f"  {change.op.value:<6} {change.human_id} ({change.record_type.value})")
+        if change.op.value == "update":
+            for name, value in change.fields.items():
+                lines.append(f"      {name}: {change.before.get(name)!r} -> {value!r}")
+        elif change.op.value == "create":
+            for name, value in change.fields.items():
+                if value not in (None, [], ""):
+                    lines.append(f"      {name}: {value!r}")
+    if row.skipped:
+        lines.append(f"  {len(row.skipped)} import row(s) skipped as invalid")
+    return "\n".join(lines)
+
+
+def _cmd_changes(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review import changes
+
+    kb = cli.open_from_args(args)
+    command = args.changes_command
+    try:
+        if command in ("list", "show", "validate"):
+            with kb.read() as session:
+                if command == "list":
+                    status = ChangeSetStatus(args.status) if args.status else None
+                    author = cli.signed_in(args, kb).name if args.mine else None
+                    rows = changes.list_change_sets(session, status=status, author=author)
+                    cli.emit(
+                        args,
+                        out,
+                        [r.as_json() for r in rows],
+                        lambda: (
+                            "\n".join(
+                                f"{r.human_id}  {r.status.value:<9} {r.author:<12} "
+                                f"{len(r.changes):>5} change(s)  {r.title}"
+                                for r in rows
+                            )
+                            or "no change sets"
+                        ),
+                    )
+                elif command == "show":
+                    row = changes.get_change_set(session, args.id)
+                    cli.emit(args, out, row.as_json(), lambda: _change_set_text(row))
+                else:
+                    problems = changes.validate_change_set(session, args.id)
+                    cli.emit(
+                        args,
+                        out,
+                        [p.as_json() for p in problems],
+                        lambda: "\n".join(str(p) for p in problems) or "no problems",
+                    )
+                    return 1 if problems else 0
+            return 0
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            if command == "create":
+                editor = changes.open_draft(session, actor=actor, title=args.title)
+                result: dict[str, Any] = {"change_set": editor.human_id}
+                text = f"created draft {editor.human_id}"
+            elif command == "submit":
+                row = changes.submit_change_set(session, actor=actor, change_set_id=args.id)
+                result, text = row.as_json(), f"submitted {row.human_id} for review"
+            elif command == "withdraw":
+                row = changes.withdraw_change_set(session, actor=actor, change_set_id=args.id)
+                result, text = row.as_json(), f"{row.human_id} is a draft again"
+            elif command == "reject":
+                row = changes.reject_change_set(
+                    session, actor=actor, change_set_id=args.id, reason=args.reason
+                )
+                result, text = row.as_json(), f"rejected {row.human_id}: {row.reason}"
+            elif command == "approve":
+                merged = changes.approve_change_set(session, actor=actor, change_set_id=args.id)
+                result = {
+                    "change_set": merged.change_set,
+                    "version": merged.version,
+                    "created": merged.created,
+                    "updated": merged.updated,
+                    "deleted": merged.deleted,
+                }
+                text = (
+                    f"approved {merged.change_set}: KB version {merged.version} "
+                    f"({merged.created} created, {merged.updated} updated, "
+                    f"{merged.deleted} deleted)"
+                )
+            else:
+                rebased = changes.rebase_change_set(session, actor=actor, change_set_id=args.id)
+                result = {
+                    "change_set": rebased.change_set,
+                    "from": rebased.old_base,
+                    "to": rebased.new_base,
+                    "conflicts": [c.as_json() for c in rebased.conflicts],
+                }
+                text = (
+                    f"rebased {rebased.change_set} from version {rebased.old_base} to "
+                    f"{rebased.new_base}"
+                    + "".join(
+                        f"\nconflict (dropped from the draft): {c}" for c in rebased.conflicts
+                    )
+                )
+    finally:
+        kb.close()
+    cli.emit(args, out, result, lambda: text)
+    return 0
+
+
+def _cmd_versions(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review import versions
+
+    kb = cli.open_from_args(args)
+    try:
+        if args.versions_command == "list":
+            with kb.read() as session:
+                rows = versions.list_versions(session)
+
+            def text() -> str:
+                lines = []
+                for row in rows:
+                    lines.append(
+                        f"v{row.number}  {row.created_at}  {row.created_by:<12} "
+                        f"{row.change_set or '':<9} {row.note}"
+                    )
+                    for a in row.approvals:
+                        state = "VOID" if a.void else "valid"
+                        lines.append(
+                            f"      {a.meaning} by {a.printed_name} ({a.role}) {a.at} [{state}]"
+                            f" — {a.reason}"
+                        )
+                return "\n".join(lines) or "no versions"
+
+            cli.emit(args, out, [r.as_json() for r in rows], text)
+            return 0
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            approval = versions.approve_version(
+                session,
+                actor=actor,
+                version=args.number,
+                meaning=ApprovalMeaning(args.meaning),
+                reason=args.reason,
+                printed_name=args.printed_name,
+            )
+    finally:
+        kb.close()
+    cli.emit(
+        args,
+        out,
+        approval.as_json(),
+        lambda: (
+            f"v{approval.version} {approval.meaning} by {approval.printed_name} "
+            f"(sha256 {approval.digest})"
+        ),
+    )
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.versions import diff_versions
+
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            diff = diff_versions(session, args.old, args.new)
+    finally:
+        kb.close()
+    cli.emit(args, out, diff.as_json(), lambda: diff.text() or "no differences")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.versions import record_history
+
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            entries = record_history(session, args.id)
+    finally:
+        kb.close()
+
+    def text() -> str:
+        lines = []
+        for e in entries:
+            lines.append(f"v{e.version}  {e.at}  {e.by}  {e.change_set or ''}  {e.op}")
+            for name, change in e.changes.items():
+                lines.append(f"    {name}: {change['old']!r} -> {change['new']!r}")
+        return "\n".join(lines)
+
+    cli.emit(args, out, [e.as_json() for e in entries], text)
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.audit import list_events, verify_chain
+
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            if args.audit_command == "verify":
+                report = verify_chain(session)
+                cli.emit(
+                    args,
+                    out,
+                    {
+                        "ok": report.ok,
+                        "events": report.events,
+                        "first_bad_event": report.first_bad_seq,
+                        "problem": report.problem,
+                    },
+                    report.text,
+                )
+                return 0 if report.ok else 1
+            events = list_events(session, limit=args.limit, subject=args.subject)
+    finally:
+        kb.close()
+    cli.emit(
+        args,
+        out,
+        [e.as_json() for e in events],
+        lambda: "\n".join(
+            f"{e.seq:>6} {e.at} {e.actor:<12} {e.action:<20} {e.subject or ''}" for e in events
+        ),
+    )
+    return 0

@@ -1,0 +1,195 @@
+"""Cutting a release from the KB: the use case around kb.release.folder (DESIGN §3, §5).
+
+Only a release manager may cut one, only from a KB version that validates cleanly and carries
+at least one valid (not void) approval; the release manager's own signature is recorded as a
+"released" approval. The KB keeps a register of its releases, so the sequence number and the
+previous release's digest — the chain a consumer checks — come from the database, not from
+whoever remembers which folder was last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kb.errors import KbError
+from kb.model.enums import ApprovalMeaning, RecordType
+from kb.model.orm import KbVersion, Release, utcnow
+from kb.model.records import RecordRow
+from kb.release.folder import build_release, release_dir_name
+from kb.review.audit import record_event
+from kb.review.users import Actor, Permission, require
+from kb.review.versions import approve_version, list_approvals
+from kb.storage.revisions import current_version
+from kb.storage.snapshot import build_snapshot
+from kb.validation.checks import Vocabularies, validate_rows
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedRelease:
+    path: Path
+    version: str
+    sequence: int
+    kb_version: int
+    release_digest: str
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    version: str
+    sequence: int
+    kb_version: int
+    release_digest: str
+    created_at: str
+    created_by: str
+    location: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "sequence": self.sequence,
+            "kb_version": self.kb_version,
+            "release_digest": self.release_digest,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "location": self.location,
+        }
+
+
+def list_releases(session: Session) -> list[ReleaseRow]:
+    return [
+        ReleaseRow(
+            r.version,
+            r.sequence,
+            r.kb_version,
+            r.release_digest,
+            r.created_at.isoformat(timespec="seconds"),
+            r.created_by,
+            r.location,
+        )
+        for r in session.scalars(select(Release).order_by(Release.sequence))
+    ]
+
+
+def release_problems(session: Session, kb_version: int) -> list[str]:
+    """Why `kb_version` cannot be released (empty when it can)."""
+    problems: list[str] = []
+    snapshot = build_snapshot(session, kb_version)
+    rows = [
+        RecordRow(
+            RecordType(rtype), entry["uuid"], entry["id"], kb_version, entry["id"], entry["fields"]
+        )
+        for rtype, entries in snapshot.records.items()
+        for entry in entries
+    ]
+    errors = [
+        p for p in validate_rows(rows, Vocabularies.from_session(session)) if p.severity == "error"
+    ]
+    if errors:
+        problems.append(
+            f"version {kb_version} has {len(errors)} validation error(s), e.g. {errors[0]}"
+        )
+    valid = [
+        a
+        for a in list_approvals(session, kb_version)
+        if not a.void
+        and a.meaning in (ApprovalMeaning.APPROVED.value, ApprovalMeaning.REVIEWED.value)
+    ]
+    if not valid:
+        problems.append(
+            f"version {kb_version} has no valid approval; a reviewer signs it off with "
+            f"`kb versions approve {kb_version} --meaning approved --reason …`"
+        )
+    return problems
+
+
+def create_release(
+    session: Session,
+    *,
+    actor: Actor,
+    version: str,
+    root_envelope: Mapping[str, Any],
+    signing_keys: Sequence[Ed25519PrivateKey],
+    out_dir: Path,
+    kb_version: int | None = None,
+    reason: str = "Release signed",
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], None] | None = None,
+) -> CreatedRelease:
+    """Validate, sign and write release `version` of `kb_version` (default: the newest) into
+    a new folder under `out_dir`, and register it; one transaction with the caller's."""
+    require(actor, Permission.RELEASE)
+    if not _VERSION.match(version):
+        raise KbError(f"release version {version!r} is not like 2026.11.0 (three numbers)")
+    if session.scalar(select(Release.id).where(Release.version == version)):
+        raise KbError(f"release {version} already exists; releases are never rebuilt in place")
+    number = current_version(session) if kb_version is None else kb_version
+    problems = release_problems(session, number)
+    if problems:
+        raise KbError(f"version {number} cannot be released: " + "; ".join(problems))
+    approve_version(
+        session, actor=actor, version=number, meaning=ApprovalMeaning.RELEASED, reason=reason
+    )
+    approvals = [
+        {k: v for k, v in a.as_json().items() if k != "void"}
+        for a in list_approvals(session, number)
+        if not a.void
+    ]
+    previous = session.scalars(select(Release).order_by(Release.sequence.desc()).limit(1)).first()
+    sequence = (session.scalar(select(func.max(Release.sequence))) or 0) + 1
+    snapshot = build_snapshot(session, number)
+    previous_snapshot = build_snapshot(session, previous.kb_version).as_json() if previous else None
+    version_row = session.get(KbVersion, number)
+    content_time = version_row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if version_row else None
+    target = Path(out_dir) / release_dir_name(snapshot.kb_id, sequence, version)
+    result = build_release(
+        snapshot,
+        release_version=version,
+        release_sequence=sequence,
+        previous_release_digest=previous.release_digest if previous else None,
+        previous_snapshot=previous_snapshot,
+        approvals=approvals,
+        created=utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        content_time=content_time,
+        trust_root_envelope=root_envelope,
+        signing_keys=signing_keys,
+        out_dir=target,
+        progress=progress,
+        cancel=cancel,
+    )
+    session.add(
+        Release(
+            version=version,
+            sequence=sequence,
+            kb_version=number,
+            release_digest=result.release_digest,
+            snapshot_digest=snapshot.digest(),
+            created_by=actor.name,
+            location=str(target),
+        )
+    )
+    record_event(
+        session,
+        actor=actor.name,
+        action="release.create",
+        subject=version,
+        details={
+            "sequence": sequence,
+            "kb_version": number,
+            "release_digest": result.release_digest,
+            "summary": result.summary,
+        },
+    )
+    return CreatedRelease(
+        target, version, sequence, number, result.release_digest, dict(result.summary)
+    )

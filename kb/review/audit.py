@@ -1,0 +1,221 @@
+"""The audit trail: append-only and hash-chained (DESIGN §3).
+
+Each event's hash is sha256 over the canonical JSON of its content and the previous event's
+hash, so changing, deleting or reordering any event breaks the chain from there on; database
+triggers refuse UPDATE and DELETE besides. `verify_chain` names the first event that does not
+fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from kb.model.orm import AuditEvent, AuditHead, utcnow
+from kb.storage.snapshot import canonical_json
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str | None
+    details: Mapping[str, Any]
+    hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "subject": self.subject,
+            "details": dict(self.details),
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    actor: str
+    action: str
+    subject: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    content = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": dict(details),
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def record_events(session: Session, events: Iterable[NewEvent]) -> int:
+    """Append events in the caller's transaction; returns the new tip's sequence number.
+
+    Updating the head row first takes its lock (a row lock on PostgreSQL, the write lock on
+    SQLite), so concurrent writers chain one after the other instead of forking the chain.
+    """
+    items = list(events)
+    if not items:
+        return 0
+    session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one()
+    at = utcnow().isoformat(timespec="microseconds")
+    rows = []
+    for item in items:
+        seq += 1
+        details = _jsonable(dict(item.details or {}))
+        digest = event_hash(
+            seq=seq,
+            at=at,
+            actor=item.actor,
+            action=item.action,
+            subject=item.subject,
+            details=details,
+            prev_hash=prev,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": item.actor,
+                "action": item.action,
+                "subject": item.subject,
+                "details": details,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    for start in range(0, len(rows), 2000):
+        session.execute(insert(AuditEvent), rows[start : start + 2000])
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    return seq
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one event in the caller's transaction."""
+    return record_events(session, [NewEvent(actor, action, subject, details)])
+
+
+def _jsonable(value: Any) -> Any:
+    # Details must hash the same after a database round trip: plain JSON types only.
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return repr(value)
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def text(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.events} events"
+        return f"audit chain broken at event {self.first_bad_seq}: {self.problem}"
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the chain from the first event; report the first modified, deleted or reordered one."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=5000)
+    for event in session.scalars(query):
+        count += 1
+        if event.seq != expected_seq:
+            return ChainReport(
+                False,
+                count,
+                expected_seq,
+                f"event {expected_seq} is missing (deleted); the next present is {event.seq}",
+            )
+        if event.prev_hash != prev:
+            return ChainReport(
+                False,
+                count,
+                event.seq,
+                "its link to the previous event does not match (an event before it was "
+                "changed, removed or reordered)",
+            )
+        recomputed = event_hash(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            subject=event.subject,
+            details=event.details or {},
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            return ChainReport(False, count, event.seq, "its content was modified after writing")
+        prev, expected_seq = event.hash, expected_seq + 1
+    head_seq, head_hash = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one()
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return ChainReport(
+            False,
+            count,
+            expected_seq,
+            f"the chain ends at event {expected_seq - 1} but {head_seq} were written "
+            "(the latest events were deleted)",
+        )
+    return ChainReport(True, count)
+
+
+def list_events(
+    session: Session, *, limit: int = 200, before: int | None = None, subject: str | None = None
+) -> list[EventRow]:
+    """Newest first, as plain rows."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    if subject is not None:
+        query = query.where(AuditEvent.subject == subject)
+    return [
+        EventRow(e.seq, e.at, e.actor, e.action, e.subject, e.details or {}, e.hash)
+        for e in session.scalars(query)
+    ]

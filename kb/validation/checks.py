@@ -1,0 +1,533 @@
+"""Validation of KB content: every problem names the record, the field, the value and what was
+expected (DESIGN §2). Runs over plain record rows, so the same checks serve the main line, a
+snapshot of an old version, or a change set's result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.model import expression as exprs
+from kb.model.enums import (
+    CHARACTERISTIC_STATUSES,
+    SPECIAL_SCOPES,
+    BiomarkerKind,
+    Characteristic,
+    EvidenceLevel,
+    Implication,
+    Operator,
+    RecordType,
+)
+from kb.model.identity import identity_key
+from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
+from kb.model.orm import HgncGene, HgncSynonym
+from kb.model.protein import ProteinChangeError, parse_protein_change
+from kb.model.records import SPECS, FieldError, RecordRow, coerce, list_records
+from kb.vocab.oncotree import TumourTree
+from kb.vocab.releases import vocabulary_versions
+
+_NCT = re.compile(r"^NCT\d{8}$")
+_HGNC_ID = re.compile(r"^HGNC:\d+$")
+_RESISTANCE_LEVELS = {EvidenceLevel.R1.value, EvidenceLevel.R2.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    record: str
+    record_type: str
+    field: str
+    value: Any
+    code: str
+    message: str
+    expected: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        value = "" if self.value is None else f" {self.value!r}"
+        return (
+            f"{self.record} ({self.record_type}) {self.field}:{value} {self.message}"
+            f"; expected {self.expected}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Vocabularies:
+    """What validation checks names against; empty parts mean "not loaded", not "all wrong"."""
+
+    tumour_tree: TumourTree | None = None
+    hgnc_symbols: dict[str, str] = field(default_factory=dict)
+    hgnc_ids: dict[str, str] = field(default_factory=dict)
+    hgnc_synonyms: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_session(cls, session: Session) -> Vocabularies:
+        tree = TumourTree.from_session(session)
+        symbols = dict(session.execute(select(HgncGene.symbol, HgncGene.hgnc_id)).all())
+        synonyms: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for synonym, symbol, kind in session.execute(
+            select(HgncSynonym.synonym, HgncGene.symbol, HgncSynonym.kind).join(
+                HgncGene, HgncGene.hgnc_id == HgncSynonym.hgnc_id
+            )
+        ):
+            synonyms[synonym].append((symbol, kind))
+        return cls(
+            tumour_tree=tree if len(tree) else None,
+            hgnc_symbols=symbols,
+            hgnc_ids={hgnc_id: symbol for symbol, hgnc_id in symbols.items()},
+            hgnc_synonyms=dict(synonyms),
+            versions=vocabulary_versions(session),
+        )
+
+
+def validate_kb(session: Session) -> list[Problem]:
+    """Validate the KB's main line against its loaded vocabularies."""
+    rows = [row for rtype in RecordType for row in list_records(session, rtype)]
+    return validate_rows(rows, Vocabularies.from_session(session))
+
+
+def validate_rows(
+    rows: Sequence[RecordRow], vocab: Vocabularies, *, context: Sequence[RecordRow] | None = None
+) -> list[Problem]:
+    """All problems in `rows`, sorted by record id then field.
+
+    `context` is the whole KB the rows live in (default: the rows themselves): references and
+    duplicates are checked against it, but only problems of `rows` are reported.
+    """
+    index: dict[RecordType, dict[str, RecordRow]] = defaultdict(dict)
+    for row in context if context is not None else rows:
+        index[row.type][row.human_id] = row
+    for row in rows:
+        index[row.type][row.human_id] = row
+    checker = _Checker(index, vocab, {row.human_id for row in rows})
+    problems = list(checker.run(rows))
+    if vocab.tumour_tree is None:
+        problems.append(
+            Problem(
+                "KB",
+                "vocabulary",
+                "oncotree",
+                None,
+                "vocabulary_missing",
+                "no OncoTree release is loaded, so tumour types were not checked",
+                "kb vocab load oncotree FILE",
+                "warning",
+            )
+        )
+    if not vocab.hgnc_symbols:
+        problems.append(
+            Problem(
+                "KB",
+                "vocabulary",
+                "hgnc",
+                None,
+                "vocabulary_missing",
+                "no HGNC gene list is loaded, so gene symbols were not checked",
+                "kb vocab load hgnc FILE",
+                "warning",
+            )
+        )
+    return sorted(problems, key=lambda p: (p.severity != "error", p.record, p.field, p.code))
+
+
+class _Checker:
+    def __init__(
+        self,
+        index: Mapping[RecordType, Mapping[str, RecordRow]],
+        vocab: Vocabularies,
+        checked: set[str],
+    ):
+        self.index = index
+        self.vocab = vocab
+        self.checked = checked
+
+    def run(self, rows: Iterable[RecordRow]) -> Iterator[Problem]:
+        for row in rows:
+            yield from self._fields(row)
+            check: Callable[[RecordRow], Iterator[Problem]] | None = getattr(
+                self, f"_check_{row.type.value}", None
+            )
+            if check is not None:
+                yield from check(row)
+        yield from self._duplicates()
+
+    def problem(
+        self,
+        row: RecordRow,
+        name: str,
+        code: str,
+        message: str,
+        expected: str,
+        *,
+        value: Any = None,
+        severity: str = "error",
+    ) -> Problem:
+        if value is None:
+            value = row.fields.get(name)
+        return Problem(row.human_id, row.type.value, name, value, code, message, expected, severity)
+
+    # -- generic: types, required fields, references ----------------------------------------
+
+    def _fields(self, row: RecordRow) -> Iterator[Problem]:
+        for spec in SPECS[row.type]:
+            value = row.fields.get(spec.name)
+            try:
+                coerce(row.type, spec, value, record=row.human_id)
+            except FieldError as exc:
+                yield self.problem(row, spec.name, "invalid_value", exc.problem, exc.expected)
+                continue
+            if spec.kind == "ref" and value:
+                yield from self._reference(row, spec.name, spec.ref, [value])
+            elif spec.kind == "refs" and value:
+                yield from self._reference(row, spec.name, spec.ref, list(value))
+            elif spec.kind == "codes":
+                yield from self._codes(row, spec.name, value or [])
+
+    def _reference(
+        self, row: RecordRow, name: str, target: RecordType | None, values: list[str]
+    ) -> Iterator[Problem]:
+        assert target is not None
+        for value in values:
+            if value not in self.index.get(target, {}):
+                yield self.problem(
+                    row,
+                    name,
+                    "dangling_reference",
+                    f"refers to a {target} that does not exist",
+                    f"the id of an existing {target}",
+                    value=value,
+                )
+
+    def _codes(self, row: RecordRow, name: str, codes: list[str]) -> Iterator[Problem]:
+        tree = self.vocab.tumour_tree
+        if tree is None:
+            return
+        release = self.vocab.versions.get("oncotree", "the loaded OncoTree")
+        for code in codes:
+            if code in SPECIAL_SCOPES or code in tree:
+                continue
+            replacement = tree.revoked.get(code)
+            if replacement:
+                yield self.problem(
+                    row,
+                    name,
+                    "revoked_code",
+                    f"OncoTree code {code} is revoked or renamed in {release}",
+                    f"a current code (now {replacement})",
+                    value=code,
+                )
+            else:
+                yield self.problem(
+                    row,
+                    name,
+                    "unknown_code",
+                    f"OncoTree code {code} is not in {release}",
+                    "an OncoTree code such as NSCLC or LUAD, or ALL_TUMOURS / ALL_SOLID / "
+                    "ALL_LIQUID",
+                    value=code,
+                )
+
+    # -- per type ---------------------------------------------------------------------------
+
+    def _check_gene(self, row: RecordRow) -> Iterator[Problem]:
+        symbol, hgnc_id = row.fields.get("symbol") or "", row.fields.get("hgnc_id") or ""
+        if hgnc_id and not _HGNC_ID.match(hgnc_id):
+            yield self.problem(row, "hgnc_id", "malformed_id", "is not an HGNC id", "HGNC:<number>")
+        if not self.vocab.hgnc_symbols:
+            return
+        approved = self.vocab.hgnc_symbols.get(symbol)
+        if approved is None:
+            hits = self.vocab.hgnc_synonyms.get(symbol.upper(), [])
+            if hits:
+                suggestion, kind = hits[0]
+                yield self.problem(
+                    row,
+                    "symbol",
+                    "not_approved_symbol",
+                    f"is a {kind} symbol, not the HGNC approved symbol",
+                    f"the approved symbol {suggestion}",
+                )
+            else:
+                yield self.problem(
+                    row,
+                    "symbol",
+                    "unknown_gene",
+                    "is not an HGNC symbol",
+                    f"an approved symbol in HGNC {self.vocab.versions.get('hgnc', '')}".strip(),
+                )
+        elif hgnc_id and approved != hgnc_id:
+            yield self.problem(
+                row,
+                "hgnc_id",
+                "hgnc_id_mismatch",
+                f"does not belong to {symbol}",
+                f"{approved} (the HGNC id of {symbol})",
+            )
+
+    def _check_biomarker(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        kind = f.get("kind")
+        needs: dict[str, tuple[str, ...]] = {
+            BiomarkerKind.SEQUENCE_VARIANT: ("gene", "protein_change"),
+            BiomarkerKind.RANGE: ("gene", "consequence"),
+            BiomarkerKind.CATEGORICAL: ("category",),
+            BiomarkerKind.COPY_NUMBER: ("gene", "copy_number"),
+            BiomarkerKind.CHARACTERISTIC: ("characteristic", "status"),
+            BiomarkerKind.EXPRESSION: ("gene", "assay"),
+        }
+        for name in needs.get(kind or "", ()):
+            if f.get(name) in (None, ""):
+                yield self.problem(
+                    row,
+                    name,
+                    "missing_field",
+                    f"is required for a {kind} biomarker",
+                    SPECS_BY_NAME[RecordType.BIOMARKER][name].expected(),
+                )
+        if kind == BiomarkerKind.RANGE and f.get("exon") is None and f.get("codon_start") is None:
+            yield self.problem(
+                row,
+                "exon",
+                "missing_field",
+                "a range biomarker needs an exon or codons",
+                "an exon number, or codon_start (and codon_end)",
+            )
+        if kind == BiomarkerKind.FUSION and not (f.get("partner_5") or f.get("partner_3")):
+            yield self.problem(
+                row,
+                "partner_3",
+                "missing_field",
+                "a fusion needs at least one named partner",
+                "a 5' or 3' partner gene",
+            )
+        if f.get("protein_change"):
+            try:
+                parse_protein_change(f["protein_change"])
+            except ProteinChangeError as exc:
+                yield self.problem(
+                    row, "protein_change", "malformed_hgvs", exc.message, exc.expected
+                )
+            if kind != BiomarkerKind.SEQUENCE_VARIANT:
+                yield self.problem(
+                    row,
+                    "protein_change",
+                    "field_not_applicable",
+                    f"does not apply to a {kind} biomarker",
+                    "no protein change",
+                )
+        if kind == BiomarkerKind.CHARACTERISTIC and f.get("characteristic"):
+            allowed = CHARACTERISTIC_STATUSES[Characteristic(f["characteristic"])]
+            if f.get("status") and f["status"] not in allowed:
+                yield self.problem(
+                    row,
+                    "status",
+                    "invalid_value",
+                    f"is not a status of {f['characteristic']}",
+                    "one of " + ", ".join(allowed),
+                )
+        start, end = f.get("codon_start"), f.get("codon_end")
+        if isinstance(start, int) and isinstance(end, int) and end < start:
+            yield self.problem(
+                row,
+                "codon_end",
+                "invalid_range",
+                f"codon_end {end} is before codon_start {start}",
+                "codon_end >= codon_start",
+            )
+
+    def _check_threshold(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        try:
+            metric = Metric(str(f.get("metric")))
+            operator = Operator(str(f.get("operator")))
+        except ValueError:
+            return  # reported by the field check
+        try:
+            check_value(metric, operator, str(f.get("value") or ""), f.get("unit"))
+        except ThresholdValueError as exc:
+            name = "unit" if exc.message.startswith("unit") else "value"
+            yield self.problem(row, name, "threshold_mismatch", exc.message, exc.expected)
+
+    def _check_expression(self, row: RecordRow) -> Iterator[Problem]:
+        tree = row.fields.get("tree")
+        try:
+            exprs.check_tree(tree)
+        except exprs.TreeError:
+            return  # reported by the field check
+        biomarkers = self.index.get(RecordType.BIOMARKER, {})
+        thresholds = self.index.get(RecordType.THRESHOLD, {})
+        assert isinstance(tree, dict)
+        for leaf in exprs.leaves(tree):
+            for key, table, target in (
+                ("biomarker", biomarkers, RecordType.BIOMARKER),
+                ("threshold", thresholds, RecordType.THRESHOLD),
+            ):
+                ref = leaf.get(key)
+                if ref and ref not in table:
+                    yield self.problem(
+                        row,
+                        "tree",
+                        "dangling_reference",
+                        f"a leaf refers to a {target} that does not exist",
+                        f"the id of an existing {target}",
+                        value=ref,
+                    )
+            biomarker = biomarkers.get(leaf.get("biomarker") or "")
+            threshold = thresholds.get(leaf.get("threshold") or "")
+            if biomarker and threshold:
+                problem = _metric_fits(biomarker, threshold, self.index)
+                if problem:
+                    yield self.problem(
+                        row,
+                        "tree",
+                        "threshold_not_applicable",
+                        problem,
+                        f"a threshold whose metric measures {biomarker.title}",
+                        value=f"{biomarker.human_id} {threshold.human_id}",
+                    )
+
+    def _check_assertion(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        implication, level = f.get("implication"), f.get("evidence_level")
+        if implication == Implication.RESISTANT and level not in _RESISTANCE_LEVELS:
+            yield self.problem(
+                row,
+                "evidence_level",
+                "level_mismatch",
+                "a resistance assertion needs level R1/R2",
+                "R1 or R2",
+            )
+        if implication == Implication.SENSITIVE and level in _RESISTANCE_LEVELS:
+            yield self.problem(
+                row,
+                "evidence_level",
+                "level_mismatch",
+                f"level {level} is for resistance",
+                "1, 2, 3A, 3B or 4",
+            )
+        if implication in (Implication.SENSITIVE, Implication.RESISTANT) and not f.get("therapy"):
+            yield self.problem(
+                row,
+                "therapy",
+                "missing_field",
+                f"a {implication} assertion needs a therapy",
+                "a therapy id",
+            )
+        if not f.get("citations"):
+            yield self.problem(
+                row,
+                "citations",
+                "missing_citation",
+                "an assertion needs at least one citation",
+                "one or more citation ids",
+            )
+        yield from self._exclusions(row)
+
+    def _check_trial(self, row: RecordRow) -> Iterator[Problem]:
+        nct = row.fields.get("nct_id") or ""
+        if not _NCT.match(nct):
+            yield self.problem(
+                row, "nct_id", "malformed_id", "is not an NCT id", "NCT followed by 8 digits"
+            )
+
+    def _check_trial_arm(self, row: RecordRow) -> Iterator[Problem]:
+        low, high = row.fields.get("min_age"), row.fields.get("max_age")
+        if isinstance(low, int) and isinstance(high, int) and high < low:
+            yield self.problem(
+                row,
+                "max_age",
+                "invalid_range",
+                f"max_age {high} is below min_age {low}",
+                "max_age >= min_age",
+            )
+        yield from self._exclusions(row)
+
+    def _exclusions(self, row: RecordRow) -> Iterator[Problem]:
+        tree = self.vocab.tumour_tree
+        included = row.fields.get("tumour_types") or []
+        if tree is None:
+            return
+        for code in row.fields.get("excluded_tumour_types") or []:
+            if code in tree and not any(tree.is_within(code, scope) for scope in included):
+                yield self.problem(
+                    row,
+                    "excluded_tumour_types",
+                    "exclusion_outside_scope",
+                    f"excludes {code}, which no included tumour type covers",
+                    "an exclusion inside one of the included tumour types",
+                    value=code,
+                    severity="warning",
+                )
+
+    # -- duplicates -------------------------------------------------------------------------
+
+    def _duplicates(self) -> Iterator[Problem]:
+        checked_types = (
+            {
+                row.type
+                for rows in self.index.values()
+                for row in rows.values()
+                if row.human_id in self.checked
+            }
+            if len(self.checked) < sum(len(rows) for rows in self.index.values())
+            else set(RecordType)
+        )
+        for rtype in RecordType:
+            if rtype not in checked_types:
+                continue
+            seen: dict[Any, str] = {}
+            rows = self.index.get(rtype, {})
+            for human_id in sorted(rows):
+                first = seen.setdefault(identity_key(rtype, rows[human_id].fields), human_id)
+                if first != human_id and (human_id in self.checked or first in self.checked):
+                    yield self.problem(
+                        rows[human_id],
+                        "*",
+                        "duplicate",
+                        f"duplicates {first}",
+                        f"one record per distinct {rtype}",
+                        value=first,
+                    )
+
+
+SPECS_BY_NAME = {rtype: {spec.name: spec for spec in specs} for rtype, specs in SPECS.items()}
+
+
+_METRIC_SUBJECT: dict[Metric, Callable[[Mapping[str, Any], str], bool]] = {
+    Metric.TMB: lambda f, gene: f.get("characteristic") == Characteristic.TMB,
+    Metric.HRD_SCORE: lambda f, gene: f.get("characteristic") == Characteristic.HRD,
+    Metric.PDL1_TPS: lambda f, gene: gene == "CD274",
+    Metric.PDL1_CPS: lambda f, gene: gene == "CD274",
+    Metric.PDL1_IC: lambda f, gene: gene == "CD274",
+    Metric.HER2_IHC: lambda f, gene: gene == "ERBB2" and f.get("assay") == "IHC",
+    Metric.HER2_ISH_RATIO: lambda f, gene: gene == "ERBB2" and f.get("assay") == "ISH",
+    Metric.COPY_NUMBER: lambda f, gene: f.get("kind") == BiomarkerKind.COPY_NUMBER,
+    Metric.VAF: lambda f, gene: (
+        f.get("kind")
+        in (BiomarkerKind.SEQUENCE_VARIANT, BiomarkerKind.RANGE, BiomarkerKind.CATEGORICAL)
+    ),
+}
+
+
+def _metric_fits(
+    biomarker: RecordRow, threshold: RecordRow, index: Mapping[RecordType, Mapping[str, RecordRow]]
+) -> str | None:
+    try:
+        metric = Metric(str(threshold.fields.get("metric")))
+    except ValueError:
+        return None
+    gene_row = index.get(RecordType.GENE, {}).get(biomarker.fields.get("gene") or "")
+    gene = str(gene_row.fields.get("symbol")) if gene_row else ""
+    if _METRIC_SUBJECT[metric](biomarker.fields, gene):
+        return None
+    return f"{METRICS[metric].label} does not measure {biomarker.title}"
