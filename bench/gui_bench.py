@@ -306,7 +306,7 @@ def measure(path: Path, *, query: str) -> dict[str, float]:
     def arrived(key: str) -> None:
         if key.startswith("assertion"):
             # Paint before taking the time: "shown" means on screen, not in the model.
-            window.table.viewport().repaint()
+            window.records.table.viewport().repaint()
             marks.setdefault("first", time.perf_counter() - started)
         if key == "assertion":
             marks["all"] = time.perf_counter() - started
@@ -316,18 +316,18 @@ def measure(path: Path, *, query: str) -> dict[str, float]:
     QTimer.singleShot(60_000, loop.quit)
     loop.exec()
     app.processEvents()
-    rows = window.model.rowCount()
+    rows = window.records.model.rowCount()
     if rows == 0 or "all" not in marks:
         raise SystemExit("the assertion rows never arrived")
 
     timings = []
     for end in range(1, len(query) + 1):
         began = time.perf_counter()
-        window.search.setText(query[:end])
-        window.table.viewport().repaint()
+        window.records.search.setText(query[:end])
+        window.records.table.viewport().repaint()
         app.processEvents()
         timings.append((time.perf_counter() - began) * 1000)
-    shown = window.model.rowCount()
+    shown = window.records.model.rowCount()
     memory = rss_mb()
     window.close()
     app.processEvents()

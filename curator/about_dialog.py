@@ -1,4 +1,7 @@
-"""The About box: what this is and the versions of everything it runs on (for bug reports)."""
+"""The About box: what this is and the versions of everything it runs on (for bug reports).
+
+`SCREEN` puts it, and Qt's own, in the Help menu (curator/extension.py).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,18 @@ import sqlite3
 import PySide6
 import sqlalchemy
 from PySide6.QtCore import Qt, qVersion
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
+from curator.extension import Host, Screen
 from curator.icons import icon
 from kb import __version__ as kb_version
 from kb.storage.db import Kb
@@ -73,3 +86,20 @@ class AboutDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(buttons)
+
+
+def install_about(host: Host) -> QAction:
+    """Add Help ▸ About KB Curator and Help ▸ About Qt."""
+    window = host.as_widget()
+    about = QAction(icon("about"), "About KB Curator", window)
+    about.setObjectName("about_kb_curator")
+    about.triggered.connect(lambda _checked=False: AboutDialog(host.kb, window).exec())
+    about_qt = QAction("About Qt", window)
+    about_qt.setObjectName("about_qt")
+    about_qt.triggered.connect(lambda _checked=False: QApplication.aboutQt())
+    host.add_action(about, menu="Help")
+    host.add_action(about_qt, menu="Help")
+    return about
+
+
+SCREEN = Screen("about", install_about)

@@ -299,9 +299,10 @@ class Launcher(QObject):
 
     def switch(self, url: str) -> None:
         """Open another KB (or the same as someone else); the old window closes on success."""
+        from curator.main_window import MainWindow
+
         old = self.window
-        confirm = getattr(old, "_confirm_discard", None)
-        if confirm is not None and not confirm():
+        if isinstance(old, MainWindow) and not old.record_pane.confirm_discard():
             return
         self.window = None
         new = self.start(url)

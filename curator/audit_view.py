@@ -3,7 +3,8 @@
 Events are read on a worker thread a page at a time ("Load more" reads the next, older page),
 filtered by subject and action in the query, not in the table. "Verify chain" runs
 kb.audit.verify_chain off the UI thread and shows its report: intact with the event count, or
-the first event that does not fit and why.
+the first event that does not fit and why. `SCREEN` plugs the page and Review ▸ Audit log
+into the main window (curator/extension.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from curator.extension import Host, Screen
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel
@@ -39,6 +42,7 @@ from kb.review.audit import ChainReport, EventRow, list_events, verify_chain
 from kb.storage.db import Kb
 
 _Index = QModelIndex | QPersistentModelIndex
+AUDIT_KEY = "audit"
 PAGE = 200
 ALL_ACTIONS = ""
 OK_COLOUR = "#2e9d5b"
@@ -336,3 +340,27 @@ class AuditPage(QWidget):
         self.verify_button.setEnabled(True)
         self.report.setText(f"Could not verify the chain: {failure.message}")
         self.report.setStyleSheet(f"color: {ERROR_COLOUR};")
+
+
+# --- wiring into the main window ---------------------------------------------------------------
+
+
+def install_audit_log(host: Host) -> AuditPage:
+    """Add the audit log page and Review ▸ Audit log (Ctrl+Shift+A)."""
+    page = AuditPage(host.kb, host.workers)
+    host.add_page(
+        AUDIT_KEY, "Audit log", "audit", page, wide=True,
+        tip="The audit log, newest first, and its chain check (Ctrl+Shift+A)",
+    )  # fmt: skip
+    tip = "Who did what, newest first; verify the chain"
+    action = QAction(icon("audit"), "Audit log", host.as_widget())
+    action.setObjectName("go_audit")
+    action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.triggered.connect(lambda _checked=False: host.show_view(AUDIT_KEY))
+    host.add_action(action, menu="Review")
+    return page
+
+
+SCREEN = Screen("audit", install_audit_log)

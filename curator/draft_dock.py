@@ -1,12 +1,13 @@
 """The draft dock: what the signed-in curator's draft change set holds, record by record.
 
 Double-clicking a change opens its record; "Submit for review" hands the draft to reviewers
-(kb validates it first and says what blocks it).
+(kb validates it first and says what blocks it). The dock reads the draft and submits it
+through workers, off the UI thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -33,9 +35,11 @@ from curator.icons import icon
 from curator.qt_compat import emit
 from curator.record_detail import StagedChange
 from curator.table_model import ReadOnlyTableModel
+from curator.workers import CancelToken, TaskFailure, Workers
 from kb.model.enums import ChangeOp
-from kb.review.changes import ChangeRow, ChangeSetRow, current_draft
+from kb.review.changes import ChangeRow, ChangeSetRow, current_draft, submit_change_set
 from kb.review.users import Actor
+from kb.storage.db import Kb
 from kb.storage.rows import reference_titles
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -129,12 +133,20 @@ class DraftChangesModel(ReadOnlyTableModel):
 
 
 class DraftDock(QDockWidget):
-    open_record = Signal(str)
-    submit_requested = Signal(str)  # change set human id
+    """The curator's draft: read on request, shown change by change, submitted for review."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    open_record = Signal(str)
+    loaded = Signal(object)  # DraftData, each time the draft has been read
+    submitted = Signal(str)  # the change set now waiting for review
+
+    def __init__(
+        self, kb: Kb, actor: Actor | None, workers: Workers, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Draft changes", parent)
         self.setObjectName("draft_dock")
+        self.kb = kb
+        self.actor = actor
+        self.workers = workers
         self.model = DraftChangesModel(self)
         self.table = QTableView()
         self.table.setObjectName("draft_changes")
@@ -200,6 +212,54 @@ class DraftDock(QDockWidget):
         if change is not None:
             emit(self.open_record, change.human_id)
 
+    def reload(self) -> None:
+        """Read the draft again; `loaded` brings it (nothing for a reader not signed in)."""
+        if self.actor is None:
+            self.set_draft(DraftData(None))
+            return
+        kb, actor = self.kb, self.actor
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> DraftData:
+            with kb.read() as session:
+                return load_draft(session, actor)
+
+        self.workers.read("draft", work, on_result=self._arrived)
+
+    def _arrived(self, data: DraftData) -> None:
+        self.set_draft(data)
+        emit(self.loaded, data)
+
     def _submit(self) -> None:
         if self.data.change_set is not None:
-            emit(self.submit_requested, self.data.change_set.human_id)
+            self.submit(self.data.change_set.human_id)
+
+    def submit(self, change_set: str) -> None:
+        """Send `change_set` to reviewers once the curator confirms."""
+        if self.actor is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Submit for review",
+            f"Send {change_set} to a reviewer? You can withdraw it until it is decided.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        kb, actor = self.kb, self.actor
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> str:
+            with kb.unit_of_work() as session:
+                return submit_change_set(session, actor=actor, change_set_id=change_set).human_id
+
+        def failed(failure: TaskFailure) -> None:
+            box = QMessageBox(self)
+            box.setIcon(QMessageBox.Icon.Warning)
+            box.setWindowTitle("Not submitted")
+            box.setText(f"{change_set} was not submitted.")
+            box.setInformativeText(failure.message)
+            box.exec()
+
+        def done(human_id: str) -> None:
+            emit(self.submitted, human_id)
+
+        self.workers.write(f"submit {change_set}", work, on_result=done, on_error=failed)

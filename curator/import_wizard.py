@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -49,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from curator.extension import Host, Screen
 from curator.qt_compat import emit
 from curator.record_view import type_label
 from curator.table_model import ReadOnlyTableModel
@@ -68,9 +68,6 @@ from kb.model.records import SPECS
 from kb.review.changes import get_change_set
 from kb.review.users import Actor, Permission, why_not
 from kb.storage.db import Kb
-
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
 
 _Index = QModelIndex | QPersistentModelIndex
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -1358,49 +1355,29 @@ class ImportWizard(QWizard):
 # --- the main window's hook ----------------------------------------------------------------
 
 
-def _menu(window: MainWindow, title: str) -> QMenu | None:
-    for action in window.menuBar().actions():
-        if action.text().replace("&", "") == title and action.menu() is not None:
-            menu = action.menu()
-            return menu if isinstance(menu, QMenu) else None
-    return None
-
-
-def install_import_wizard(window: MainWindow) -> QAction:
+def install_import_wizard(host: Host) -> QAction:
     """Add File ▸ Import… (Ctrl+I) to the main window; the wizard opens beside the window."""
-    action = QAction("Import…", window)
+    action = QAction("Import…", host.as_widget())
     action.setObjectName("import")
     action.setShortcut(QKeySequence("Ctrl+I"))
     action.setStatusTip("Import a spreadsheet or CTML file as a draft change set (Ctrl+I)")
-    action.triggered.connect(lambda _checked=False: open_import_wizard(window))
-    window.addAction(action)
-    file_menu = _menu(window, "File")
-    if file_menu is not None:
-        before = getattr(window, "act_switch_user", None)
-        if isinstance(before, QAction) and before in file_menu.actions():
-            file_menu.insertAction(before, action)
-            file_menu.insertSeparator(before)
-        else:
-            file_menu.addAction(action)
-    return action
+    action.triggered.connect(lambda _checked=False: open_import_wizard(host))
+    return host.add_action(action, menu="File", section="import")
 
 
-def open_import_wizard(window: MainWindow, path: Path | None = None) -> ImportWizard:
+def open_import_wizard(host: Host, path: Path | None = None) -> ImportWizard:
     """Open the wizard (non-modal: the curator may keep browsing while a dry run runs)."""
-    wizard = ImportWizard(window.kb, window.actor, window.workers, window)
+    wizard = ImportWizard(host.kb, host.actor, host.workers, host.as_widget())
     wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-    def show_draft(_change_set: str) -> None:
-        window.reload_draft()
-        window.draft_dock.show()
-        window.draft_dock.raise_()
-
-    wizard.applied.connect(lambda change_set: window.reload_draft() if change_set else None)
-    wizard.open_draft_requested.connect(show_draft)
+    wizard.applied.connect(lambda change_set: host.reload_draft() if change_set else None)
+    wizard.open_draft_requested.connect(lambda _change_set: host.show_draft())
     if path is not None:
         wizard.set_source(path)
     wizard.show()
     return wizard
+
+
+SCREEN = Screen("import", install_import_wizard)
 
 
 __all__ = [

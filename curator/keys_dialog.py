@@ -9,7 +9,6 @@ manager, one key, a root that consumers pin.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -25,11 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from curator.extension import Host, Screen
 from kb.errors import KbError
 from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
-
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
 
 MIN_PASSPHRASE = 12
 
@@ -122,8 +119,9 @@ class KeysDialog(QDialog):
         return True
 
 
-def install_keys_tool(window: MainWindow) -> QAction:
+def install_keys_tool(host: Host) -> QAction:
     """Add Release ▸ Create signing key… (next to cutting a release)."""
+    window = host.as_widget()
     action = QAction("Create signing key…", window)
     action.setObjectName("create_signing_key")
     action.setToolTip("Make an encrypted Ed25519 key pair and a trust root for releases")
@@ -133,8 +131,7 @@ def install_keys_tool(window: MainWindow) -> QAction:
         dialog.open()
 
     action.triggered.connect(lambda _checked=False: open_dialog())
-    release_ui = getattr(window, "release_ui", None)
-    menu = getattr(release_ui, "menu", None)
-    if menu is not None:
-        menu.addAction(action)
-    return action
+    return host.add_action(action, menu="Release")
+
+
+SCREEN = Screen("keys", install_keys_tool)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from curator.choices import KEY_ROLE, TUMOUR_KEY, ChoiceStore, ListCompleter
+from curator.extension import Host, Screen
 from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel, column_title
 from curator.workers import CancelToken, Task, TaskFailure, Workers
@@ -82,9 +83,6 @@ from kb.review.users import Actor
 from kb.storage.db import Kb
 from kb.storage.revisions import current_version
 from kb.storage.snapshot import build_snapshot
-
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
 
 _Index = QModelIndex | QPersistentModelIndex
 _MARKS = {True: "[+]", False: "[-]", None: "[?]"}
@@ -1117,22 +1115,22 @@ def _escape(text: str) -> str:
 # --- the main window's hook ----------------------------------------------------------------
 
 
-def install_matching_sandbox(window: MainWindow) -> QAction:
+def install_matching_sandbox(host: Host) -> QAction:
     """Add Tools ▸ Matching sandbox… (Ctrl+Shift+M) to the main window."""
-    from curator.trials_check import tools_menu
-
-    action = QAction("Matching sandbox…", window)
+    action = QAction("Matching sandbox…", host.as_widget())
     action.setObjectName("matching_sandbox")
     action.setShortcut(QKeySequence("Ctrl+Shift+M"))
     action.setStatusTip("See what a matching service would return for a patient (Ctrl+Shift+M)")
-    action.triggered.connect(lambda _checked=False: open_matching_sandbox(window))
-    window.addAction(action)
-    tools_menu(window).addAction(action)
-    return action
+    action.triggered.connect(lambda _checked=False: open_matching_sandbox(host))
+    return host.add_action(action, menu="Tools")
 
 
-def open_matching_sandbox(window: MainWindow) -> MatchingSandbox:
-    sandbox = MatchingSandbox(window.kb, window.actor, window.workers, window, store=window.store)
+def open_matching_sandbox(host: Host) -> MatchingSandbox:
+    """Open the sandbox (non-modal), completing codes and records from the window's lists."""
+    sandbox = MatchingSandbox(host.kb, host.actor, host.workers, host.as_widget(), store=host.store)
     sandbox.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     sandbox.show()
     return sandbox
+
+
+SCREEN = Screen("matching_sandbox", install_matching_sandbox)

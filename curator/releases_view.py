@@ -1,10 +1,10 @@
 """The Releases page and the Release menu: the releases this KB has cut, a reviewer's sign-off
 of a KB version, and a way to cut a release.
 
-`install_release_ui(window)` is the whole hook into the main window: it adds the Release menu
+`SCREEN` is the whole hook into the main window (curator/extension.py): it adds the Release menu
 (Sign off a KB version… for reviewers, Cut a release… for release managers; each disabled with
-the reason for everyone else), registers the Releases page under the navigator's "releases"
-key, and opens the dialogs on request.
+the reason for everyone else), adds the Releases page under the navigator's "releases" key, and
+opens the dialogs on request.
 The page reads `kb.releasing.list_releases` off the UI thread and can verify a release folder
 against a trust root the user picks, as a consumer would.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from curator.extension import Host, Screen
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.release_dialog import (
@@ -69,9 +69,6 @@ from kb.release.signing import read_json_file
 from kb.review.users import Actor, Permission, why_not
 from kb.review.versions import ApprovalRow, approve_version
 from kb.storage.db import Kb
-
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
 
 RELEASES_KEY = "releases"
 _Index = QModelIndex | QPersistentModelIndex
@@ -586,11 +583,12 @@ def signoff_summary(check: VersionCheck) -> str:
 class ReleaseUi(QObject):
     """The release parts of one main window: menu, page and dialog."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, host: Host) -> None:
+        window = host.as_widget()
         super().__init__(window)
-        self.window = window
+        self.host = host
         self.dialog: ReleaseDialog | None = None
-        self.refusal = release_refusal(window.actor)
+        self.refusal = release_refusal(host.actor)
         self.cut_action = QAction(icon("release"), "Cut a release…", window)
         self.cut_action.setObjectName("cut_release")
         self.cut_action.setEnabled(self.refusal is None)
@@ -598,7 +596,7 @@ class ReleaseUi(QObject):
         self.cut_action.setToolTip(tip[:1].upper() + tip[1:])
         self.cut_action.setStatusTip(self.cut_action.toolTip())
         self.cut_action.triggered.connect(lambda _checked=False: self.open_dialog())
-        self.signoff_refusal = signoff_refusal(window.actor)
+        self.signoff_refusal = signoff_refusal(host.actor)
         self.signoff_action = QAction(icon("approval"), "Sign off a KB version…", window)
         self.signoff_action.setObjectName("sign_off_version")
         self.signoff_action.setEnabled(self.signoff_refusal is None)
@@ -609,34 +607,17 @@ class ReleaseUi(QObject):
         self.signoff: SignOffDialog | None = None
         self.go_action = QAction(icon("release"), "Releases", window)
         self.go_action.setObjectName("go_releases")
-        self.go_action.triggered.connect(lambda _checked=False: window.show_view(RELEASES_KEY))
-        self.menu = QMenu("&Release", window)
-        self.menu.setObjectName("release_menu")
-        self.menu.addAction(self.signoff_action)
-        self.menu.addAction(self.cut_action)
-        self.menu.addSeparator()
-        self.menu.addAction(self.go_action)
-        bar = window.menuBar()
-        help_menu = next(
-            (a for a in bar.actions() if a.menu() is not None and a.text() == "&Help"), None
+        self.go_action.triggered.connect(lambda _checked=False: host.show_view(RELEASES_KEY))
+        host.add_action(self.signoff_action, menu="Release", section="release")
+        host.add_action(self.cut_action, menu="Release", section="release")
+        host.add_action(self.go_action, menu="Release", section="pages")
+        self.menu = host.menu("Release")
+        self.page = ReleasesView(host.kb, host.workers, self.cut_action)
+        self.page.loaded.connect(lambda count: host.set_page_count(RELEASES_KEY, count))
+        host.add_page(
+            RELEASES_KEY, "Releases", "release", self.page, tip="The releases this KB has cut"
         )
-        if help_menu is not None:
-            bar.insertMenu(help_menu, self.menu)
-        else:
-            bar.addMenu(self.menu)
-        self.page = ReleasesView(window.kb, window.workers, self.cut_action)
-        self.page.loaded.connect(self._counted)
-        window.pages.addWidget(self.page)
-        window.workflow_pages[RELEASES_KEY] = self.page
-        item = window.nav_items.get(RELEASES_KEY)
-        if item is not None:
-            item.setToolTip(0, "The releases this KB has cut")
         self.page.refresh()
-
-    def _counted(self, count: int) -> None:
-        item = self.window.nav_items.get(RELEASES_KEY)
-        if item is not None:
-            item.setText(1, f"{count:,}")
 
     def open_dialog(self) -> ReleaseDialog | None:
         """Open the release dialog (window-modal, without blocking: the event loop runs on)."""
@@ -646,12 +627,12 @@ class ReleaseUi(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        window = self.window
-        dialog = ReleaseDialog(window.kb, window.actor, workers=window.workers, parent=window)
+        host = self.host
+        dialog = ReleaseDialog(host.kb, host.actor, workers=host.workers, parent=host.as_widget())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.released.connect(lambda _created: self.page.refresh())
         dialog.released.connect(
-            lambda created: window.statusBar().showMessage(
+            lambda created: host.show_message(
                 f"Release {created.version} written to {created.path}", 10_000
             )
         )
@@ -670,13 +651,11 @@ class ReleaseUi(QObject):
         if self.signoff is not None:
             self.signoff.raise_()
             return self.signoff
-        window = self.window
-        dialog = SignOffDialog(window.kb, window.actor, workers=window.workers, parent=window)
+        host = self.host
+        dialog = SignOffDialog(host.kb, host.actor, workers=host.workers, parent=host.as_widget())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.signed.connect(
-            lambda row: window.statusBar().showMessage(
-                f"Version {row.version} signed off ({row.meaning})", 8000
-            )
+            lambda row: host.show_message(f"Version {row.version} signed off ({row.meaning})", 8000)
         )
         dialog.finished.connect(self._signoff_closed)
         self.signoff = dialog
@@ -687,6 +666,9 @@ class ReleaseUi(QObject):
         self.signoff = None
 
 
-def install_release_ui(window: MainWindow) -> ReleaseUi:
-    """Add the Release menu and the Releases page to `window`."""
-    return ReleaseUi(window)
+def install_release_ui(host: Host) -> ReleaseUi:
+    """Add the Release menu and the Releases page to the window `host` stands for."""
+    return ReleaseUi(host)
+
+
+SCREEN = Screen("releases", install_release_ui)

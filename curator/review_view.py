@@ -1,9 +1,8 @@
 """The "Change sets" page: a reviewer's queue above the change set shown side by side.
 
-`install_review(window)` puts this page, the audit log page, a Review menu (queue, record
-history, compare versions, audit log) and a History button in the record pane into the main
-window. It is the one call main_window.py makes for them; everything else lives here, in
-curator/change_set_view.py, curator/history_view.py and curator/audit_view.py.
+`SCREEN` plugs into the main window (curator/extension.py): it adds this page, the Review menu
+(queue, record history, compare versions) and a History button in the record pane. Everything
+else lives here, in curator/change_set_view.py and curator/history_view.py.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -36,8 +35,8 @@ from PySide6.QtWidgets import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from curator.audit_view import AuditPage
 from curator.change_set_view import ChangeSetView, counts_text
+from curator.extension import Host, Screen
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.table_model import ReadOnlyTableModel
@@ -47,13 +46,9 @@ from kb.model.orm import Change, ChangeSet, User
 from kb.review.users import Actor
 from kb.storage.db import Kb
 
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
-
 _Index = QModelIndex | QPersistentModelIndex
 HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 REVIEW_KEY = "change_sets"
-AUDIT_KEY = "audit"
 
 # (label, statuses shown); the first is the reviewer's queue.
 FILTERS: tuple[tuple[str, frozenset[ChangeSetStatus]], ...] = (
@@ -370,60 +365,46 @@ class ReviewHooks:
     """What `install_review` added, for tests and other screens to reach."""
 
     review: ReviewPage
-    audit: AuditPage
     menu: QMenu
     act_queue: QAction
     act_history: QAction
     act_diff: QAction
-    act_audit: QAction
     history_button: QToolButton
 
 
-def install_review(window: MainWindow) -> ReviewHooks:
-    """Add the change-set and audit pages, the Review menu and the record pane's History
-    button to `window` (its `workflow_pages` registry shows the pages from the navigator)."""
+def install_review(host: Host) -> ReviewHooks:
+    """Add the change-set page, the Review menu and the record pane's History button."""
     from curator.history_view import DiffDialog, HistoryDialog
 
-    review = ReviewPage(window.kb, window.actor, window.workers)
-    audit = AuditPage(window.kb, window.workers)
-    for key, page, tip in (
-        (REVIEW_KEY, review, "Change sets: the review queue, side by side (Ctrl+Shift+C)"),
-        (AUDIT_KEY, audit, "The audit log, newest first, and its chain check (Ctrl+Shift+A)"),
-    ):
-        window.pages.addWidget(page)
-        window.workflow_pages[key] = page
-        item = window.nav_items[key]
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-        item.setToolTip(0, tip)
-    review.queue_counted.connect(lambda n: window.nav_items[REVIEW_KEY].setText(1, str(n or "")))
+    window = host.as_widget()
+    review = ReviewPage(host.kb, host.actor, host.workers)
+    host.add_page(
+        REVIEW_KEY, "Change sets", "change_set", review, wide=True,
+        tip="Change sets: the review queue, side by side (Ctrl+Shift+C)",
+    )  # fmt: skip
+    review.queue_counted.connect(lambda n: host.set_page_count(REVIEW_KEY, n or None))
     # An approval makes a new KB version: every table, the version and the draft are read again.
-    review.merged.connect(lambda _version: window.reload())
-    review.acted.connect(lambda _outcome: window.reload_draft())
+    review.merged.connect(lambda _version: host.reload())
+    review.acted.connect(lambda _outcome: host.reload_draft())
     # A conflict means the main line moved under the reviewer: show them the KB as it is now.
-    review.view.conflicted.connect(window.reload)
-    review.open_record.connect(window.navigate)
-
-    def current_record() -> str | None:
-        detail = window.view.detail
-        if detail is not None and window.side_stack.currentWidget() is window.view:
-            return None if detail.new else detail.human_id
-        return None
+    review.view.conflicted.connect(host.reload)
+    review.open_record.connect(host.navigate)
 
     def show_history() -> None:
-        human_id = current_record()
+        human_id = host.current_record()
         if human_id is None:
-            window.statusBar().showMessage("Select a record on the main line to see its history")
+            host.show_message("Select a record on the main line to see its history")
             return
-        dialog = HistoryDialog(window.kb, window.workers, human_id, window)
+        dialog = HistoryDialog(host.kb, host.workers, human_id, window)
         dialog.open_change_set.connect(open_change_set)
         dialog.show()
 
     def open_change_set(human_id: str) -> None:
-        window.show_view(REVIEW_KEY)
+        host.show_view(REVIEW_KEY)
         review.show_change_set(human_id)
 
     def show_diff() -> None:
-        DiffDialog(window.kb, window.workers, window).show()
+        DiffDialog(host.kb, host.workers, window).show()
 
     def action(text: str, slot: Callable[[], Any], shortcut: str, name: str, tip: str) -> QAction:
         act = QAction(text, window)
@@ -432,12 +413,11 @@ def install_review(window: MainWindow) -> ReviewHooks:
         act.setToolTip(tip)
         act.setStatusTip(tip)
         act.triggered.connect(lambda _checked=False: slot())
-        window.addAction(act)
-        return act
+        return host.add_action(act, menu="Review")
 
     act_queue = action(
         "Review queue",
-        lambda: window.show_view(REVIEW_KEY),
+        lambda: host.show_view(REVIEW_KEY),
         "Ctrl+Shift+C",
         "go_change_sets",
         "Change sets waiting for review",
@@ -456,40 +436,20 @@ def install_review(window: MainWindow) -> ReviewHooks:
         "compare_versions",
         "Records added, changed and removed between two KB versions",
     )
-    act_audit = action(
-        "Audit log",
-        lambda: window.show_view(AUDIT_KEY),
-        "Ctrl+Shift+A",
-        "go_audit",
-        "Who did what, newest first; verify the chain",
-    )
     act_queue.setIcon(icon("change_set"))
     act_history.setIcon(icon("audit"))
-    act_audit.setIcon(icon("audit"))
 
     def update_history(_human_id: object = None) -> None:
-        human_id = current_record()
+        human_id = host.current_record()
         act_history.setEnabled(human_id is not None)
         act_history.setToolTip(
             f"History of {human_id} (Ctrl+H)" if human_id
             else "Select a record on the main line to see its history"
         )  # fmt: skip
 
-    window.record_shown.connect(update_history)
-    window.table_loaded.connect(update_history)
+    host.record_shown.connect(update_history)
+    host.table_loaded.connect(update_history)
     update_history()
-
-    menu = QMenu("&Review", window)
-    menu.setObjectName("review_menu")
-    for act in (act_queue, act_history, act_diff, act_audit):
-        menu.addAction(act)
-    help_action = next(
-        (a for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"), None
-    )
-    if help_action is not None:
-        window.menuBar().insertMenu(help_action, menu)
-    else:
-        window.menuBar().addMenu(menu)
 
     history_button = QToolButton()
     history_button.setObjectName("history_button")
@@ -497,29 +457,10 @@ def install_review(window: MainWindow) -> ReviewHooks:
     history_button.setText("History")
     history_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     history_button.setAutoRaise(True)
-    holder = window.edit_button.parentWidget()
-    side_bar = _layout_holding(holder.layout(), window.edit_button) if holder else None
-    if side_bar is not None:
-        side_bar.insertWidget(side_bar.indexOf(window.edit_button), history_button)
-
-    def page_changed(_index: int) -> None:
-        # These pages need the width for before | after; the record pane comes back with a table.
-        window.side.setVisible(window.pages.currentWidget() not in (review, audit))
-
-    window.pages.currentChanged.connect(page_changed)
+    host.add_record_button(history_button)
     return ReviewHooks(
-        review, audit, menu, act_queue, act_history, act_diff, act_audit, history_button
+        review, host.menu("Review"), act_queue, act_history, act_diff, history_button
     )
 
 
-def _layout_holding(layout: Any, widget: QWidget) -> QHBoxLayout | None:
-    """The box layout (nested anywhere in `layout`) that holds `widget` directly."""
-    if isinstance(layout, QHBoxLayout) and layout.indexOf(widget) >= 0:
-        return layout
-    for number in range(layout.count() if layout is not None else 0):
-        child = layout.itemAt(number).layout()
-        if child is not None:
-            found = _layout_holding(child, widget)
-            if found is not None:
-                return found
-    return None
+SCREEN = Screen("review", install_review)

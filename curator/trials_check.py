@@ -11,7 +11,6 @@ trial, and nothing is staged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -31,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from curator.extension import Host, Screen
 from curator.icons import icon
 from curator.qt_compat import emit
 from curator.settings import Settings
@@ -46,9 +45,6 @@ from kb.importing.trials_sync import (
 )
 from kb.review.users import Actor, Permission, why_not
 from kb.storage.db import Kb
-
-if TYPE_CHECKING:
-    from curator.main_window import MainWindow
 
 REGISTRY_KEY = "trials/registry_base_url"
 _PROBLEM = "#d64545"
@@ -313,51 +309,27 @@ class TrialsCheckDialog(QDialog):
 # --- the main window's hook ----------------------------------------------------------------
 
 
-def tools_menu(window: MainWindow) -> QMenu:
-    """The main window's Tools menu (made, before Help, by whichever tool installs first)."""
-    bar = window.menuBar()
-    help_action = None
-    for action in bar.actions():
-        title = action.text().replace("&", "")
-        menu = action.menu()
-        if title == "Tools" and isinstance(menu, QMenu):
-            return menu
-        if title == "Help":
-            help_action = action
-    menu = QMenu("&Tools", window)
-    menu.setObjectName("tools_menu")
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
-
-
-def install_trials_check(window: MainWindow) -> QAction:
+def install_trials_check(host: Host) -> QAction:
     """Add Tools ▸ Check trials against the registry… to the main window."""
-    action = QAction(icon("trial"), "Check trials against the registry…", window)
+    action = QAction(icon("trial"), "Check trials against the registry…", host.as_widget())
     action.setObjectName("check_trials")
     action.setStatusTip(
         "Compare the KB's trials with ClinicalTrials.gov and propose the differences for review"
     )
-    action.triggered.connect(lambda _checked=False: open_trials_check(window))
-    window.addAction(action)
-    tools_menu(window).addAction(action)
-    return action
+    action.triggered.connect(lambda _checked=False: open_trials_check(host))
+    return host.add_action(action, menu="Tools")
 
 
-def open_trials_check(window: MainWindow) -> TrialsCheckDialog:
+def open_trials_check(host: Host) -> TrialsCheckDialog:
+    """Open the check (non-modal); the change set it stages shows in the draft dock."""
     dialog = TrialsCheckDialog(
-        window.kb, window.actor, window.workers, qsettings_of(window.settings), window
+        host.kb, host.actor, host.workers, qsettings_of(host.settings), host.as_widget()
     )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-    def show_draft(_change_set: str) -> None:
-        # The check's change set is the curator's newest draft: the draft dock shows it.
-        window.reload_draft()
-        window.draft_dock.show()
-        window.draft_dock.raise_()
-
-    dialog.change_set_staged.connect(show_draft)
+    # The check's change set is the curator's newest draft: the draft dock shows it.
+    dialog.change_set_staged.connect(lambda _change_set: host.show_draft())
     dialog.show()
     return dialog
+
+
+SCREEN = Screen("trials_check", install_trials_check)

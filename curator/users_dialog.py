@@ -1,9 +1,12 @@
-"""Admins add curators, reviewers and release managers (kb.review.users checks the right)."""
+"""Admins add curators, reviewers and release managers (kb.review.users checks the right).
+
+`SCREEN` adds File ▸ Users…, enabled for admins (curator/extension.py).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from curator.extension import Host, Screen
+from curator.icons import icon
 from curator.theme import ERROR_COLOUR
 from kb.errors import KbError
 from kb.model.enums import Role
-from kb.review.users import Actor, add_user, list_users
+from kb.review.users import Actor, Permission, add_user, can, list_users
 from kb.storage.db import Kb
 
 
@@ -108,3 +113,21 @@ class UsersDialog(QDialog):
         self.name.clear()
         self.password.clear()
         self.reload()
+
+
+def install_users(host: Host) -> QAction:
+    """Add File ▸ Users…, for admins to add accounts (disabled for everyone else)."""
+    window = host.as_widget()
+    actor = host.actor
+    tip = "Add curators, reviewers and release managers (admins)"
+    action = QAction(icon("users"), "Users…", window)
+    action.setObjectName("users")
+    action.setStatusTip(tip)
+    action.setToolTip(tip)
+    action.setEnabled(actor is not None and can(actor, Permission.ADMIN))
+    if actor is not None:
+        action.triggered.connect(lambda _checked=False: UsersDialog(host.kb, actor, window).exec())
+    return host.add_action(action, menu="File", section="user")
+
+
+SCREEN = Screen("users", install_users)

@@ -80,6 +80,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     page (curator/release_dialog.py, curator/releases_view.py). Runs after main()'s screens:
     the curator's draft it left (a threshold and a level) becomes KB version 2."""
     from curator.main_window import MainWindow
+    from curator.releases_view import ReleaseUi
     from kb.release.cutting import create_release
     from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
     from kb.review.changes import approve_change_set, current_draft, submit_change_set
@@ -115,7 +116,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
                           start_view="assertion", owns_kb=False)  # fmt: skip
     reviewer.resize(*SIZE)
     reviewer.show()
-    signoff = reviewer.release_ui.open_signoff()
+    signoff = reviewer.installed(ReleaseUi).open_signoff()
     assert signoff is not None
     wait_for(lambda: signoff.check is not None)
     signoff.reason.setText("PD-L1 CPS threshold and the level checked against the labels")
@@ -129,7 +130,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
                         start_view="assertion", owns_kb=False)  # fmt: skip
     window.resize(*SIZE)
     window.show()
-    dialog = window.release_ui.open_dialog()
+    dialog = window.installed(ReleaseUi).open_dialog()
     assert dialog is not None
     wait_for(lambda: dialog.check is not None and dialog.check.version == 2)
     dialog.version_edit.setText("2026.11.0")
@@ -143,7 +144,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     save(dialog, out, "release-verified")
     dialog.close()
     window.show_view("releases")
-    wait_for(lambda: window.release_ui.page.model.rowCount() == 2)
+    wait_for(lambda: window.installed(ReleaseUi).page.model.rowCount() == 2)
     save(window, out, "releases-page")
     window.close()
     kb.close()
@@ -154,8 +155,10 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
     conflict, a record's history, the diff between two versions and the audit log
     (curator/review_view.py, change_set_view.py, history_view.py, audit_view.py). Uses its own
     demo KB, so it depends on no other screen."""
+    from curator.audit_view import AuditPage
     from curator.history_view import DiffDialog, HistoryDialog
     from curator.main_window import MainWindow
+    from curator.review_view import ReviewHooks
     from kb.model.enums import RecordType
     from kb.review.changes import (
         approve_change_set,
@@ -197,8 +200,8 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
                             start_view="assertion", owns_kb=False)  # fmt: skip
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.model.rowCount() == 57)
-        review = window.review_ui.review
+        wait_for(lambda: window.records.model.rowCount() == 57)
+        review = window.installed(ReviewHooks).review
         window.show_view("change_sets")
         wait_for(lambda: review.model.row_of(ours) is not None)
         review.show_change_set(ours)
@@ -221,9 +224,9 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
             approve_change_set(session, actor=people["reviewer"], change_set_id=ours)
         window.reload()
         window.navigate("AS-00001")
-        wait_for(lambda: window.view.detail is not None
-                 and window.view.detail.human_id == "AS-00001")  # fmt: skip
-        window.review_ui.act_history.trigger()
+        wait_for(lambda: window.record_pane.view.detail is not None
+                 and window.record_pane.view.detail.human_id == "AS-00001")  # fmt: skip
+        window.installed(ReviewHooks).act_history.trigger()
         history = window.findChild(HistoryDialog)
         assert history is not None
         wait_for(lambda: history.data is not None)
@@ -236,7 +239,7 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
         save(diff, out, "version-diff")
         diff.close()
 
-        audit = window.review_ui.audit
+        audit = window.installed(AuditPage)
         window.show_view("audit")
         wait_for(lambda: audit.model.rowCount() > 0)
         audit.verify()
@@ -315,7 +318,7 @@ def import_trials_sandbox_screens(out: Path, settings: object, theme: object) ->
                             start_view="assertion", owns_kb=False)  # fmt: skip
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.model.rowCount() == 57)
+        wait_for(lambda: window.records.model.rowCount() == 57)
 
         wizard = open_import_wizard(window)
         wizard.set_source(folder / "demo-export.xlsx")
@@ -386,53 +389,54 @@ def main() -> int:
         window = MainWindow(kb, actor, settings=settings, theme=theme, start_view="assertion")
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.model.rowCount() == 57 and window.info is not None)
+        wait_for(lambda: window.records.model.rowCount() == 57 and window.info is not None)
 
         def show(human_id: str) -> None:
             window.navigate(human_id)
-            wait_for(lambda: window.view.detail is not None
-                     and window.view.detail.human_id == human_id)  # fmt: skip
+            wait_for(lambda: window.record_pane.view.detail is not None
+                     and window.record_pane.view.detail.human_id == human_id)  # fmt: skip
 
         show("AS-00001")
         save(window, args.out, "01-assertions")
 
-        window.search.setText("osimertinib")
+        window.records.search.setText("osimertinib")
         save(window, args.out, "02-search")
-        window.search.clear()
+        window.records.search.clear()
 
         window.show_view("tumour")
-        wait_for(lambda: window.tumour_model.rowCount() > 0)
-        window.view.anchorClicked.emit(QUrl("tumour:NSCLC"))
+        wait_for(lambda: window.tumours.model.rowCount() > 0)
+        window.record_pane.view.anchorClicked.emit(QUrl("tumour:NSCLC"))
         save(window, args.out, "03-tumour-types")
 
         window.show_view("threshold")
-        wait_for(lambda: window.model.rowCount() == 10)
+        wait_for(lambda: window.records.model.rowCount() == 10)
         show("TH-00004")
         window.act_edit.trigger()
-        window.editor.widgets["value"].set_value("sixty")
+        window.record_pane.editor.widgets["value"].set_value("sixty")
         save(window, args.out, "04-threshold-editor")
-        window.editor.widgets["value"].set_value("60")
-        window.editor.request_save()
+        window.record_pane.editor.widgets["value"].set_value("60")
+        window.record_pane.editor.request_save()
         wait_for(lambda: window.draft_dock.model.rowCount() == 1)
 
         window.show_view("expression")
-        wait_for(lambda: window.model.rowCount() > 0)
+        wait_for(lambda: window.records.model.rowCount() > 0)
         show("BX-00015")
         window.act_edit.trigger()
-        tree = window.editor.widgets["tree"]
+        tree = window.record_pane.editor.widgets["tree"]
         assert isinstance(tree, ExpressionEditor)
         wait_for(lambda: "ERBB2" in tree.text)
         tree.select_path((1, 1))
         save(window, args.out, "05-expression-editor")
-        window.cancel_edit(ask=False)
+        window.record_pane.cancel_edit(ask=False)
 
         window.show_view("assertion")
         show("AS-00002")
         window.act_edit.trigger()
-        window.editor.widgets["evidence_level"].set_value("2")
-        window.editor.request_save()
+        window.record_pane.editor.widgets["evidence_level"].set_value("2")
+        window.record_pane.editor.request_save()
         wait_for(lambda: window.draft_dock.model.rowCount() == 2)
-        wait_for(lambda: window.view.detail is not None and window.view.detail.staged is not None)
+        wait_for(lambda: window.record_pane.view.detail is not None
+                 and window.record_pane.view.detail.staged is not None)  # fmt: skip
         save(window, args.out, "06-draft-and-changes")
 
         window.set_theme("dark")

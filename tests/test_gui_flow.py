@@ -25,7 +25,8 @@ from curator.app import Launcher
 from curator.main_window import MainWindow
 from curator.qt_compat import emit
 from curator.release_dialog import ReleaseDialog
-from curator.releases_view import SignOffDialog
+from curator.releases_view import ReleaseUi, SignOffDialog
+from curator.review_view import ReviewHooks
 from curator.settings import Settings
 from curator.signin_dialog import SignInDialog
 from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
@@ -118,7 +119,7 @@ def switch_user(launcher: Launcher, name: str, password: str) -> MainWindow:
     window = launcher.window
     assert isinstance(window, MainWindow) and window is not old
     assert window.actor is not None and window.actor.name == name
-    assert window.user_status.text() == f"User: {name}"
+    assert window.status_bar.user_status.text() == f"User: {name}"
     return window
 
 
@@ -139,22 +140,22 @@ def test_curate_review_release_and_verify_in_the_app(
     assert "This KB is empty. Create the demo KB in it?" in dialogs.texts[0]
     # Not handed to qtbot: switching user deletes it; the launcher fixture closes the last.
     assert isinstance(window, MainWindow)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 57, timeout=20_000)
+    qtbot.waitUntil(lambda: window.records.model.rowCount() == 57, timeout=20_000)
 
     # --- find the osimertinib assertions with the search box -----------------------------------
-    qtbot.keyClicks(window.search, "osimertinib")
-    assert window.model.rowCount() == 4
-    assert window.count_label.text() == "4 of 57 assertions"
-    row = window.model.row_of("AS-00004")  # osimertinib for EGFR T790M
+    qtbot.keyClicks(window.records.search, "osimertinib")
+    assert window.records.model.rowCount() == 4
+    assert window.records.count_label.text() == "4 of 57 assertions"
+    row = window.records.model.row_of("AS-00004")  # osimertinib for EGFR T790M
     assert row is not None
     with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb="AS-00004".__eq__):
-        click_row(qtbot, window.table, row)
-    assert "Osimertinib" in window.view.toPlainText()
+        click_row(qtbot, window.records.table, row)
+    assert "Osimertinib" in window.record_pane.view.toPlainText()
 
     # --- change its level in the record editor ---------------------------------------------------
     window.act_edit.trigger()
-    editor = window.editor
-    assert window.side_stack.currentWidget() is editor
+    editor = window.record_pane.editor
+    assert window.record_pane.stack.currentWidget() is editor
     level = editor.widgets["evidence_level"].combo  # type: ignore[attr-defined]
     assert level.currentData() == "1"
     level.setCurrentIndex(level.findData("2"))
@@ -164,18 +165,18 @@ def test_curate_review_release_and_verify_in_the_app(
 
     # --- and the PD-L1 TPS threshold: 50% → 60% -------------------------------------------------
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="threshold".__eq__):
-        window.navigator.setCurrentItem(window.nav_items["threshold"])
-    qtbot.keyClicks(window.search, "TPS >= 50")
-    assert window.model.rowCount() == 1
+        window.navigator.setCurrentItem(window.navigator.items["threshold"])
+    qtbot.keyClicks(window.records.search, "TPS >= 50")
+    assert window.records.model.rowCount() == 1
     with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb="TH-00002".__eq__):
-        click_row(qtbot, window.table, 0)
+        click_row(qtbot, window.records.table, 0)
     window.act_edit.trigger()
-    value = window.editor.widgets["value"].edit  # type: ignore[attr-defined]
+    value = window.record_pane.editor.widgets["value"].edit  # type: ignore[attr-defined]
     assert value.text() == "50"
     value.clear()
     qtbot.keyClicks(value, "60")
     with qtbot.waitSignal(window.draft_loaded, timeout=10_000):
-        qtbot.mouseClick(window.editor.save_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.record_pane.editor.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 2, timeout=10_000)
     draft = window.draft_dock.model
     summaries = {draft.index(r, 1).data(): draft.index(r, 3).data() for r in range(2)}
@@ -190,17 +191,17 @@ def test_curate_review_release_and_verify_in_the_app(
     qtbot.waitUntil(lambda: window.draft_dock.data.change_set is None, timeout=10_000)
     dialogs.check()
     # A curator may neither sign a version off nor cut a release, and is told why.
-    assert not window.release_ui.signoff_action.isEnabled()
-    assert not window.release_ui.cut_action.isEnabled()
-    assert window.release_ui.cut_action.toolTip() == (
+    assert not window.installed(ReleaseUi).signoff_action.isEnabled()
+    assert not window.installed(ReleaseUi).cut_action.isEnabled()
+    assert window.installed(ReleaseUi).cut_action.toolTip() == (
         "Curator is a curator; only release managers may release"
     )
 
     # --- a reviewer sees the change side by side and approves it --------------------------------
     window = switch_user(launcher, "reviewer", "demo-reviewer")
-    review = window.review_ui.review
+    review = window.installed(ReviewHooks).review
     with qtbot.waitSignal(review.listed, timeout=10_000):
-        window.navigator.setCurrentItem(window.nav_items["change_sets"])
+        window.navigator.setCurrentItem(window.navigator.items["change_sets"])
     assert window.pages.currentWidget() is review
     row = review.model.row_of(cs_id)
     assert row is not None
@@ -220,11 +221,11 @@ def test_curate_review_release_and_verify_in_the_app(
         qtbot.mouseClick(approve, Qt.MouseButton.LeftButton)
     dialogs.check()
     assert merged.args == [2]
-    qtbot.waitUntil(lambda: window.version_status.text() == "Version 2", timeout=10_000)
+    qtbot.waitUntil(lambda: window.status_bar.version_status.text() == "Version 2", timeout=10_000)
 
     # --- … and signs the new KB version off (Release ▸ Sign off a KB version…) -----------------
-    window.release_ui.signoff_action.trigger()
-    signoff = window.release_ui.signoff
+    window.installed(ReleaseUi).signoff_action.trigger()
+    signoff = window.installed(ReleaseUi).signoff
     assert isinstance(signoff, SignOffDialog)
     qtbot.waitUntil(lambda: signoff.check is not None, timeout=10_000)
     assert signoff.selected_version() == 2
@@ -254,10 +255,10 @@ def test_curate_review_release_and_verify_in_the_app(
 
     # --- the release manager cuts a signed release and sees it verified -------------------------
     window = switch_user(launcher, "releaser", "demo-releaser")
-    assert window.release_ui.cut_action.isEnabled()
-    assert not window.release_ui.signoff_action.isEnabled()
-    window.release_ui.cut_action.trigger()
-    dialog = window.release_ui.dialog
+    assert window.installed(ReleaseUi).cut_action.isEnabled()
+    assert not window.installed(ReleaseUi).signoff_action.isEnabled()
+    window.installed(ReleaseUi).cut_action.trigger()
+    dialog = window.installed(ReleaseUi).dialog
     assert isinstance(dialog, ReleaseDialog)
     qtbot.waitUntil(lambda: dialog.check is not None, timeout=10_000)
     assert dialog.selected_version() == 2
@@ -284,9 +285,9 @@ def test_curate_review_release_and_verify_in_the_app(
     folder = dialog.outcome.created.path
     assert folder.parent == out and folder.name.endswith("-1-2026.11.0")
     dialog.close()
-    page = window.release_ui.page
+    page = window.installed(ReleaseUi).page
     with qtbot.waitSignal(page.loaded, timeout=10_000):
-        window.navigator.setCurrentItem(window.nav_items["releases"])
+        window.navigator.setCurrentItem(window.navigator.items["releases"])
     assert page.model.index(0, 1).data() == "2026.11.0"
 
     # --- `kb release verify` accepts the folder, as a downstream service would run it -----------

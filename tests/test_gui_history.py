@@ -16,6 +16,7 @@ from curator.history_view import (
     load_version_diff,
 )
 from curator.main_window import MainWindow
+from curator.review_view import ReviewHooks
 from kb.review.audit import ChainReport
 from kb.review.changes import approve_change_set
 from kb.review.users import Actor
@@ -52,7 +53,7 @@ def table(model: HistoryModel | VersionDiffModel | AuditModel) -> list[tuple[str
 def test_history_shows_who_changed_what_and_when(qtbot, make_window, people, demo) -> None:
     name = merged(demo, people)
     window: MainWindow = make_window(people["cora"], view="threshold")
-    hooks = window.review_ui
+    hooks = window.installed(ReviewHooks)
     assert not hooks.act_history.isEnabled()  # no record shown yet
     with qtbot.waitSignal(window.record_shown, timeout=10_000):
         window.navigate("TH-00001")
@@ -76,7 +77,7 @@ def test_history_shows_who_changed_what_and_when(qtbot, make_window, people, dem
     assert ("created", "Metric", "—", "TMB") in {(r[4], r[5], r[6], r[7]) for r in rows}
     assert "TH-00001" in dialog.heading.text() and "2 versions" in dialog.heading.text()
     # A change set named in the history opens on the review page.
-    page = window.review_ui.review
+    page = window.installed(ReviewHooks).review
     with qtbot.waitSignal(page.view.loaded, timeout=10_000):
         dialog.table.doubleClicked.emit(dialog.model.index(0, 3))
     assert window.current_key == "change_sets"
@@ -130,7 +131,7 @@ def test_diff_viewer_shows_what_changed_between_versions_1_and_2(
         ("threshold", "changed", "TH-00001 — TMB >= 16 mut/Mb", "Value", "16", "10")
     ]
     # The Review menu opens it too.
-    window.review_ui.act_diff.trigger()
+    window.installed(ReviewHooks).act_diff.trigger()
     assert any(
         isinstance(w, DiffDialog) and w is not dialog for w in QApplication.topLevelWidgets()
     )
@@ -148,8 +149,8 @@ def test_identical_versions_have_no_differences(people, demo) -> None:
 def test_audit_page_lists_events_and_verifies_the_chain(qtbot, make_window, people, demo) -> None:
     name = merged(demo, people)
     window = make_window(people["cora"])
-    page = window.review_ui.audit
-    assert window.nav_items["audit"].flags() & Qt.ItemFlag.ItemIsEnabled
+    page = window.installed(AuditPage)
+    assert window.navigator.items["audit"].flags() & Qt.ItemFlag.ItemIsEnabled
     with qtbot.waitSignal(page.loaded, timeout=10_000):
         window.show_view("audit")
     rows = table(page.model)
@@ -170,7 +171,7 @@ def test_audit_page_lists_events_and_verifies_the_chain(qtbot, make_window, peop
 def test_audit_filters_and_paging(qtbot, make_window, people, demo) -> None:
     name = merged(demo, people)
     window = make_window(people["cora"])
-    page: AuditPage = window.review_ui.audit
+    page: AuditPage = window.installed(AuditPage)
     page.page_size = 5
     with qtbot.waitSignal(page.loaded, timeout=10_000):
         window.show_view("audit")

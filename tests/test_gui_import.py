@@ -181,7 +181,7 @@ def test_file_import_opens_from_the_menu_and_the_draft_dock_shows_the_result(
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.draft_loaded, timeout=WAIT):
         window.show()
-    action = window.act_import
+    action = window.action("import")
     assert action.shortcut().toString() == "Ctrl+I"
     file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
     assert action in file_menu.actions()

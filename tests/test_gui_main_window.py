@@ -56,7 +56,10 @@ def make_window(qtbot, demo_url: str, settings: Settings) -> Iterator[Callable[.
         kb = open_kb(demo_url)
         window = MainWindow(kb, actor, settings=settings, start_view=view)
         # Never leave an unsaved edit: closing would ask, and nobody is there to answer.
-        qtbot.addWidget(window, before_close_func=lambda w: w.side_stack.setCurrentWidget(w.view))
+        qtbot.addWidget(
+            window,
+            before_close_func=lambda w: w.record_pane.stack.setCurrentWidget(w.record_pane.view),
+        )
         made.append(window)
         if wait:
             with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb=view.__eq__):
@@ -113,40 +116,40 @@ def show_record(qtbot, window: MainWindow, human_id: str) -> None:  # type: igno
 def test_rows_arrive_by_signal_and_the_window_never_waits(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], wait=False)
     # The constructor returned before any row was read: the table fills in later.
-    assert window.model.rowCount() == 0
+    assert window.records.model.rowCount() == 0
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
         pass
-    assert window.model.rowCount() == 57
-    assert window.count_label.text() == "57 assertions"
-    assert window.nav_items["assertion"].text(1) == "57"
-    qtbot.waitUntil(lambda: window.version_status.text() == "Version 1", timeout=5000)
-    assert window.user_status.text() == "User: cora"
-    assert window.role_status.text() == "Role: curator"
-    assert "demo" in window.kb_status.text()
+    assert window.records.model.rowCount() == 57
+    assert window.records.count_label.text() == "57 assertions"
+    assert window.navigator.items["assertion"].text(1) == "57"
+    qtbot.waitUntil(lambda: window.status_bar.version_status.text() == "Version 1", timeout=5000)
+    assert window.status_bar.user_status.text() == "User: cora"
+    assert window.status_bar.role_status.text() == "Role: curator"
+    assert "demo" in window.status_bar.kb_status.text()
 
 
 def test_search_as_you_type_and_column_filters(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
-    qtbot.keyClicks(window.search, "osimertinib")
-    assert window.model.rowCount() == 4
-    assert window.count_label.text() == "4 of 57 assertions"
-    window.search.clear()
-    level = [c.key for c in window.model.columns].index("level")
-    qtbot.keyClicks(window.filters.edits[level], "=R1")
-    assert window.model.rowCount() > 0
+    qtbot.keyClicks(window.records.search, "osimertinib")
+    assert window.records.model.rowCount() == 4
+    assert window.records.count_label.text() == "4 of 57 assertions"
+    window.records.search.clear()
+    level = [c.key for c in window.records.model.columns].index("level")
+    qtbot.keyClicks(window.records.filters.edits[level], "=R1")
+    assert window.records.model.rowCount() > 0
     assert all(
-        window.model.data(window.model.index(r, level)) == "R1"
-        for r in range(window.model.rowCount())
+        window.records.model.data(window.records.model.index(r, level)) == "R1"
+        for r in range(window.records.model.rowCount())
     )
-    qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
-    assert window.model.rowCount() == 57
-    assert window.filters.edits[level].text() == ""
+    qtbot.mouseClick(window.records.clear_button, Qt.MouseButton.LeftButton)
+    assert window.records.model.rowCount() == 57
+    assert window.records.filters.edits[level].text() == ""
 
 
 def test_sorting_by_clicking_a_header(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
-    window.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    assert window.model.human_id_at(0) == "AS-00057"
+    window.records.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert window.records.model.human_id_at(0) == "AS-00057"
 
 
 def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, people) -> None:
@@ -156,9 +159,9 @@ def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, pe
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="biomarker".__eq__):
         qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.current_key == "biomarker"
-    assert window.model.rowCount() == 36
+    assert window.records.model.rowCount() == 36
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert window.search.hasFocus()
+    assert window.records.search.hasFocus()
     shortcuts = {a.objectName(): a.shortcut().toString() for a in window.actions()}
     assert shortcuts["go_assertion"] == "Ctrl+1" and shortcuts["go_trial"] == "Ctrl+9"
     assert shortcuts["new_record"] == "Ctrl+N" and shortcuts["save"] == "Ctrl+S"
@@ -169,39 +172,39 @@ def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, pe
 def test_record_pane_shows_fields_and_links_navigate(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
     show_record(qtbot, window, "AS-00001")
-    text = window.view.toPlainText()
+    text = window.record_pane.view.toPlainText()
     assert "BX-00001 — EGFR exon 19 in-frame deletion OR EGFR L858R" in text
     assert "TX-00001 — Osimertinib" in text
     assert "NSCLC — Non-Small Cell Lung Cancer" in text
     assert "CT-00001 — fda_label:TAGRISSO (osimertinib) label" in text
-    assert "record:TX-00001" in window.view.toHtml()
+    assert "record:TX-00001" in window.record_pane.view.toHtml()
     with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb="TX-00001".__eq__):
-        emit(window.view.anchorClicked, QUrl("record:TX-00001"))
+        emit(window.record_pane.view.anchorClicked, QUrl("record:TX-00001"))
     assert window.current_key == "therapy"
-    row = window.table.selectionModel().currentIndex().row()
-    assert window.model.human_id_at(row) == "TX-00001"
+    row = window.records.table.selectionModel().currentIndex().row()
+    assert window.records.model.human_id_at(row) == "TX-00001"
     # The therapy lists who uses it, as links back.
-    assert "Used by" in window.view.toPlainText()
-    assert "AS-00001 —" in window.view.toPlainText()
+    assert "Used by" in window.record_pane.view.toPlainText()
+    assert "AS-00001 —" in window.record_pane.view.toPlainText()
 
 
 def test_tumour_types_show_as_a_tree(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
     show_record(qtbot, window, "AS-00001")
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="tumour".__eq__):
-        emit(window.view.anchorClicked, QUrl("tumour:NSCLC"))
+        emit(window.record_pane.view.anchorClicked, QUrl("tumour:NSCLC"))
     assert window.current_key == "tumour"
-    current = window.tumour_view.currentIndex()
+    current = window.tumours.tree.currentIndex()
     assert current.data() == "NSCLC"
     assert current.parent().data() == "LUNG"
-    assert "Non-Small Cell Lung Cancer" in window.view.toPlainText()
-    assert "Show the assertions naming NSCLC" in window.view.toPlainText()
-    qtbot.keyClicks(window.tumour_search, "melanoma")
-    assert window.tumour_filter.rowCount() == 1  # TISSUE, kept as the ancestor of MEL
+    assert "Non-Small Cell Lung Cancer" in window.record_pane.view.toPlainText()
+    assert "Show the assertions naming NSCLC" in window.record_pane.view.toPlainText()
+    qtbot.keyClicks(window.tumours.search, "melanoma")
+    assert window.tumours.filter_model.rowCount() == 1  # TISSUE, kept as the ancestor of MEL
     # "Show the assertions naming NSCLC" filters the (already loaded) assertion table.
-    emit(window.view.anchorClicked, QUrl("filter:assertion/tumour_types/NSCLC"))
+    emit(window.record_pane.view.anchorClicked, QUrl("filter:assertion/tumour_types/NSCLC"))
     assert window.current_key == "assertion"
-    assert 0 < window.model.rowCount() < 57
+    assert 0 < window.records.model.rowCount() < 57
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -211,8 +214,8 @@ def test_threshold_editor_knows_units_and_scales(qtbot, make_window, people) -> 
     window = make_window(people["cora"], view="threshold")
     show_record(qtbot, window, "TH-00001")  # TMB >= 10 mut/Mb
     window.act_edit.trigger()
-    editor = window.editor
-    assert window.side_stack.currentWidget() is editor
+    editor = window.record_pane.editor
+    assert window.record_pane.stack.currentWidget() is editor
     value = editor.widgets["value"]
     assert isinstance(value, ThresholdValueField)
     assert editor.widgets["unit"].value() == "mut/Mb"
@@ -237,7 +240,7 @@ def test_threshold_editor_knows_units_and_scales(qtbot, make_window, people) -> 
 def test_new_record_shows_required_fields(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
     window.act_new.trigger()
-    editor = window.editor
+    editor = window.record_pane.editor
     assert editor.heading.text() == "New assertion"
     assert editor.messages["expression"].text().startswith("a value is required")
     assert editor.messages["tumour_types"].text().startswith("a value is required")
@@ -258,7 +261,7 @@ def test_new_record_shows_required_fields(qtbot, make_window, people) -> None:
 def test_reference_completer_finds_genes_by_symbol(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], view="biomarker")
     window.act_new.trigger()
-    gene = window.editor.widgets["gene"]
+    gene = window.record_pane.editor.widgets["gene"]
     assert isinstance(gene, RefField)
     qtbot.waitUntil(lambda: window.store.loaded("gene"), timeout=10_000)
     completer = gene.completer
@@ -274,7 +277,7 @@ def test_expression_editor_shows_canonical_text_live(qtbot, make_window, people)
     window = make_window(people["cora"], view="expression")
     show_record(qtbot, window, "BX-00001")
     window.act_edit.trigger()
-    tree = window.editor.widgets["tree"]
+    tree = window.record_pane.editor.widgets["tree"]
     assert isinstance(tree, ExpressionEditor)
     qtbot.waitUntil(
         lambda: tree.text == "EGFR exon 19 in-frame deletion OR EGFR L858R", timeout=10_000
@@ -283,7 +286,9 @@ def test_expression_editor_shows_canonical_text_live(qtbot, make_window, people)
     tree.select_path(())
     tree.add_condition()
     assert tree.problem() == "args[2]: a leaf needs a 'biomarker'"
-    assert window.editor.messages["tree"].text() == "args[2]: a leaf needs a 'biomarker'"
+    assert (
+        window.record_pane.editor.messages["tree"].text() == "args[2]: a leaf needs a 'biomarker'"
+    )
     tree.biomarker_edit.setText("BM-00003")
     assert tree.text == "EGFR exon 19 in-frame deletion OR EGFR L858R OR EGFR T790M"
     tree.negate_selected()
@@ -298,26 +303,31 @@ def test_expression_editor_shows_canonical_text_live(qtbot, make_window, people)
     tree.remove_selected()
     assert tree.text == "EGFR L858R OR NOT EGFR T790M"
     assert tree.problem() is None
-    assert window.editor.save_button.isEnabled()
+    assert window.record_pane.editor.save_button.isEnabled()
 
 
 def test_save_lands_in_the_draft_and_undo_redo(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], view="threshold")
     show_record(qtbot, window, "TH-00001")
     window.act_edit.trigger()
-    window.editor.widgets["value"].set_value("12")
+    window.record_pane.editor.widgets["value"].set_value("12")
     with qtbot.waitSignal(window.draft_loaded, timeout=10_000):
-        qtbot.keyClick(window.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(window.record_pane.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 1, timeout=10_000)
     dock = window.draft_dock.model
     assert dock.index(0, 0).data() == "changed"
     assert dock.index(0, 1).data() == "TH-00001"
     assert dock.index(0, 3).data() == "value: 10 → 12"
-    assert window.side_stack.currentWidget() is window.view
-    qtbot.waitUntil(lambda: "Changed in your draft" in window.view.toPlainText(), timeout=10_000)
-    assert "was: 10" in window.view.toPlainText()
-    row = window.model.row_of("TH-00001")
-    assert window.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) == "changed in your draft"
+    assert window.record_pane.stack.currentWidget() is window.record_pane.view
+    qtbot.waitUntil(
+        lambda: "Changed in your draft" in window.record_pane.view.toPlainText(), timeout=10_000
+    )
+    assert "was: 10" in window.record_pane.view.toPlainText()
+    row = window.records.model.row_of("TH-00001")
+    assert (
+        window.records.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+        == "changed in your draft"
+    )
     assert window.act_undo.isEnabled() and window.act_undo.text() == "Undo Edit TH-00001 (value)"
     with qtbot.waitSignal(window.controller.edited, timeout=10_000):
         window.act_undo.trigger()
@@ -332,28 +342,28 @@ def test_kb_refusal_lands_beside_the_field(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], view="expression")
     show_record(qtbot, window, "BX-00001")
     window.act_edit.trigger()
-    tree = window.editor.widgets["tree"]
+    tree = window.record_pane.editor.widgets["tree"]
     assert isinstance(tree, ExpressionEditor)
     tree.select_path(())
     tree.add_condition()
     tree.biomarker_edit.setText("BM-99999")  # well formed, but no such biomarker
-    assert window.editor.save_button.isEnabled()
+    assert window.record_pane.editor.save_button.isEnabled()
     with qtbot.waitSignal(window.controller.failed, timeout=10_000):
-        window.editor.request_save()
-    assert window.side_stack.currentWidget() is window.editor
-    assert "no biomarker" in window.editor.messages["tree"].text()
-    assert window.editor.banner.text() == "Not saved: see expression."
+        window.record_pane.editor.request_save()
+    assert window.record_pane.stack.currentWidget() is window.record_pane.editor
+    assert "no biomarker" in window.record_pane.editor.messages["tree"].text()
+    assert window.record_pane.editor.banner.text() == "Not saved: see expression."
     assert window.draft_dock.model.rowCount() == 0
 
 
 def test_new_record_saved_then_submitted(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], view="drug")
     window.act_new.trigger()
-    window.editor.widgets["name"].set_value("testinib")
+    window.record_pane.editor.widgets["name"].set_value("testinib")
     with qtbot.waitSignal(window.record_shown, timeout=10_000):
         window.act_save.trigger()
-    assert window.view.detail is not None and window.view.detail.new
-    assert "New in your draft" in window.view.toPlainText()
+    assert window.record_pane.view.detail is not None and window.record_pane.view.detail.new
+    assert "New in your draft" in window.record_pane.view.toPlainText()
     qtbot.waitUntil(window.draft_dock.submit_button.isEnabled, timeout=10_000)
     answer_next_dialog(qtbot, click(QMessageBox.StandardButton.Yes))
     window.draft_dock.submit_button.click()
@@ -370,8 +380,8 @@ def test_a_release_manager_may_not_edit_and_is_told_why(qtbot, make_window, peop
         window.act_edit.toolTip() == "rm is a release-manager; only curators and reviewers may edit"
     )
     assert not window.draft_dock.submit_button.isEnabled()
-    window.edit_record()
-    assert window.side_stack.currentWidget() is window.view
+    window.record_pane.edit_record()
+    assert window.record_pane.stack.currentWidget() is window.record_pane.view
 
 
 # --- finish -------------------------------------------------------------------------------------

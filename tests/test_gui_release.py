@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLineEdit
 from curator import release_dialog, releases_view
 from curator.main_window import MainWindow
 from curator.release_dialog import ReleaseDialog, Verification, VersionsModel
-from curator.releases_view import ReleasesModel
+from curator.releases_view import ReleasesModel, ReleaseUi
 from curator.settings import Settings
 from kb.model.enums import ApprovalMeaning, Role
 from kb.release.cutting import create_release, list_releases
@@ -220,32 +220,34 @@ def make_window(qtbot, kb: Kb, tmp_path: Path) -> Iterator[Callable[..., MainWin
 
 def test_only_a_release_manager_may_cut_a_release(qtbot, make_window, team: Team) -> None:
     curator = make_window(team.cora)
-    action = curator.release_ui.cut_action
+    action = curator.installed(ReleaseUi).cut_action
     assert not action.isEnabled()
     assert action.toolTip() == "Cora is a curator; only release managers may release"
-    assert curator.release_ui.open_dialog() is None
-    menu = curator.release_ui.menu
+    assert curator.installed(ReleaseUi).open_dialog() is None
+    menu = curator.installed(ReleaseUi).menu
     assert menu.title() == "&Release" and action in menu.actions()
     titles = [a.text() for a in curator.menuBar().actions()]
     assert titles.index("&Release") < titles.index("&Help")
     # The Releases page is open to everyone; its "Cut a release" follows the action.
-    releases = curator.nav_items["releases"]
+    releases = curator.navigator.items["releases"]
     assert releases.flags() & Qt.ItemFlag.ItemIsEnabled
     curator.show_view("releases")
-    assert curator.pages.currentWidget() is curator.release_ui.page
+    assert curator.pages.currentWidget() is curator.installed(ReleaseUi).page
     assert not curator.act_new.isEnabled()  # no record type on this page
     reader = make_window(None)
-    assert not reader.release_ui.cut_action.isEnabled()
-    assert reader.release_ui.cut_action.toolTip().startswith("Sign in as a release manager")
+    assert not reader.installed(ReleaseUi).cut_action.isEnabled()
+    assert (
+        reader.installed(ReleaseUi).cut_action.toolTip().startswith("Sign in as a release manager")
+    )
     manager = make_window(team.rm)
-    assert manager.release_ui.cut_action.isEnabled()
-    manager.release_ui.cut_action.trigger()
-    dialog = manager.release_ui.dialog
+    assert manager.installed(ReleaseUi).cut_action.isEnabled()
+    manager.installed(ReleaseUi).cut_action.trigger()
+    dialog = manager.installed(ReleaseUi).dialog
     assert isinstance(dialog, ReleaseDialog) and dialog.isVisible()
     assert dialog.isModal()  # window-modal, opened without blocking the event loop
     qtbot.waitUntil(lambda: dialog.check is not None, timeout=10_000)
     dialog.close()
-    qtbot.waitUntil(lambda: manager.release_ui.dialog is None, timeout=5000)
+    qtbot.waitUntil(lambda: manager.installed(ReleaseUi).dialog is None, timeout=5000)
 
 
 def test_the_dialog_itself_refuses_someone_else(make_dialog, team: Team) -> None:
@@ -520,11 +522,11 @@ def test_the_releases_page_lists_and_verifies(
 ) -> None:
     release_version_1(env)
     window = make_window(env.team.rm)
-    page = window.release_ui.page
+    page = window.installed(ReleaseUi).page
     with qtbot.waitSignal(page.loaded, timeout=10_000):
-        window.navigator.setCurrentItem(window.nav_items["releases"])
+        window.navigator.setCurrentItem(window.navigator.items["releases"])
     assert window.current_key == "releases" and window.pages.currentWidget() is page
-    assert window.nav_items["releases"].text(1) == "1"
+    assert window.navigator.items["releases"].text(1) == "1"
     qtmodeltester.check(page.model)
     assert isinstance(page.model, ReleasesModel)
     shown = [page.model.index(0, column).data() for column in (0, 1, 2, 4)]
@@ -545,15 +547,15 @@ def test_the_releases_page_lists_and_verifies(
     assert opened and opened[0].name.startswith("kb-release-")
     # Back to a record type from the navigator.
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="gene".__eq__):
-        window.navigator.setCurrentItem(window.nav_items["gene"])
-    assert window.pages.currentWidget() is window.records_page
+        window.navigator.setCurrentItem(window.navigator.items["gene"])
+    assert window.pages.currentWidget() is window.records
 
 
 def test_an_empty_releases_page_says_how_to_start(
     qtbot, qtmodeltester, make_window, team: Team
 ) -> None:
     window = make_window(team.cora)
-    page = window.release_ui.page
+    page = window.installed(ReleaseUi).page
     qtbot.waitUntil(lambda: page.count_label.text() != "Reading releases…", timeout=10_000)
     assert page.count_label.text().startswith("No release yet")
     qtmodeltester.check(page.model)
@@ -579,7 +581,7 @@ def test_versions_model_contract(qtmodeltester, env: Env) -> None:
 def test_a_reviewer_signs_a_version_off(qtbot, make_window, env: Env) -> None:
     merge_version_2(env, approve=False)
     window = make_window(env.team.rex)
-    ui = window.release_ui
+    ui = window.installed(ReleaseUi)
     assert ui.signoff_action.isEnabled() and not ui.cut_action.isEnabled()
     ui.signoff_action.trigger()
     dialog = ui.signoff
@@ -623,9 +625,9 @@ def test_only_reviewers_sign_off(qtbot, make_window, env: Env) -> None:
         (None, "Sign in as a reviewer to sign a KB version off"),
     ):
         window = make_window(actor)
-        assert not window.release_ui.signoff_action.isEnabled()
-        assert window.release_ui.signoff_action.toolTip() == tip
-        assert window.release_ui.open_signoff() is None
+        assert not window.installed(ReleaseUi).signoff_action.isEnabled()
+        assert window.installed(ReleaseUi).signoff_action.toolTip() == tip
+        assert window.installed(ReleaseUi).open_signoff() is None
     # The dialog refuses on its own too (and kb would anyway).
     from curator.releases_view import SignOffDialog
 

@@ -24,7 +24,7 @@ from curator.change_set_view import (
     load_change_set_detail,
 )
 from curator.main_window import MainWindow
-from curator.review_view import ChangeSetListModel, ReviewPage, load_queue
+from curator.review_view import ChangeSetListModel, ReviewHooks, ReviewPage, load_queue
 from curator.settings import Settings
 from kb.model.enums import ChangeSetStatus, RecordType, Role
 from kb.review.changes import approve_change_set, open_draft, submit_change_set
@@ -73,7 +73,10 @@ def make_window(qtbot, demo_url: str, settings: Settings) -> Iterator[Callable[.
 
     def make(actor: Actor | None, view: str = "assertion") -> MainWindow:
         window = MainWindow(open_kb(demo_url), actor, settings=settings, start_view=view)
-        qtbot.addWidget(window, before_close_func=lambda w: w.side_stack.setCurrentWidget(w.view))
+        qtbot.addWidget(
+            window,
+            before_close_func=lambda w: w.record_pane.stack.setCurrentWidget(w.record_pane.view),
+        )
         made.append(window)
         with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb=view.__eq__):
             window.show()
@@ -111,7 +114,7 @@ def edit(kb: Kb, actor: Actor, human_id: str, fields: dict[str, object], title: 
 
 
 def open_review(qtbot, window: MainWindow, change_set: str | None = None) -> ReviewPage:  # type: ignore[no-untyped-def]
-    page = window.review_ui.review
+    page = window.installed(ReviewHooks).review
     with qtbot.waitSignal(page.listed, timeout=10_000):
         window.show_view("change_sets")
     if change_set is not None:
@@ -167,11 +170,11 @@ def test_queue_lists_submitted_change_sets_newest_first(qtbot, make_window, peop
             "TH-00003", {"value": "2"}
         )
     window = make_window(people["rex"])
-    item = window.nav_items["change_sets"]
+    item = window.navigator.items["change_sets"]
     assert item.flags() & Qt.ItemFlag.ItemIsEnabled
     page = open_review(qtbot, window)
     assert window.pages.currentWidget() is page
-    assert not window.side.isVisible()  # the page takes the record pane's width
+    assert not window.record_pane.isVisible()  # the page takes the record pane's width
     model = page.model
     assert [model.index(r, 0).data() for r in range(model.rowCount())] == [second, first]
     row = model.row_of(first)
@@ -186,7 +189,7 @@ def test_queue_lists_submitted_change_sets_newest_first(qtbot, make_window, peop
     page.filter.setCurrentIndex(1)  # drafts
     assert [model.index(r, 1).data() for r in range(model.rowCount())] == ["still a draft"]
     window.show_view("assertion")
-    assert window.side.isVisible()
+    assert window.record_pane.isVisible()
 
 
 def test_side_by_side_shows_updates_creations_and_deletions(
@@ -276,15 +279,15 @@ def test_a_second_reviewer_approves_and_the_tables_refresh(
 ) -> None:
     name = stage(demo, people["rex"])
     window = make_window(people["rita"], view="threshold")
-    row = window.model.row_of("TH-00001")
-    assert "TMB >= 10" in str(window.model.index(row, 1).data())
+    row = window.records.model.row_of("TH-00001")
+    assert "TMB >= 10" in str(window.records.model.index(row, 1).data())
     view = open_review(qtbot, window, name).view
     assert view.buttons["approve"].isEnabled()
     answer_next_dialog(qtbot, lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     with qtbot.waitSignal(view.merged, timeout=10_000) as merged:
         view.buttons["approve"].click()
     assert merged.args == [2]
-    qtbot.waitUntil(lambda: window.version_status.text() == "Version 2", timeout=10_000)
+    qtbot.waitUntil(lambda: window.status_bar.version_status.text() == "Version 2", timeout=10_000)
     assert "approved and merged as KB version 2" in view.message.text()
     qtbot.waitUntil(
         lambda: view.detail is not None and view.detail.change_set.status.value == "merged",
@@ -295,8 +298,8 @@ def test_a_second_reviewer_approves_and_the_tables_refresh(
     # Every table is read again: the thresholds show the new value.
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="threshold".__eq__):
         window.show_view("threshold")
-    row = window.model.row_of("TH-00001")
-    assert "TMB >= 16" in str(window.model.index(row, 1).data())
+    row = window.records.model.row_of("TH-00001")
+    assert "TMB >= 16" in str(window.records.model.index(row, 1).data())
     page = open_review(qtbot, window)
     page.filter.setCurrentIndex(2)  # merged
     assert page.model.index(0, 2).data() == "merged → v2"
@@ -363,7 +366,7 @@ def test_a_conflict_shows_base_theirs_ours_and_suggests_a_rebase(
     ]
     assert issues.rows == [("TH-00001 — TMB >= 12 mut/Mb", "value", "10", "12", "16")]
     assert "rebase" in view.issues_hint.text().lower() and "cora" in view.issues_hint.text()
-    assert window.version_status.text() == "Version 2"
+    assert window.status_bar.version_status.text() == "Version 2"
 
     # The author sees how: withdraw, then Rebase, which drops the conflicting field.
     mine = make_window(people["cora"])
@@ -411,7 +414,7 @@ def test_effects_on_saved_test_patients(qtbot, make_window, people, demo) -> Non
     with demo.unit_of_work() as session:
         submit_change_set(session, actor=people["cora"], change_set_id=name)
     window = make_window(people["rex"])
-    page = window.review_ui.review
+    page = window.installed(ReviewHooks).review
     with qtbot.waitSignal(page.listed, timeout=10_000):
         window.show_view("change_sets")
     with qtbot.waitSignal(page.view.effects_loaded, timeout=20_000):

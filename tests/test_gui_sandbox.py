@@ -325,9 +325,9 @@ def test_the_sandbox_opens_from_the_tools_menu_with_an_oncotree_completer(
     with qtbot.waitSignal(window.draft_loaded, timeout=WAIT):
         window.show()
     tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
-    assert window.act_sandbox in tools.actions()
-    assert window.act_sandbox.shortcut().toString() == "Ctrl+Shift+M"
-    window.act_sandbox.trigger()
+    assert window.action("matching_sandbox") in tools.actions()
+    assert window.action("matching_sandbox").shortcut().toString() == "Ctrl+Shift+M"
+    window.action("matching_sandbox").trigger()
     sandbox = window.findChild(MatchingSandbox)
     assert isinstance(sandbox, MatchingSandbox)
     codes = sandbox.form.code_filter

@@ -160,7 +160,7 @@ def test_first_run_builds_the_demo_off_the_ui_thread(
     assert window.actor is not None and window.actor.name == "curator"
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
         pass
-    assert window.model.rowCount() == 57
+    assert window.records.model.rowCount() == 57
     assert settings.recent_kbs() == [sqlite_url]
     assert settings.last_user(sqlite_url) == "curator"
 
@@ -224,7 +224,7 @@ def test_starting_empty_declines_the_demo(qtbot, launcher, sqlite_url: str) -> N
     qtbot.addWidget(window)
     # An admin may not edit records; the window says so instead of failing later.
     assert not window.act_new.isEnabled()
-    assert window.act_users.isEnabled()
+    assert window.action("users").isEnabled()
 
 
 @pytest.fixture

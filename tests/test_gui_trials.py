@@ -215,8 +215,8 @@ def test_a_status_change_becomes_a_draft_that_the_window_opens(
     with qtbot.waitSignal(window.draft_loaded, timeout=WAIT):
         window.show()
     tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
-    assert window.act_check_trials in tools.actions()
-    window.act_check_trials.trigger()
+    assert window.action("check_trials") in tools.actions()
+    window.action("check_trials").trigger()
     dialog = window.findChild(TrialsCheckDialog)
     assert isinstance(dialog, TrialsCheckDialog)
     assert dialog.url_edit.text() == registry.url
