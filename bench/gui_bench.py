@@ -25,11 +25,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from sqlalchemy import insert
 
-from kb.demo import data as demo_data
+from kb.demo.loader import DEMO_ONCOTREE, DEMO_RECORDS, ONCOTREE_RELEASE, demo_tumour_types
 from kb.model.enums import (
     LEVEL_SCHEME,
     BiomarkerKind,
@@ -56,7 +58,7 @@ from kb.model.orm import (
 )
 from kb.storage.db import open_kb
 from kb.storage.meta import initialise
-from kb.vocab.oncotree import TumourTypeRow, load_tumour_type_rows
+from kb.vocab.oncotree import load_oncotree
 
 _AMINO = "ACDEFGHIKLMNPQRSTVWY"
 _THREE = {
@@ -93,26 +95,20 @@ def _hid(prefix: str, number: int) -> str:
     return f"{prefix}-{number:05d}" if number < 100_000 else f"{prefix}-{number}"
 
 
+# The demo's genes and drugs, so the synthetic KB starts from real names.
+DEMO = yaml.safe_load(DEMO_RECORDS.read_text())["records"]
+
+
 def build_kb(path: Path, *, assertions: int, seed: int = 6) -> None:
     """A migrated SQLite KB at `path` holding `assertions` synthetic but realistic assertions."""
     rng = random.Random(seed)
     kb = open_kb(f"sqlite:///{path}")
     with kb.unit_of_work() as session:
         initialise(session, name="Bench KB")
-        load_tumour_type_rows(
-            session,
-            [
-                TumourTypeRow(
-                    t["code"], t["name"], t["main_type"], t["tissue"], t["parent"], t["level"]
-                )
-                for t in demo_data.TUMOUR_TYPES
-            ],
-            version=demo_data.ONCOTREE_RELEASE,
-            source="bench",
-        )
+        load_oncotree(session, DEMO_ONCOTREE, version=ONCOTREE_RELEASE, source="bench")
         session.add(KbVersion(number=1, created_by="bench", note="bench KB"))
         session.flush()
-        symbols = [g["symbol"] for g in demo_data.GENES] + [f"GENE{i}" for i in range(1, 379)]
+        symbols = [g["symbol"] for g in DEMO["gene"]] + [f"GENE{i}" for i in range(1, 379)]
         genes = [
             {
                 "id": str(uuid.uuid4()),
@@ -199,7 +195,7 @@ def build_kb(path: Path, *, assertions: int, seed: int = 6) -> None:
 
         _batched(session, Expression.__table__, expressions)
         _batched(session, ExpressionNode.__table__, nodes)
-        drug_names = [d["name"] for d in demo_data.DRUGS] + [f"drug-{i}" for i in range(1, 264)]
+        drug_names = [d["name"] for d in DEMO["drug"]] + [f"drug-{i}" for i in range(1, 264)]
         drugs = [
             {
                 "id": str(uuid.uuid4()),
@@ -227,7 +223,7 @@ def build_kb(path: Path, *, assertions: int, seed: int = 6) -> None:
             links.append({"therapy_id": therapy_id, "drug_id": drug["id"], "position": 0})
         _batched(session, Therapy.__table__, therapies)
         _batched(session, TherapyDrug.__table__, links)
-        codes = [t["code"] for t in demo_data.TUMOUR_TYPES if t["level"] >= 2]
+        codes = [t["code"] for t in demo_tumour_types() if t["level"] >= 2]
         implications = [Implication.SENSITIVE] * 8 + [Implication.RESISTANT]
         levels = list(EvidenceLevel)
         lines = list(LineOfTherapy)

@@ -33,9 +33,9 @@ from kb.demo.loader import build_demo
 from kb.importing.readers import read_workbook
 from kb.importing.service import import_file
 from kb.importing.template import TemplateWriter
-from kb.model.enums import RecordType, Role
+from kb.model.enums import RecordType
 from kb.model.protein import AMINO_ACIDS
-from kb.review.users import add_user, bootstrap_admin
+from kb.review.users import authenticate
 from kb.storage.db import open_kb
 from kb.storage.meta import initialise
 
@@ -95,11 +95,8 @@ def run(folder: Path, rows: int, *, reuse: bool = False) -> None:
     kb = open_kb(f"sqlite:///{database}")
     with kb.unit_of_work() as session:
         initialise(session, name="import benchmark")
-        build_demo(session, author="bench")
-        admin = bootstrap_admin(session, name="admin", password="pw-admin-123")
-        curator = add_user(
-            session, actor=admin, name="curator", role=Role.CURATOR, password="pw-cur-12345"
-        )
+        build_demo(session)
+        curator = authenticate(session, name="curator", password="demo-curator")
 
     import python_calamine
 

@@ -16,11 +16,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from kb.demo.data import TUMOUR_TYPES
+from kb.demo.loader import demo_tumour_types
 from kb.matching.matcher import Matcher, Patient
 from kb.model.protein import AMINO_ACIDS
 
 _RESIDUES = [one for one in AMINO_ACIDS if one not in ("*", "U", "O")]
+TUMOUR_TYPES = demo_tumour_types()
 _CODES = [
     row["code"]
     for row in TUMOUR_TYPES

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from kb.demo.loader import build_demo, create_demo_users
+from kb.demo.loader import build_demo
 from kb.model.enums import RecordType
 from kb.model.orm import Assertion, AssertionCitation, AssertionTumourType, KbVersion, Revision
 from kb.model.records import list_records
@@ -38,9 +38,9 @@ def _scopes() -> list[list[str]]:
     # duplicates of each other under kb.model.identity.
     from itertools import combinations
 
-    from kb.demo.data import TUMOUR_TYPES
+    from kb.demo.loader import demo_tumour_types
 
-    codes = sorted(t["code"] for t in TUMOUR_TYPES if t["level"] >= 1)
+    codes = sorted(t["code"] for t in demo_tumour_types() if t["level"] >= 1)
     return [[c] for c in codes] + [list(pair) for pair in combinations(codes, 2)]
 
 
@@ -51,8 +51,7 @@ def build(path: Path, n: int) -> None:
     kb = open_kb(f"sqlite:///{path}")
     with kb.unit_of_work() as s:
         initialise(s, name="bench")
-        build_demo(s, author="bench")
-        create_demo_users(s)
+        build_demo(s)
     with kb.unit_of_work() as s:
         expressions = [r.human_id for r in list_records(s, RecordType.EXPRESSION)]
         expression_ids = {r.human_id: r.id for r in list_records(s, RecordType.EXPRESSION)}

@@ -26,6 +26,7 @@ from curator.settings import Settings
 from curator.theme import ThemeManager
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.errors import KbError, SchemaError
+from kb.review.users import list_users
 from kb.storage.db import Kb, is_sqlite, open_kb, resolve_url
 from kb.storage.meta import KbInfo, kb_info
 
@@ -132,8 +133,7 @@ class Launcher(QObject):
         return self.build_demo(kb)
 
     def build_demo(self, kb: Kb) -> dict[str, str] | None:
-        from kb.demo.loader import build_demo, create_demo_users
-        from kb.review.users import list_users
+        from kb.demo.loader import build_demo
         from kb.storage.meta import initialise
 
         def work(progress: Callable[[int, int], None], cancel: CancelToken) -> dict[str, str]:
@@ -143,10 +143,8 @@ class Launcher(QObject):
 
             with kb.unit_of_work() as session:
                 initialise(session, name="Demo KB")
-                first_users = not list_users(session)
-                build_demo(session, author="demo", progress=step)
-                # The same sample accounts `kb init --demo` makes, so guides work for both.
-                return create_demo_users(session) if first_users else {}
+                # Built by its own team of accounts, as `kb init --demo` builds it.
+                return build_demo(session, progress=step).accounts
 
         dialog = QProgressDialog("Creating the demo KB…", "Cancel", 0, 0, self.window)
         dialog.setObjectName("demo_progress")
@@ -270,7 +268,9 @@ class Launcher(QObject):
         try:
             with kb.read() as session:
                 info = kb_info(session)
-            if is_empty(info) and kb.is_sqlite:
+                # The demo brings its own team of accounts: only a KB without users takes it.
+                demo_fits = is_empty(info) and kb.is_sqlite and not list_users(session)
+            if demo_fits:
                 accounts = self.offer_demo(kb)
                 if accounts is not None:
                     with kb.read() as session:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QWidget
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "demo-curator"  # kb.demo.DEMO_USERS
+PASSWORD = "demo-curator"  # kb.demo.loader.DEMO_USERS
 SIZE = (1400, 860)
 
 
@@ -61,7 +61,7 @@ def save(widget: QWidget, out: Path, name: str) -> None:
 
 
 def build_kb(folder: Path) -> str:
-    from kb.demo.loader import build_demo, create_demo_users
+    from kb.demo.loader import build_demo
     from kb.storage.db import open_kb
     from kb.storage.meta import initialise
 
@@ -69,8 +69,7 @@ def build_kb(folder: Path) -> str:
     kb = open_kb(url)
     with kb.unit_of_work() as session:
         initialise(session, name="Demo KB")
-        build_demo(session, author="demo")
-        create_demo_users(session)
+        build_demo(session)
     kb.close()
     return url
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from kb.review.users import Actor
 from kb.storage.db import Kb, make_engine, migrate, open_kb
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -122,20 +124,33 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(scope="session")
-def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite KB holding the demo, built once per session."""
+def _build_demo(url: str) -> None:
     from kb.demo.loader import build_demo
     from kb.storage.meta import initialise
 
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    shutil.copyfile(sqlite_template, path)
-    opened = open_kb(f"sqlite:///{path}")
+    opened = open_kb(url)
     with opened.unit_of_work() as session:
         initialise(session, name="demo")
-        build_demo(session, author="tester")
+        build_demo(session)
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite KB holding the demo, built once per session."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    _build_demo(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres_admin_url: str, postgres_template: str) -> Iterator[str]:
+    """A PostgreSQL database holding the demo, built once per session, copied per test."""
+    name, url = _new_postgres_database(postgres_admin_url, postgres_template)
+    _build_demo(url)
+    yield name
+    _drop_postgres_database(postgres_admin_url, name)
 
 
 @pytest.fixture
@@ -146,17 +161,33 @@ def demo_url(tmp_path: Path, demo_template: Path) -> str:
 
 
 @pytest.fixture
-def demo_kb(db_url: str) -> Iterator[Kb]:
-    """The demo KB on each backend."""
-    from kb.demo.loader import build_demo
-    from kb.storage.meta import initialise
-
+def demo_kb(request: pytest.FixtureRequest, db_url: str) -> Iterator[Kb]:
+    """The demo KB on each backend, at `db_url` (built once per backend, copied per test)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        shutil.copyfile(request.getfixturevalue("demo_template"), url.database)
+    else:
+        template: str = request.getfixturevalue("postgres_demo_template")
+        admin = create_engine(
+            request.getfixturevalue("postgres_admin_url"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{url.database}"'))
+            connection.execute(text(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"'))
+        admin.dispose()
     opened = open_kb(db_url)
-    with opened.unit_of_work() as session:
-        initialise(session, name="demo")
-        build_demo(session, author="tester")
     yield opened
     opened.close()
+
+
+def demo_admin(session: Session) -> Actor:
+    """The demo KB's admin (the demo is built by its own team of accounts)."""
+    from kb.demo.loader import DEMO_USERS
+    from kb.review.users import authenticate
+
+    name, _, password = DEMO_USERS[0]
+    return authenticate(session, name=name, password=password)
 
 
 def require_shared(path: Path) -> Path:

@@ -32,12 +32,12 @@ from kb.review.users import (
     PermissionDenied,
     add_user,
     authenticate,
-    bootstrap_admin,
 )
 from kb.review.versions import approve_version, list_approvals, record_history
 from kb.storage.db import Kb, open_kb
 from kb.storage.revisions import current_version
 from kb.storage.snapshot import build_snapshot
+from tests.conftest import demo_admin
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Team:
 @pytest.fixture
 def team(demo_kb: Kb) -> Team:
     with demo_kb.unit_of_work() as s:
-        admin = bootstrap_admin(s, name="admin", password="admin-pass-1")
+        admin = demo_admin(s)
         people = {
             name: add_user(s, actor=admin, name=name, role=role, password=f"{name}-pass-1")
             for name, role in (
@@ -273,14 +273,16 @@ def test_version_approval_records_and_voiding(demo_kb: Kb, team: Team) -> None:
         )
     with demo_kb.read() as s:
         assert approval.digest == build_snapshot(s, 1).digest()
-        assert [a.void for a in list_approvals(s, 1)] == [False]
+        # The demo reviewer's sign-off of the demo as shipped, then rita's.
+        assert [(a.reason, a.void) for a in list_approvals(s, 1)][-1] == ("demo checked", False)
+        assert [a.void for a in list_approvals(s, 1)] == [False, False]
     with pytest.raises(PermissionDenied), demo_kb.unit_of_work() as s:
         approve_version(s, actor=team.rita, version=1, meaning=ApprovalMeaning.RELEASED, reason="x")
     # Tampering with version 1's stored content voids the approval.
     with demo_kb.unit_of_work() as s:
         s.execute(text("UPDATE revision SET deleted = true WHERE human_id = 'DR-00001'"))
     with demo_kb.read() as s:
-        assert [a.void for a in list_approvals(s, 1)] == [True]
+        assert [a.void for a in list_approvals(s, 1)] == [True, True]
 
 
 def test_audit_table_refuses_update_and_delete(demo_kb: Kb, team: Team) -> None:
@@ -308,7 +310,7 @@ def _drop_triggers(kb: Kb) -> None:
     [
         ("UPDATE audit_event SET actor = 'mallory' WHERE seq = 3", 3, "modified"),
         ("DELETE FROM audit_event WHERE seq = 4", 4, "missing"),
-        ("UPDATE audit_event SET seq = seq + 100 WHERE seq = 2", 2, "missing"),
+        ("UPDATE audit_event SET seq = seq + 100000 WHERE seq = 2", 2, "missing"),
     ],
 )
 def test_audit_verify_names_the_tampered_event(

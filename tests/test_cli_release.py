@@ -127,7 +127,8 @@ def test_release_cycle(world: dict[str, Path]) -> None:
 
     # A curator's change, approved by a reviewer, then the next release chains to the first.
     kb(db, "edit", "AS-00001", "evidence_level=2", user="curator")
-    cs = json.loads(kb(db, "changes", "list", "--format", "json").stdout)[0]["id"]
+    listed = kb(db, "changes", "list", "--status", "draft", "--format", "json").stdout
+    cs = json.loads(listed)[0]["id"]
     kb(db, "changes", "submit", cs, user="curator")
     kb(db, "changes", "approve", cs, user="reviewer")
     unapproved = _create(world, "2026.11.1", tmp / "out", check=False)

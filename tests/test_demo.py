@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from kb.model.enums import RecordType
+import pytest
+from sqlalchemy import func, select
+
+from kb.demo.loader import DEMO_RECORDS, build_demo
+from kb.errors import KbError
+from kb.importing.service import import_file
+from kb.model.enums import ChangeSetStatus, RecordType
+from kb.model.orm import HgncGene, TumourType
 from kb.model.records import list_records
+from kb.review.audit import verify_chain
+from kb.review.changes import get_change_set, list_change_sets
+from kb.review.users import bootstrap_admin
+from kb.review.versions import list_approvals
 from kb.storage.db import Kb, open_kb
 from kb.validation.checks import validate_kb
 from kb.vocab import hgnc as vocab_hgnc
 from kb.vocab import oncotree as vocab_oncotree
+from kb.vocab.releases import sha256_file
 from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
 
 
@@ -50,3 +62,66 @@ def test_demo_validates_against_full_oncotree_and_hgnc(demo_url: str) -> None:
         problems = validate_kb(session)
     kb.close()
     assert problems == []
+
+
+# Pinned: the demo as shipped in resources/demo/ (a change to the file changes these on purpose).
+DEMO_COUNTS = {
+    "gene": 22,
+    "biomarker": 36,
+    "threshold": 10,
+    "expression": 34,
+    "drug": 37,
+    "therapy": 32,
+    "citation": 38,
+    "approval": 52,
+    "assertion": 57,
+    "trial": 4,
+    "trial_arm": 14,
+}
+
+
+def test_demo_counts_are_pinned(demo_kb: Kb) -> None:
+    with demo_kb.read() as session:
+        counts = {str(rtype): len(list_records(session, rtype)) for rtype in RecordType}
+        tumour_types = session.scalar(select(func.count()).select_from(TumourType))
+        genes = session.scalar(select(func.count()).select_from(HgncGene))
+    assert counts == DEMO_COUNTS
+    assert (tumour_types, genes) == (37, 22)
+
+
+def test_demo_is_made_as_a_team_makes_its_kb(demo_kb: Kb) -> None:
+    """Imported as the curator's change set, approved by a reviewer, version signed off."""
+    with demo_kb.read() as session:
+        change_sets = list_change_sets(session)
+        assert [cs.human_id for cs in change_sets] == ["CS-00001"]
+        merged = get_change_set(session, "CS-00001")
+        approvals = list_approvals(session, 1)
+        chain = verify_chain(session)
+    assert merged.status is ChangeSetStatus.MERGED and merged.merged_version == 1
+    assert merged.author == "curator" and merged.decided_by == "reviewer"
+    assert merged.source_name == "kb.yaml" and merged.source_sha256 == sha256_file(DEMO_RECORDS)
+    assert len(merged.changes) == sum(DEMO_COUNTS.values())
+    assert [(a.printed_name, a.meaning, a.void) for a in approvals] == [
+        ("reviewer", "approved", False)
+    ]
+    assert chain.ok, chain
+
+
+def test_reimporting_the_demo_file_changes_nothing(demo_kb: Kb) -> None:
+    with demo_kb.read() as session:
+        outcome = import_file(session, DEMO_RECORDS, profile="kb-records")
+    preview = outcome.preview
+    assert preview.file_errors == [] and preview.unchanged == sum(DEMO_COUNTS.values())
+    assert (preview.new, preview.changed, preview.invalid) == (0, 0, 0)
+
+
+def test_the_demo_goes_only_into_an_empty_kb(demo_kb: Kb) -> None:
+    with demo_kb.unit_of_work() as session, pytest.raises(KbError, match="already has content"):
+        build_demo(session)
+
+
+def test_the_demo_brings_its_own_team_so_a_kb_with_users_is_refused(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        bootstrap_admin(session, name="admin", password="admin-pass-1")
+    with kb.unit_of_work() as session, pytest.raises(KbError, match="already has users"):
+        build_demo(session)

@@ -14,9 +14,10 @@ from kb.matching.matcher import Patient, patient_schema
 from kb.model.enums import RecordType, Role
 from kb.review.changes import approve_change_set, get_change_set, open_draft, submit_change_set
 from kb.review.effects import PatientEffect, apply_changes, load_patients, match_effects
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
 from kb.storage.snapshot import build_snapshot
+from tests.conftest import demo_admin
 
 PATIENTS = Path(__file__).resolve().parent.parent / "resources" / "patients"
 
@@ -31,7 +32,7 @@ def demo(demo_url: str) -> Iterator[Kb]:
 @pytest.fixture
 def people(demo: Kb) -> dict[str, Actor]:
     with demo.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password="admin-pass-1")
+        admin = demo_admin(session)
         return {
             name: add_user(session, actor=admin, name=name, role=role, password=f"{name}-pass-1")
             for name, role in (("cora", Role.CURATOR), ("rex", Role.REVIEWER))

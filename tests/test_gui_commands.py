@@ -20,8 +20,9 @@ from curator.commands import (
 from kb.errors import KbError
 from kb.model.enums import ChangeOp, RecordType, Role
 from kb.review.changes import current_draft
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def demo(demo_url: str) -> Iterator[Kb]:
 @pytest.fixture
 def curator(demo: Kb) -> Actor:
     with demo.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password="password1")
+        admin = demo_admin(session)
         return add_user(session, actor=admin, name="cora", role=Role.CURATOR, password="password1")
 
 

@@ -19,8 +19,8 @@ PASSWORD = "password1"
 
 
 @pytest.fixture
-def kb_with_admin(demo_url: str):  # type: ignore[no-untyped-def]
-    kb = open_kb(demo_url)
+def kb_with_admin(sqlite_url: str):  # type: ignore[no-untyped-def]
+    kb = open_kb(sqlite_url)
     with kb.unit_of_work() as session:
         admin = bootstrap_admin(session, name="admin", password=PASSWORD)
         curator = add_user(session, actor=admin, name="cora", role=Role.CURATOR, password=PASSWORD)

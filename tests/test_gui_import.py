@@ -35,8 +35,9 @@ from kb.importing.template import export_template
 from kb.model.enums import ChangeOp, RecordType, Role
 from kb.model.records import get_record
 from kb.review.changes import get_change_set, list_change_sets
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 WAIT = 20_000
@@ -55,7 +56,7 @@ def kb(demo_url: str) -> Iterator[Kb]:
 @pytest.fixture
 def people(kb: Kb) -> dict[str, Actor]:
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         return {
             "admin": admin,
             "cora": add_user(session, actor=admin, name="cora", role=Role.CURATOR,
@@ -103,8 +104,9 @@ def dry_run(qtbot, wizard: ImportWizard) -> str:  # type: ignore[no-untyped-def]
 
 
 def change_sets(kb: Kb) -> list[str]:
+    """Change sets besides CS-00001, the one that brought the demo in."""
     with kb.read() as session:
-        return [row.human_id for row in list_change_sets(session)]
+        return [row.human_id for row in list_change_sets(session) if row.human_id != "CS-00001"]
 
 
 def tile(wizard: ImportWizard, name: str) -> str:
@@ -157,7 +159,7 @@ def test_one_edited_cell_is_one_change_staged_as_a_draft(
     with qtbot.waitSignal(wizard.applied, timeout=WAIT) as blocker:
         apply.click()
     change_set = blocker.args[0]
-    assert change_set == "CS-00001" and change_sets(kb) == ["CS-00001"]
+    assert change_set == "CS-00002" and change_sets(kb) == ["CS-00002"]
     with kb.read() as session:
         staged = get_change_set(session, change_set)
         assert [(c.op, c.human_id, dict(c.fields)) for c in staged.changes] == [
@@ -166,10 +168,10 @@ def test_one_edited_cell_is_one_change_staged_as_a_draft(
         assert staged.author == "cora"
         assert get_record(session, "AS-00001").fields["evidence_level"] == "1"  # not merged
     assert wizard.currentPage() is wizard.done_page
-    assert "CS-00001" in wizard.done_page.message.text()
+    assert "CS-00002" in wizard.done_page.message.text()
     with qtbot.waitSignal(wizard.open_draft_requested, timeout=WAIT) as opened:
         wizard.done_page.open_button.click()
-    assert opened.args == ["CS-00001"]
+    assert opened.args == ["CS-00002"]
 
 
 def test_file_import_opens_from_the_menu_and_the_draft_dock_shows_the_result(
@@ -195,11 +197,11 @@ def test_file_import_opens_from_the_menu_and_the_draft_dock_shows_the_result(
     with qtbot.waitSignal(window.draft_loaded, timeout=WAIT):
         wizard.button(QWizard.WizardButton.CommitButton).click()
     assert window.draft_dock.data.change_set is not None
-    assert window.draft_dock.data.change_set.human_id == "CS-00001"
+    assert window.draft_dock.data.change_set.human_id == "CS-00002"
     with qtbot.waitSignal(window.draft_loaded, timeout=WAIT):
         wizard.done_page.open_button.click()
     assert window.draft_dock.isVisible()
-    assert "CS-00001" in window.draft_dock.heading.text()
+    assert "CS-00002" in window.draft_dock.heading.text()
     window.workers.wait()
 
 

@@ -18,8 +18,9 @@ from curator.qt_compat import emit
 from curator.settings import Settings
 from curator.theme import ThemeManager, is_dark
 from kb.model.enums import Role
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 
@@ -36,7 +37,7 @@ def settings(tmp_path: Path) -> Settings:
 def people(demo_url: str) -> dict[str, Actor]:
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         out = {"admin": admin}
         for name, role in (
             ("cora", Role.CURATOR),

@@ -29,9 +29,10 @@ from kb.release.signing import (
     trust_init,
 )
 from kb.review.changes import approve_change_set, open_draft, submit_change_set
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.review.versions import approve_version, list_approvals
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 PASSPHRASES = {"key-one": "first passphrase", "key-two": "second passphrase"}
@@ -64,7 +65,7 @@ def kb(demo_url: str) -> Iterator[Kb]:
 @pytest.fixture
 def team(kb: Kb) -> Team:
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         people = {
             name: add_user(session, actor=admin, name=name, role=role, password=PASSWORD)
             for name, role in (
@@ -272,7 +273,8 @@ def test_versions_approvals_and_changes_since_the_last_release(
     model = dialog.versions_model
     assert model.rowCount() == 2
     assert [model.index(r, 0).data() for r in range(2)] == ["2", "1"]  # newest first
-    assert model.index(1, 4).data() == "approved by rex; released by rm"
+    # The demo reviewer signed the demo off as shipped; rex and rm came after.
+    assert model.index(1, 4).data() == "approved by reviewer; approved by rex; released by rm"
     assert model.index(1, 5).data() == "2026.10.0"
     assert "— checked" in model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole)
     assert dialog.selected_version() == 2  # the newest signed-off version is chosen
@@ -308,10 +310,13 @@ def test_a_first_release_lists_what_it_carries(make_dialog, env: Env) -> None:
     assert dialog.version_edit.text() == "2026.10.0"
 
 
-def test_an_unapproved_version_is_blocked_with_the_reason(make_dialog, env: Env) -> None:
+def test_an_unapproved_version_is_blocked_with_the_reason(qtbot, make_dialog, env: Env) -> None:
     merge_version_2(env, approve=False)
     dialog = make_dialog(env.team.rm)
-    # Nothing is signed off: the newest version is shown, with kb's reason.
+    # Only the demo's version 1 is signed off, so it is chosen; version 2 shows kb's reason.
+    assert dialog.selected_version() == 1
+    with qtbot.waitSignal(dialog.checked, timeout=10_000):
+        dialog.select_version(2)
     assert dialog.selected_version() == 2
     assert "Version 2 cannot be released" in dialog.status.text()
     assert "version 2 has no valid approval" in dialog.status.text()
@@ -383,7 +388,8 @@ def test_a_wrong_passphrase_is_shown_beside_its_key_and_nothing_is_written(
     assert not env.out.exists()
     assert releases_in(env) == []
     with env.kb.read() as session:
-        assert [a.meaning for a in list_approvals(session, 1)] == ["approved"]  # no "released"
+        # The demo's and rex's sign-offs, and no "released".
+        assert [a.meaning for a in list_approvals(session, 1)] == ["approved", "approved"]
     # Typing again clears the message.
     row.passphrase.setText("x")
     assert not row.message.isVisibleTo(dialog)
@@ -665,7 +671,9 @@ def test_a_void_approval_is_marked_and_does_not_count(make_dialog, env: Env) -> 
     with env.kb.unit_of_work() as session:
         session.execute(update(VersionApproval).values(digest="0" * 64))
     dialog = make_dialog(env.team.rm)
-    assert dialog.versions_model.index(0, 4).data() == "approved by rex (void)"
+    assert dialog.versions_model.index(0, 4).data() == (
+        "approved by reviewer (void); approved by rex (void)"
+    )
     tip = dialog.versions_model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("void: the content changed since it was signed")
     item = dialog.approvals.topLevelItem(0)

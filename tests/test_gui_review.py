@@ -29,8 +29,9 @@ from curator.settings import Settings
 from kb.model.enums import ChangeSetStatus, RecordType, Role
 from kb.review.changes import approve_change_set, open_draft, submit_change_set
 from kb.review.effects import load_patients, match_effects
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 PATIENTS = Path(__file__).resolve().parent.parent / "resources" / "patients"
@@ -55,7 +56,7 @@ def demo(demo_url: str) -> Iterator[Kb]:
 def people(demo: Kb) -> dict[str, Actor]:
     """Two curators and two reviewers, so that one reviewer can author and another approve."""
     with demo.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         out = {"admin": admin}
         for name, role in (
             ("cora", Role.CURATOR),

@@ -31,9 +31,10 @@ from kb.model.enums import Role
 from kb.release.folder import build_release
 from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
 from kb.review.changes import open_draft
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
 from kb.storage.snapshot import build_snapshot, canonical_json
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 WAIT = 20_000
@@ -58,7 +59,7 @@ class Sandbox:
 def env(demo_url: str) -> Iterator[Sandbox]:
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         cora = add_user(session, actor=admin, name="cora", role=Role.CURATOR, password=PASSWORD)
     workers = Workers()
     yield Sandbox(kb, cora, workers, ChoiceStore(kb, workers))

@@ -24,8 +24,9 @@ from curator.settings import Settings, without_password
 from curator.signin_dialog import DatabaseLoginDialog, FirstAccountDialog, SignInDialog
 from kb.errors import KbError
 from kb.model.enums import Role
-from kb.review.users import add_user, bootstrap_admin
+from kb.review.users import add_user
 from kb.storage.db import open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 
@@ -231,7 +232,7 @@ def test_starting_empty_declines_the_demo(qtbot, launcher, sqlite_url: str) -> N
 def demo_with_users(demo_url: str) -> str:
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         add_user(session, actor=admin, name="cora", role=Role.CURATOR, password=PASSWORD)
     kb.close()
     return demo_url
@@ -265,7 +266,7 @@ def test_switching_user_replaces_the_window(qtbot, launcher, demo_with_users: st
     first = launcher.start(demo_with_users)
     script.check()
     assert isinstance(first, MainWindow)
-    script = DialogScript([(SignInDialog, sign_in("admin", PASSWORD))])
+    script = DialogScript([(SignInDialog, sign_in("admin", "demo-admin"))])
     first.act_switch_user.trigger()
     script.check()
     assert isinstance(launcher.window, MainWindow) and launcher.window is not first

@@ -29,8 +29,9 @@ from kb.importing.trials_sync import DEFAULT_BASE_URL, fetch_registry
 from kb.model.enums import ChangeOp, RecordType, Role
 from kb.model.records import get_record, list_records
 from kb.review.changes import get_change_set, list_change_sets
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 PASSWORD = "password1"
 WAIT = 20_000
@@ -152,7 +153,7 @@ def registry(kb: Kb) -> Iterator[Registry]:
 @pytest.fixture
 def people(kb: Kb) -> dict[str, Actor]:
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password=PASSWORD)
+        admin = demo_admin(session)
         return {
             "cora": add_user(session, actor=admin, name="cora", role=Role.CURATOR,
                              password=PASSWORD),
@@ -197,7 +198,8 @@ def run_check(qtbot, dialog: TrialsCheckDialog) -> str:  # type: ignore[no-untyp
 
 def change_sets(kb: Kb) -> list[str]:
     with kb.read() as session:
-        return [row.human_id for row in list_change_sets(session)]
+        # Besides CS-00001, the change set that brought the demo in.
+        return [row.human_id for row in list_change_sets(session) if row.human_id != "CS-00001"]
 
 
 # --- tests ------------------------------------------------------------------------------------
@@ -223,16 +225,16 @@ def test_a_status_change_becomes_a_draft_that_the_window_opens(
 
     assert run_check(qtbot, dialog) == "staged"
     result = dialog.sync_result
-    assert result is not None and result.change_set == "CS-00001"
+    assert result is not None and result.change_set == "CS-00002"
     report = dialog.report.toPlainText()
     assert "Checked 4 trials" in report and "1 changed" in report
     assert "status: 'ACTIVE_NOT_RECRUITING' → 'COMPLETED'" in report
-    assert "CS-00001" in dialog.headline.text() and dialog.open_button.isEnabled()
+    assert "CS-00002" in dialog.headline.text() and dialog.open_button.isEnabled()
     # The window opens the draft the check staged.
-    qtbot.waitUntil(lambda: "CS-00001" in window.draft_dock.heading.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "CS-00002" in window.draft_dock.heading.text(), timeout=WAIT)
     assert window.draft_dock.isVisible()
     with kb.read() as session:
-        staged = get_change_set(session, "CS-00001")
+        staged = get_change_set(session, "CS-00002")
         assert [(c.op, c.human_id, dict(c.fields)) for c in staged.changes] == [
             (ChangeOp.UPDATE, "TR-00002", {"status": "COMPLETED"})
         ]

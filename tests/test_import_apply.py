@@ -22,8 +22,9 @@ from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.model.orm import AuditEvent
 from kb.model.records import Ids, get_record, load_objects, record_fields
 from kb.review.changes import approve_change_set, get_change_set, open_draft, submit_change_set
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 BM = RecordType.BIOMARKER
 
@@ -37,7 +38,7 @@ class Team:
 
 def _team(kb: Kb) -> Team:
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password="pw-admin-123")
+        admin = demo_admin(session)
         curator = add_user(
             session, actor=admin, name="cur", role=Role.CURATOR, password="pw-cur-12345"
         )

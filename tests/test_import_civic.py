@@ -38,7 +38,7 @@ from kb.model.enums import (
     RecordType,
     Role,
 )
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, require_shared
+from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, demo_admin, require_shared
 
 EVIDENCE = SHARED_DATA / "civic" / "civic-evidence-sample-2024-08-01.tsv"
 ASSERTIONS = SHARED_DATA / "civic" / "civic-assertion-sample-2024-08-01.tsv"
@@ -691,10 +691,10 @@ def test_preview_against_the_demo_kb_accounts_for_every_row(
 
 
 def _team(kb: Any) -> tuple[Any, Any]:
-    from kb.review.users import add_user, bootstrap_admin
+    from kb.review.users import add_user
 
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password="admin-pass-1")
+        admin = demo_admin(session)
         curator = add_user(
             session, actor=admin, name="cara", role=Role.CURATOR, password="cara-pass-1"
         )

@@ -28,8 +28,9 @@ from kb.importing.limits import Limits
 from kb.importing.profiles import parse_profile
 from kb.importing.template import template_adapter
 from kb.model.enums import RecordType, Role
-from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
+from tests.conftest import demo_admin
 
 BM = RecordType.BIOMARKER
 GOOD_BIOMARKER = {"kind": "sequence_variant", "gene": "BRAF", "protein_change": "p.V600K"}
@@ -388,7 +389,7 @@ def test_corpus_is_large_enough() -> None:
 def curated(demo_url: str) -> Iterator[tuple[Kb, Actor]]:
     kb = open_kb(demo_url)
     with kb.unit_of_work() as session:
-        admin = bootstrap_admin(session, name="admin", password="pw-admin-123")
+        admin = demo_admin(session)
         curator = add_user(
             session, actor=admin, name="cur", role=Role.CURATOR, password="pw-cur-12345"
         )

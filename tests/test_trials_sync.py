@@ -47,9 +47,10 @@ from kb.review.changes import (
     open_draft,
     submit_change_set,
 )
-from kb.review.users import Actor, PermissionDenied, add_user, bootstrap_admin
+from kb.review.users import Actor, PermissionDenied, add_user
 from kb.storage.db import Kb
 from kb.storage.revisions import current_version
+from tests.conftest import demo_admin
 
 MATCH = "NCT02465060"  # NCI-MATCH, TR-00001: arms H and Z1D
 KEYNOTE = "NCT02628067"  # KEYNOTE-158, TR-00002: arm K
@@ -235,7 +236,7 @@ class People:
 @pytest.fixture
 def people(demo_kb: Kb) -> People:
     with demo_kb.unit_of_work() as s:
-        admin = bootstrap_admin(s, name="admin", password="admin-pass-1")
+        admin = demo_admin(s)
         made = {
             name: add_user(s, actor=admin, name=name, role=role, password=f"{name}-pass-1")
             for name, role in (

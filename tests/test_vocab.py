@@ -198,11 +198,13 @@ def test_fetch_times_out(monkeypatch: pytest.MonkeyPatch, server: str, tmp_path:
 
 
 def test_demo_subset_codes_match_the_real_release() -> None:
-    from kb.demo import data as demo_data
+    from kb.demo.loader import DEMO_ONCOTREE
 
     data = json.loads(require_shared(ONCOTREE_FILE).read_bytes())
     real = {row["code"]: row for row in vocab_oncotree.parse_oncotree(data, "oncotree")}
-    for entry in demo_data.TUMOUR_TYPES:
+    demo = vocab_oncotree.parse_oncotree(json.loads(DEMO_ONCOTREE.read_bytes()), "demo")
+    assert len(demo) > 30
+    for entry in demo:
         assert entry["code"] in real, entry["code"]
-        assert real[entry["code"]]["parent_code"] == entry["parent"]
-        assert real[entry["code"]]["name"] == entry["name"]
+        for field in ("parent_code", "name", "main_type", "tissue", "level", "path"):
+            assert real[entry["code"]][field] == entry[field], (entry["code"], field)

@@ -77,7 +77,7 @@ def register(commands: Any, fmt: AddFormat) -> dict[str, Handler]:
 
 
 def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.demo.loader import build_demo, create_demo_users
+    from kb.demo.loader import build_demo
     from kb.review.users import bootstrap_admin, list_users
     from kb.storage.meta import initialise, kb_info
     from kb.storage.revisions import current_version
@@ -89,15 +89,19 @@ def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
             kb_id = initialise(session, name=args.name)
             first_user = not list_users(session)
             if args.demo:
-                if current_version(session) == 0:
-                    build_demo(session, author="demo")
-                    if first_user:
-                        demo = create_demo_users(session)
-                        accounts = {
-                            user: f"demo password {secret}" for user, secret in demo.items()
-                        }
-                else:
+                if current_version(session) != 0:
                     print("kb: the KB already has content; the demo was not added", file=sys.stderr)
+                elif not first_user:
+                    print(
+                        "kb: the KB already has users; the demo, built by its own team of "
+                        "accounts, goes only into a new KB",
+                        file=sys.stderr,
+                    )
+                else:
+                    demo = build_demo(session)
+                    accounts = {
+                        user: f"demo password {secret}" for user, secret in demo.accounts.items()
+                    }
             elif first_user:
                 name = args.admin or args.user or os_user()
                 password = (

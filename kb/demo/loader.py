@@ -1,162 +1,44 @@
-"""The demo KB: real FDA-approved indications we curated ourselves (see kb/demo_data.py).
+"""The demo KB, built exactly as a team builds its own: the demo team's accounts, the
+vocabularies loaded from files, the content imported from `resources/demo/kb.yaml` as the demo
+curator's change set, submitted, approved by the demo reviewer as a new KB version, and that
+version signed off.
 
-It ships only the vocabulary entries it uses; the full OncoTree and HGNC come from
-`kb vocab load` / `kb vocab fetch`, after which `kb validate` checks the demo against them.
+The vocabulary files are subsets of OncoTree (CC BY 4.0) and HGNC (CC0) holding only the
+entries the demo uses (resources/demo/NOTICE.md); after `kb vocab load` of the full releases,
+`kb validate` checks the demo against them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb.demo import data
 from kb.errors import KbError
-from kb.model.enums import RecordType
-from kb.model.orm import KbVersion
-from kb.model.records import Writer
-from kb.storage.revisions import new_version, write_revision
-from kb.vocab.hgnc import load_hgnc_rows
-from kb.vocab.oncotree import TumourTypeRow, load_tumour_type_rows
+from kb.importing.service import import_file
+from kb.model.enums import ApprovalMeaning, Role
+from kb.model.orm import KbVersion, User
+from kb.review.changes import approve_change_set, submit_change_set
+from kb.review.users import Actor, add_user, bootstrap_admin
+from kb.review.versions import approve_version
+from kb.vocab.hgnc import load_hgnc
+from kb.vocab.oncotree import load_oncotree, parse_oncotree
 
-# The order records are created in: each refers only to types before it.
-_PLAN: tuple[tuple[RecordType, str, tuple[str, ...]], ...] = (
-    (RecordType.GENE, "GENES", ()),
-    (RecordType.BIOMARKER, "BIOMARKERS", ()),
-    (RecordType.THRESHOLD, "THRESHOLDS", ()),
-    (RecordType.EXPRESSION, "EXPRESSIONS", ()),
-    (RecordType.DRUG, "DRUGS", ()),
-    (RecordType.THERAPY, "THERAPIES", ("drugs",)),
-    (RecordType.CITATION, "CITATIONS", ()),
-    (RecordType.APPROVAL, "APPROVALS", ("therapy", "citation")),
-    (RecordType.ASSERTION, "ASSERTIONS", ("expression", "therapy", "citations")),
-    (RecordType.TRIAL, "TRIALS", ("citations",)),
-    (RecordType.TRIAL_ARM, "TRIAL_ARMS", ("trial", "expression", "therapy")),
-)
-_REF_TYPES = {
-    "gene": RecordType.GENE,
-    "partner_5": RecordType.GENE,
-    "partner_3": RecordType.GENE,
-    "exclusions": RecordType.BIOMARKER,
-    "drugs": RecordType.DRUG,
-    "therapy": RecordType.THERAPY,
-    "citation": RecordType.CITATION,
-    "citations": RecordType.CITATION,
-    "expression": RecordType.EXPRESSION,
-    "trial": RecordType.TRIAL,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class DemoSummary:
-    version: int
-    counts: dict[str, int]
-
-
-def build_demo(
-    session: Session, *, author: str, progress: Callable[[int, int], None] | None = None
-) -> DemoSummary:
-    """Fill an empty KB with the demo records as KB version 1."""
-    if session.scalar(select(KbVersion.number).limit(1)) is not None:
-        raise KbError("the KB already has content; the demo goes only into an empty KB")
-    load_tumour_type_rows(
-        session,
-        [
-            TumourTypeRow(
-                row["code"],
-                row["name"],
-                row["main_type"],
-                row["tissue"],
-                row["parent"],
-                row["level"],
-            )
-            for row in data.TUMOUR_TYPES
-        ],
-        version=data.ONCOTREE_RELEASE,
-        source="KB Curator demo subset",
-    )
-    load_hgnc_rows(
-        session,
-        [
-            (
-                {
-                    "hgnc_id": g["hgnc_id"],
-                    "symbol": g["symbol"],
-                    "name": g["name"],
-                    "entrez_id": None,
-                },
-                list(g.get("aliases", [])),
-                [],
-            )
-            for g in data.GENES
-        ],
-        version=data.HGNC_VERSION,
-        source="KB Curator demo subset",
-    )
-    version = new_version(session, author=author, note="demo KB")
-    writer = Writer(session, kb_version=version.number)
-    human: dict[tuple[RecordType, str], str] = {}
-    total = sum(len(getattr(data, name)) for _, name, _ in _PLAN)
-    done = 0
-    counts: dict[str, int] = {}
-    for rtype, name, _ in _PLAN:
-        for item in getattr(data, name):
-            fields = _fields(rtype, item, human)
-            obj = writer.create(rtype, fields)
-            human[(rtype, item["key"])] = obj.human_id
-            write_revision(session, rtype, obj, version=version.number, ids=writer.ids)
-            done += 1
-            if progress:
-                progress(done, total)
-        counts[rtype.value] = len(getattr(data, name))
-    return DemoSummary(version.number, counts)
-
-
-def _fields(
-    rtype: RecordType, item: Mapping[str, Any], human: Mapping[tuple[RecordType, str], str]
-) -> dict[str, Any]:
-    def ref(target: RecordType, key: str | None) -> str | None:
-        if key is None:
-            return None
-        try:
-            return human[(target, key)]
-        except KeyError:
-            raise KbError(
-                f"demo data: {rtype} {item['key']} refers to unknown {target} {key}"
-            ) from None
-
-    fields: dict[str, Any] = {}
-    for name, value in item.items():
-        if name == "key":
-            continue
-        if rtype is RecordType.EXPRESSION and name == "tree":
-            fields["tree"] = _tree(value, ref)
-        elif name in _REF_TYPES and rtype is not RecordType.GENE:
-            target = _REF_TYPES[name]
-            fields[name] = (
-                [ref(target, key) for key in value]
-                if isinstance(value, list)
-                else ref(target, value)
-            )
-        else:
-            fields[name] = value
-    return fields
-
-
-def _tree(node: Mapping[str, Any], ref: Callable[[RecordType, str | None], str | None]) -> Any:
-    if "op" in node:
-        return {"op": node["op"], "args": [_tree(arg, ref) for arg in node["args"]]}
-    leaf = {"biomarker": ref(RecordType.BIOMARKER, node["biomarker"])}
-    if node.get("threshold"):
-        leaf["threshold"] = ref(RecordType.THRESHOLD, node["threshold"])
-    return leaf
-
+# resources/ sits beside kb/ in the source tree (the project installs editable, as migrations/).
+DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO_RECORDS = DEMO_DIR / "kb.yaml"
+DEMO_ONCOTREE = DEMO_DIR / "oncotree_2025_10_03.demo-subset.json"
+DEMO_HGNC = DEMO_DIR / "hgnc.demo-subset.tsv"
+ONCOTREE_RELEASE = "oncotree_2025_10_03"
+HGNC_VERSION = "hgnc-demo-subset"
 
 # Demo accounts, one per role, so a new user can try the whole review and release cycle.
-# Their passwords are public: they exist only in a KB built with `kb init --demo`.
+# Their passwords are public: they exist only in a KB built as the demo.
 DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("admin", "admin", "demo-admin"),
     ("curator", "curator", "demo-curator"),
@@ -166,24 +48,85 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def create_demo_users(session: Session) -> dict[str, str]:
-    """Add the demo accounts and have the demo reviewer approve version 1; returns
-    name -> password for the caller to show."""
-    from kb.model.enums import ApprovalMeaning, Role
-    from kb.review.users import add_user, bootstrap_admin
-    from kb.review.versions import approve_version
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    """What the demo build made: the approved version, records per type, the change set that
+    brought them, and the demo accounts (name -> password)."""
 
-    name, _, password = DEMO_USERS[0]
-    admin = bootstrap_admin(session, name=name, password=password)
-    actors = {
-        user: add_user(session, actor=admin, name=user, role=Role(role), password=secret)
-        for user, role, secret in DEMO_USERS[1:]
-    }
+    version: int
+    counts: dict[str, int]
+    change_set: str
+    accounts: dict[str, str] = field(default_factory=dict)
+
+
+def build_demo(
+    session: Session, *, progress: Callable[[int, int], None] | None = None
+) -> DemoSummary:
+    """Build the demo into a new KB (no content, no users) in the caller's unit of work."""
+    if session.scalar(select(KbVersion.number).limit(1)) is not None:
+        raise KbError("the KB already has content; the demo goes only into an empty KB")
+    if session.scalar(select(func.count()).select_from(User)):
+        raise KbError(
+            "the KB already has users; the demo, with its own team of accounts, goes only into "
+            "a new KB (kb init --demo --db NEW)"
+        )
+    team = _create_team(session)
+    load_oncotree(
+        session,
+        DEMO_ONCOTREE,
+        version=ONCOTREE_RELEASE,
+        source=f"KB Curator demo subset of OncoTree {ONCOTREE_RELEASE}",
+    )
+    load_hgnc(session, DEMO_HGNC, version=HGNC_VERSION, source="KB Curator demo subset of HGNC")
+    curator, reviewer = team["curator"], team["reviewer"]
+    outcome = import_file(
+        session,
+        DEMO_RECORDS,
+        profile="kb-records",
+        actor=curator,
+        dry_run=False,
+        progress=progress,
+    )
+    if outcome.change_set_id is None:  # pragma: no cover - the file always proposes records
+        raise KbError(f"{DEMO_RECORDS.name}: proposes no records")
+    submit_change_set(session, actor=curator, change_set_id=outcome.change_set_id)
+    merged = approve_change_set(session, actor=reviewer, change_set_id=outcome.change_set_id)
     approve_version(
         session,
-        actor=actors["reviewer"],
-        version=1,
+        actor=reviewer,
+        version=merged.version,
         meaning=ApprovalMeaning.APPROVED,
         reason="Demo KB as shipped: indications checked against the FDA labels cited",
     )
-    return {user: secret for user, _, secret in DEMO_USERS}
+    return DemoSummary(
+        version=merged.version,
+        counts={str(rtype): c.new for rtype, c in sorted(outcome.preview.by_type.items())},
+        change_set=merged.change_set,
+        accounts={name: password for name, _, password in DEMO_USERS},
+    )
+
+
+def demo_tumour_types() -> list[dict[str, Any]]:
+    """The demo's OncoTree subset in a snapshot's form (code, name, main_type, tissue, parent,
+    level), for benchmarks and tools that build snapshots without a database."""
+    rows = parse_oncotree(json.loads(DEMO_ONCOTREE.read_bytes()), str(DEMO_ONCOTREE))
+    return [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "main_type": row["main_type"],
+            "tissue": row["tissue"],
+            "parent": row["parent_code"],
+            "level": row["level"],
+        }
+        for row in rows
+    ]
+
+
+def _create_team(session: Session) -> dict[str, Actor]:
+    name, _, password = DEMO_USERS[0]
+    admin = bootstrap_admin(session, name=name, password=password)
+    team = {name: admin}
+    for user, role, secret in DEMO_USERS[1:]:
+        team[user] = add_user(session, actor=admin, name=user, role=Role(role), password=secret)
+    return team

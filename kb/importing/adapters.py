@@ -12,6 +12,7 @@ from kb.importing.civic import assertion_adapter, evidence_adapter
 from kb.importing.ctml import ctml_adapter
 from kb.importing.engine import Adapter
 from kb.importing.profiles import profile_adapter
+from kb.importing.records_file import records_adapter
 from kb.importing.template import template_adapter
 
 BUILTIN_ADAPTERS: dict[str, Adapter] = {
@@ -19,11 +20,13 @@ BUILTIN_ADAPTERS: dict[str, Adapter] = {
     "civic-evidence": evidence_adapter,
     "civic-assertion": assertion_adapter,
     "ctml": ctml_adapter,
+    "kb-records": records_adapter,
 }
 
 
 def adapter_for(profile: str) -> Adapter:
     """The adapter for `kb import --profile`: template, civic-evidence, civic-assertion, ctml,
+    kb-records,
     or the path of a TOML profile."""
     if profile in BUILTIN_ADAPTERS:
         return BUILTIN_ADAPTERS[profile]

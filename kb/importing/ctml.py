@@ -76,7 +76,7 @@ from kb.importing.civic import (
     ThresholdSpec,
     combine,
 )
-from kb.importing.limits import DEFAULT_LIMITS, check_size
+from kb.importing.documents import NoAliasLoader, read_text, yaml_failure
 from kb.importing.model import ImportError_, Location, SourceError, SourceRow
 from kb.model.enums import (
     ALL_LIQUID,
@@ -108,34 +108,11 @@ _COMPARATOR = re.compile(r"^\s*(>=|<=|==|=|>|<)?\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 # --- reading documents ------------------------------------------------------------------------
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors/aliases: CTML never needs them, and aliases are how a few hundred
-    bytes expand into billions of nodes ("billion laughs")."""
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not accepted in CTML", self.get_mark()
-            )
-        return super().compose_node(parent, index)
-
-
 def read_documents(path: Path) -> tuple[str, list[Any]]:
     """The file's name and its documents (JSON: an object or a list of objects; YAML: one or
     more documents, each an object or a list). Raises SourceError for an unreadable file."""
     name = path.name
-    check_size(path, name, DEFAULT_LIMITS)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _fail(name, "unreadable", f"cannot read the file: {exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _fail(name, "bad_encoding", f"byte {exc.start} (line {line}) is not UTF-8") from None
-    if "\x00" in text:
-        raise _fail(name, "not_text", "the file holds NUL bytes; it is not a CTML text file")
+    text = read_text(path, what="a CTML text file")
     suffix = path.suffix.lower()
     as_json = suffix == ".json" or (
         suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "["))
@@ -155,17 +132,14 @@ def read_documents(path: Path) -> tuple[str, list[Any]]:
         documents = loaded if isinstance(loaded, list) else [loaded]
     else:
         try:
-            for loaded in yaml.load_all(text, Loader=_NoAliasLoader):
+            for loaded in yaml.load_all(text, Loader=NoAliasLoader):
                 if loaded is None:
                     continue  # an empty document (e.g. a trailing "---")
                 documents.extend(loaded if isinstance(loaded, list) else [loaded])
                 if len(documents) > _MAX_DOCUMENTS:
                     break
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise _fail(name, "bad_yaml", f"not valid YAML{where}: {problem}") from None
+            raise yaml_failure(name, exc) from None
         except RecursionError:
             raise _fail(name, "too_deep", "the YAML is nested too deeply") from None
     if not documents:

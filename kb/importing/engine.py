@@ -55,6 +55,7 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -528,8 +529,11 @@ class _Planner:
         return result
 
     def _order(self, records: list[tuple[int, ProposedRecord]]) -> list[tuple[int, ProposedRecord]]:
-        """Records with the ones they refer to first; a reference cycle is reported."""
+        """Records with the ones they refer to first, otherwise in the source's order (so new
+        records take their human ids in the order the file lists them); a reference cycle is
+        reported."""
         by_key = {record.key: (index, record) for index, record in records}
+        position = {record.key: at for at, (_, record) in enumerate(records)}
         waiting: dict[str, set[str]] = {}
         dependants: dict[str, list[str]] = defaultdict(list)
         for _, record in records:
@@ -540,19 +544,20 @@ class _Planner:
                     dependants[key].append(record.key)
         if not waiting:
             return records  # nothing refers to another record of this import
-        ready = [record.key for _, record in records if record.key not in waiting]
+        # The earliest ready record in source order goes next: a file already in dependency
+        # order comes out unchanged.
+        ready = [position[record.key] for _, record in records if record.key not in waiting]
+        heapq.heapify(ready)
         ordered: list[tuple[int, ProposedRecord]] = []
-        position = 0
-        while position < len(ready):
-            key = ready[position]
-            position += 1
-            ordered.append(by_key[key])
-            for dependant in dependants.get(key, ()):
+        while ready:
+            index, record = records[heapq.heappop(ready)]
+            ordered.append((index, record))
+            for dependant in dependants.get(record.key, ()):
                 needs = waiting[dependant]
-                needs.discard(key)
+                needs.discard(record.key)
                 if not needs:
                     del waiting[dependant]
-                    ready.append(dependant)
+                    heapq.heappush(ready, position[dependant])
         for key in waiting:  # only cycles are left
             index, record = by_key[key]
             ordered.append((index, record))

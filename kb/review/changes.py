@@ -288,6 +288,9 @@ class DraftEditor:
         self._created: dict[str, dict[str, Any]] = {}
         self._created_ids: list[str] = []
         self._blocks: dict[RecordType, tuple[int, int]] = {}
+        # Counter rows this editor created or locked: a new one is pending until the next flush,
+        # where `session.get` cannot see it, so a second block must not make a second row.
+        self._counters: dict[str, HumanIdCounter] = {}
         self._block_sizes: dict[RecordType, int] = {}
         self._next_position = max((c.position for c in cs.changes), default=-1)
         for change in cs.changes:
@@ -368,7 +371,7 @@ class DraftEditor:
         if not records:
             return []
         prefix = HUMAN_ID_PREFIX[rtype]
-        first = self._take_ids(prefix, len(records))
+        numbers = self._reserve_many(rtype, len(records))
         natural = _NATURAL_KEY.get(rtype)
         add = self.ids.add
         change_set_id, author_id, kind = self._cs.id, self.actor.user_id, rtype.value
@@ -376,7 +379,7 @@ class DraftEditor:
         before: dict[str, Any] = {}  # one for the batch: creates have nothing before them
         position = self._next_position
         human_ids = []
-        for number, fields in enumerate(records, first):
+        for number, fields in zip(numbers, records, strict=True):
             human_id = f"{prefix}-{number:05d}"
             record_id = new_uuid()
             position += 1
@@ -403,6 +406,18 @@ class DraftEditor:
         self._created_ids.extend(human_ids)
         return human_ids
 
+    def _reserve_many(self, rtype: RecordType, count: int) -> list[int]:
+        """`count` id numbers: what is left of the current block first, so ids keep the order
+        records were staged in and none is skipped."""
+        start, end = self._blocks.get(rtype, (0, 0))
+        taken = list(range(start, min(end, start + count)))
+        self._blocks[rtype] = (start + len(taken), end)
+        rest = count - len(taken)
+        if rest:
+            first = self._take_ids(HUMAN_ID_PREFIX[rtype], rest)
+            taken.extend(range(first, first + rest))
+        return taken
+
     def _reserve(self, rtype: RecordType) -> str:
         # Ids come in growing blocks (1, 2, 4, … 1024) so that a single edit wastes none and a
         # bulk import takes the counter's lock a handful of times, not once per record.
@@ -418,10 +433,13 @@ class DraftEditor:
     def _take_ids(self, prefix: str, count: int) -> int:
         """Reserve `count` consecutive numbers of a human-id counter (its row locked until the
         transaction ends); returns the first."""
-        counter = self.session.get(HumanIdCounter, prefix, with_for_update=True)
+        counter = self._counters.get(prefix) or self.session.get(
+            HumanIdCounter, prefix, with_for_update=True
+        )
         if counter is None:
             counter = HumanIdCounter(prefix=prefix, last=0)
             self.session.add(counter)
+        self._counters[prefix] = counter
         first = counter.last + 1
         counter.last += count
         return first

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +17,6 @@ from kb.model.orm import TumourType
 from kb.vocab.releases import BATCH, LoadResult, record_release, sha256_file
 
 ONCOTREE_URL = "https://oncotree.info/api/tumorTypes/tree"
-
-
-@dataclass(frozen=True, slots=True)
-class TumourTypeRow:
-    code: str
-    name: str
-    main_type: str | None
-    tissue: str | None
-    parent_code: str | None
-    level: int
-
 
 _ONCOTREE_VERSION = re.compile(r"oncotree_\d{4}_\d{2}_\d{2}")
 
@@ -104,34 +91,6 @@ def load_oncotree(
         )
     rows = parse_oncotree(data, str(path))
     return _replace_tumour_types(session, rows, version, source or str(path), sha256_file(path))
-
-
-def load_tumour_type_rows(
-    session: Session, rows: Iterable[TumourTypeRow], *, version: str, source: str
-) -> LoadResult:
-    """Load a subset of OncoTree (the demo KB ships only the codes it uses)."""
-    by_code = {row.code: row for row in rows}
-    flat: list[dict[str, Any]] = []
-    for row in by_code.values():
-        chain, parent = [row.code], row.parent_code
-        while parent:
-            chain.append(parent)
-            parent = by_code[parent].parent_code if parent in by_code else None
-        flat.append(
-            {
-                "code": row.code,
-                "name": row.name,
-                "main_type": row.main_type,
-                "tissue": row.tissue,
-                "parent_code": row.parent_code,
-                "level": row.level,
-                "path": "/" + "/".join(reversed(chain)) + "/",
-                "previous_codes": [],
-                "revoked_codes": [],
-            }
-        )
-    digest = hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()
-    return _replace_tumour_types(session, flat, version, source, digest)
 
 
 def _replace_tumour_types(
