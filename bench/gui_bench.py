@@ -31,7 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from sqlalchemy import insert
 
-from kb.demo.loader import DEMO_ONCOTREE, DEMO_RECORDS, ONCOTREE_RELEASE, demo_tumour_types
+from kb.demo.loader import DEMO_RECORDS, demo_tumour_types
 from kb.model.enums import (
     LEVEL_SCHEME,
     BiomarkerKind,
@@ -58,7 +58,7 @@ from kb.model.orm import (
 )
 from kb.storage.db import open_kb
 from kb.storage.meta import initialise
-from kb.vocab.oncotree import load_oncotree
+from kb.vocab.bundled import load_bundled
 
 _AMINO = "ACDEFGHIKLMNPQRSTVWY"
 _THREE = {
@@ -105,7 +105,7 @@ def build_kb(path: Path, *, assertions: int, seed: int = 6) -> None:
     kb = open_kb(f"sqlite:///{path}")
     with kb.unit_of_work() as session:
         initialise(session, name="Bench KB")
-        load_oncotree(session, DEMO_ONCOTREE, version=ONCOTREE_RELEASE, source="bench")
+        load_bundled(session, "oncotree")
         session.add(KbVersion(number=1, created_by="bench", note="bench KB"))
         session.flush()
         symbols = [g["symbol"] for g in DEMO["gene"]] + [f"GENE{i}" for i in range(1, 379)]

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 ONCOTREE_FILE = SHARED_DATA / "oncotree" / "oncotree_2025_10_03.json"
 HGNC_FILE = SHARED_DATA / "hgnc" / "hgnc_genes.tsv"
+DOID_DIR = SHARED_DATA / "doid"
 PG_ENV = "KB_TEST_POSTGRES_URL"
 _counter = itertools.count()
 

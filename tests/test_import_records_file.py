@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from kb.demo.loader import DEMO_HGNC
 from kb.errors import KbError
 from kb.importing.model import SourceError
 from kb.importing.records_file import records_adapter
@@ -18,7 +17,6 @@ from kb.model.records import list_records
 from kb.review.changes import get_change_set, list_change_sets
 from kb.review.users import authenticate
 from kb.storage.db import Kb
-from kb.vocab.hgnc import load_hgnc
 
 
 def _write(tmp_path: Path, body: str, name: str = "records.yaml") -> Path:
@@ -59,10 +57,6 @@ records:
 
 def test_records_with_forward_references_become_one_change_set(demo_kb: Kb, tmp_path: Path) -> None:
     path = _write(tmp_path, NEW_CONTENT)
-    hgnc = tmp_path / "hgnc.tsv"  # the demo's genes and HRAS, which the new records use
-    hgnc.write_text(DEMO_HGNC.read_text() + "HGNC:5173\tHRAS\tHRas proto-oncogene, GTPase\t\t\n")
-    with demo_kb.unit_of_work() as session:
-        load_hgnc(session, hgnc, version="hgnc-test")
     with demo_kb.unit_of_work() as session:
         curator = authenticate(session, name="curator", password="demo-curator")
         outcome = import_file(session, path, profile="kb-records", actor=curator, dry_run=False)

@@ -210,6 +210,7 @@ def test_release_folder_holds_exactly_the_agreed_files(
     assert predicate["vocabularies"] == {
         "oncotree": snapshot["vocabularies"]["oncotree"],
         "hgnc": snapshot["vocabularies"]["hgnc"],
+        "doid": snapshot["vocabularies"]["doid"],
         "level_scheme": "OncoKB therapeutic levels v2 (2019)",
     }
     assert predicate["approvals"][0]["name"] == "Dr A. Reviewer"

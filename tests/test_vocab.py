@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from kb.vocab import fetch as vocab_fetch
 from kb.vocab import hgnc as vocab_hgnc
 from kb.vocab import oncotree as vocab_oncotree
 from kb.vocab import releases as vocab_releases
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
+from tests.conftest import DOID_DIR, HGNC_FILE, ONCOTREE_FILE, require_shared
 
 
 def test_load_oncotree_release(kb: Kb) -> None:
@@ -197,14 +196,18 @@ def test_fetch_times_out(monkeypatch: pytest.MonkeyPatch, server: str, tmp_path:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_demo_subset_codes_match_the_real_release() -> None:
-    from kb.demo.loader import DEMO_ONCOTREE
+def test_bundled_vocabularies_are_the_real_releases() -> None:
+    """The package ships OncoTree, HGNC and DO unchanged (gzip only), for the demo and offline."""
+    import gzip
 
-    data = json.loads(require_shared(ONCOTREE_FILE).read_bytes())
-    real = {row["code"]: row for row in vocab_oncotree.parse_oncotree(data, "oncotree")}
-    demo = vocab_oncotree.parse_oncotree(json.loads(DEMO_ONCOTREE.read_bytes()), "demo")
-    assert len(demo) > 30
-    for entry in demo:
-        assert entry["code"] in real, entry["code"]
-        for field in ("parent_code", "name", "main_type", "tissue", "level", "path"):
-            assert real[entry["code"]][field] == entry[field], (entry["code"], field)
+    from kb.vocab import bundled
+
+    for packed, real in (
+        (bundled.ONCOTREE, ONCOTREE_FILE),
+        (bundled.HGNC, HGNC_FILE),
+        (bundled.FOLDER / "HumanDO.tsv.gz", DOID_DIR / "HumanDO.tsv"),
+        (bundled.FOLDER / "allXREFinDO.tsv.gz", DOID_DIR / "allXREFinDO.tsv"),
+    ):
+        assert gzip.decompress(packed.read_bytes()) == require_shared(real).read_bytes(), packed
+    notice = (bundled.FOLDER / "NOTICE.md").read_text()
+    assert "CC BY 4.0" in notice and notice.count("CC0") >= 2

@@ -14,6 +14,7 @@ from kb.cli.context import (
     AddFormat,
     Handler,
     Parser,
+    UsageError,
     emit,
     open_from_args,
     os_user,
@@ -35,11 +36,19 @@ def register(commands: Any, fmt: AddFormat) -> dict[str, Handler]:
     info = commands.add_parser("info", help="where the KB is, its version and vocabularies")
     fmt(info)
 
-    vocab = commands.add_parser("vocab", help="load or fetch OncoTree and HGNC")
+    vocab = commands.add_parser(
+        "vocab", help="load or fetch OncoTree, HGNC and the Disease Ontology"
+    )
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, parser_class=Parser)
-    load = vocab_commands.add_parser("load", help="load a release file")
-    load.add_argument("kind", choices=("oncotree", "hgnc"))
-    load.add_argument("file", type=Path)
+    load = vocab_commands.add_parser(
+        "load",
+        help="load a release file (doid: the folder of HumanDO.tsv and allXREFinDO.tsv)",
+    )
+    load.add_argument("kind", choices=("oncotree", "hgnc", "doid"))
+    load.add_argument("file", type=Path, nargs="?")
+    load.add_argument(
+        "--bundled", action="store_true", help="load the release shipped with KB Curator"
+    )
     load.add_argument("--version", dest="vocab_version", help="release name (else from the file)")
     fmt(load)
     fetch = vocab_commands.add_parser("fetch", help="download the official release and load it")
@@ -170,21 +179,30 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_vocab(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.vocab import doid as vocab_doid
     from kb.vocab import fetch as vocab_fetch
     from kb.vocab import hgnc as vocab_hgnc
     from kb.vocab import oncotree as vocab_oncotree
+    from kb.vocab.bundled import load_bundled
 
+    if args.vocab_command == "load" and (args.file is None) == (not args.bundled):
+        raise UsageError("give a release FILE or --bundled (not both)")
+    if args.vocab_command == "fetch" and args.kind == "doid":
+        raise UsageError("the Disease Ontology is loaded from its files: kb vocab load doid DIR")
     kb = open_from_args(args)
     try:
         with kb.unit_of_work() as session:
-            if args.vocab_command == "load":
-                if not args.file.is_file():
+            if args.vocab_command == "load" and args.bundled:
+                result = load_bundled(session, args.kind)
+            elif args.vocab_command == "load":
+                exists = args.file.is_dir() if args.kind == "doid" else args.file.is_file()
+                if not exists and not args.file.is_file():
                     raise KbError(f"{args.file}: no such file")
-                loader = (
-                    vocab_oncotree.load_oncotree
-                    if args.kind == "oncotree"
-                    else vocab_hgnc.load_hgnc
-                )
+                loader = {
+                    "oncotree": vocab_oncotree.load_oncotree,
+                    "hgnc": vocab_hgnc.load_hgnc,
+                    "doid": vocab_doid.load_doid,
+                }[args.kind]
                 result = loader(session, args.file, version=args.vocab_version)
             else:
                 cache = Path(platformdirs.user_cache_dir("kb-curator", appauthor=False))

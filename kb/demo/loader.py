@@ -3,13 +3,13 @@ vocabularies loaded from files, the content imported from `resources/demo/kb.yam
 curator's change set, submitted, approved by the demo reviewer as a new KB version, and that
 version signed off.
 
-The vocabulary files are subsets of OncoTree (CC BY 4.0) and HGNC (CC0) holding only the
-entries the demo uses (resources/demo/NOTICE.md); after `kb vocab load` of the full releases,
-`kb validate` checks the demo against them.
+The vocabularies are the releases bundled in the package (kb/vocab/bundled/NOTICE.md): the
+whole OncoTree, HGNC and Disease Ontology, so the demo matches any OncoTree code.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,16 +26,13 @@ from kb.model.orm import KbVersion, User
 from kb.review.changes import approve_change_set, submit_change_set
 from kb.review.users import Actor, add_user, bootstrap_admin
 from kb.review.versions import approve_version
-from kb.vocab.hgnc import load_hgnc
-from kb.vocab.oncotree import load_oncotree, parse_oncotree
+from kb.vocab.bundled import ONCOTREE as BUNDLED_ONCOTREE
+from kb.vocab.bundled import load_all_bundled
+from kb.vocab.oncotree import parse_oncotree
 
 # resources/ sits beside kb/ in the source tree (the project installs editable, as migrations/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
 DEMO_RECORDS = DEMO_DIR / "kb.yaml"
-DEMO_ONCOTREE = DEMO_DIR / "oncotree_2025_10_03.demo-subset.json"
-DEMO_HGNC = DEMO_DIR / "hgnc.demo-subset.tsv"
-ONCOTREE_RELEASE = "oncotree_2025_10_03"
-HGNC_VERSION = "hgnc-demo-subset"
 
 # Demo accounts, one per role, so a new user can try the whole review and release cycle.
 # Their passwords are public: they exist only in a KB built as the demo.
@@ -71,13 +68,7 @@ def build_demo(
             "a new KB (kb init --demo --db NEW)"
         )
     team = _create_team(session)
-    load_oncotree(
-        session,
-        DEMO_ONCOTREE,
-        version=ONCOTREE_RELEASE,
-        source=f"KB Curator demo subset of OncoTree {ONCOTREE_RELEASE}",
-    )
-    load_hgnc(session, DEMO_HGNC, version=HGNC_VERSION, source="KB Curator demo subset of HGNC")
+    load_all_bundled(session)
     curator, reviewer = team["curator"], team["reviewer"]
     outcome = import_file(
         session,
@@ -107,9 +98,10 @@ def build_demo(
 
 
 def demo_tumour_types() -> list[dict[str, Any]]:
-    """The demo's OncoTree subset in a snapshot's form (code, name, main_type, tissue, parent,
-    level), for benchmarks and tools that build snapshots without a database."""
-    rows = parse_oncotree(json.loads(DEMO_ONCOTREE.read_bytes()), str(DEMO_ONCOTREE))
+    """The bundled OncoTree in a snapshot's form (code, name, main_type, tissue, parent, level),
+    for benchmarks and tools that build snapshots without a database."""
+    with gzip.open(BUNDLED_ONCOTREE) as handle:
+        rows = parse_oncotree(json.load(handle), str(BUNDLED_ONCOTREE))
     return [
         {
             "code": row["code"],

@@ -210,6 +210,15 @@ class Sex(StrEnum):
 class VocabularyKind(StrEnum):
     ONCOTREE = "oncotree"
     HGNC = "hgnc"
+    DOID = "doid"
+
+
+class CrosswalkKind(StrEnum):
+    """How a vocabulary crosswalk entry was found."""
+
+    EXACT = "exact"  # the two terms share a code (NCI Thesaurus, UMLS)
+    NAME = "name"  # the same name (a curator should confirm)
+    BROADER = "broader"  # through the nearest ancestor that has an exact match
 
 
 # Tumour-type scopes that are not OncoTree codes; OncoTree's liquid tissues are these two.

@@ -49,6 +49,7 @@ from kb.model.enums import (
     Combination,
     Consequence,
     CopyNumberType,
+    CrosswalkKind,
     EvidenceLevel,
     ExpressionOp,
     GeneRole,
@@ -222,7 +223,40 @@ class TumourType(Base):
     path: Mapped[str] = mapped_column(String(1024), index=True)
     previous_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     revoked_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # NCI Thesaurus and UMLS codes ("NCI:C3512", "UMLS:C0152013"): the bridge to other
+    # disease vocabularies (kb.vocab.doid).
+    xrefs: Mapped[list[str]] = mapped_column(JSON, default=list)
     release: Mapped[str] = mapped_column(String(64))
+
+
+class DoidTerm(Base):
+    """A Disease Ontology term and its parents (DOIDs)."""
+
+    __tablename__ = "doid_term"
+    doid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    parents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    release: Mapped[str] = mapped_column(String(64))
+
+
+class DoidXref(Base):
+    """A DO term's NCI Thesaurus or UMLS code."""
+
+    __tablename__ = "doid_xref"
+    doid: Mapped[str] = mapped_column(
+        ForeignKey("doid_term.doid", ondelete="CASCADE"), primary_key=True
+    )
+    xref: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class DoidOncotree(Base):
+    """The derived DOID -> OncoTree crosswalk (kb.vocab.doid.derive_crosswalk)."""
+
+    __tablename__ = "doid_oncotree"
+    doid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    kind: Mapped[CrosswalkKind] = mapped_column(_enum(CrosswalkKind, "crosswalk_kind"))
+    via: Mapped[str] = mapped_column(String(256))
 
 
 class HgncGene(Base):

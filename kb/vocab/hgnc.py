@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kb.errors import VocabularyError
 from kb.model.enums import VocabularyKind
 from kb.model.orm import HgncGene, HgncSynonym
-from kb.vocab.releases import BATCH, LoadResult, record_release, sha256_file
+from kb.vocab.releases import BATCH, LoadResult, open_text, record_release, sha256_file
 
 HGNC_URL = "https://storage.googleapis.com/public-download-files/hgnc/tsv/tsv/hgnc_complete_set.txt"
 
@@ -96,9 +96,9 @@ def load_hgnc(
     digest = sha256_file(path)
     version = version or f"hgnc-{digest[:12]}"
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with open_text(path) as handle:
             parsed = list(parse_hgnc(handle, str(path)))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise VocabularyError(f"{path}: not readable as an HGNC TSV export: {exc}") from None
     return load_hgnc_rows(
         session, parsed, version=version, source=source or str(path), digest=digest

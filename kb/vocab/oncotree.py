@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from kb.errors import VocabularyError
 from kb.model.enums import ALL_LIQUID, ALL_SOLID, ALL_TUMOURS, LIQUID_TISSUES, VocabularyKind
 from kb.model.orm import TumourType
+from kb.vocab.doid import derive_crosswalk, oncotree_xrefs
 from kb.vocab.releases import BATCH, LoadResult, record_release, sha256_file
 
 ONCOTREE_URL = "https://oncotree.info/api/tumorTypes/tree"
@@ -63,6 +65,7 @@ def parse_oncotree(data: Any, source: str) -> list[dict[str, Any]]:
                 "previous_codes": [str(c) for c in node.get("history") or []],
                 "revoked_codes": [str(c) for c in node.get("revocations") or []]
                 + [str(c) for c in node.get("precursors") or []],
+                "xrefs": oncotree_xrefs(node),
             }
         )
         children = node.get("children") or {}
@@ -80,7 +83,8 @@ def load_oncotree(
 ) -> LoadResult:
     """Replace the KB's tumour types with an OncoTree release read from a JSON file."""
     try:
-        data = json.loads(path.read_bytes())
+        raw = path.read_bytes()
+        data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VocabularyError(f"{path}: not readable as OncoTree JSON: {exc}") from None
     version = version or oncotree_version_from_name(path)
@@ -103,6 +107,7 @@ def _replace_tumour_types(
     record_release(
         session, VocabularyKind.ONCOTREE, version, source=source, digest=digest, entries=len(rows)
     )
+    derive_crosswalk(session)
     return LoadResult(VocabularyKind.ONCOTREE, version, len(rows), digest, source)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +25,13 @@ class LoadResult:
     entries: int
     sha256: str
     source: str
+
+
+def open_text(path: Path) -> IO[str]:
+    """A vocabulary file as text, gzipped (name ending .gz) or not."""
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path), encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def sha256_file(path: Path) -> str:
