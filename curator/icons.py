@@ -23,6 +23,7 @@ RECORD_ICONS: dict[RecordType, str] = {
     RecordType.ASSERTION: "assertion",
     RecordType.TRIAL: "trial",
     RecordType.TRIAL_ARM: "trial_arm",
+    RecordType.EXON_MAP: "exon_map",
 }
 
 

@@ -72,11 +72,12 @@ DEMO_COUNTS = {
     "expression": 34,
     "drug": 37,
     "therapy": 32,
-    "citation": 38,
+    "citation": 41,
     "approval": 52,
     "assertion": 57,
     "trial": 4,
     "trial_arm": 14,
+    "exon_map": 3,
 }
 
 

@@ -862,19 +862,76 @@ def test_an_and_leg_never_adds_a_match_and_an_or_leg_never_removes_one(
         assert after <= before
 
 
-def test_exon_biomarker_with_codons_judges_a_variant_without_exon(
-    kb_json: dict[str, Any], matcher: Matcher
+def test_the_exon_map_places_a_protein_change_with_no_exon_given(matcher: Matcher) -> None:
+    deletion = {"gene": "EGFR", "protein_change": "p.E746_A750del"}
+    result = matcher.match(patient(oncotree_code="LUAD", variants=[deletion]))
+    assert assertion_ids(result)[:3] == ["AS-00001", "AS-00002", "AS-00003"]
+    node = leaf(result.therapies[0].explanation, "EGFR exon 19 in-frame deletion")
+    assert node.reason == (
+        "patient has EGFR p.Glu746_Ala750del in exon 19 (codons 729-761 of NM_005228.5), by the "
+        "KB's exon map, an in-frame deletion"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "value", "reason"),
+    [
+        (
+            {"gene": "EGFR", "protein_change": "p.L858R"},
+            False,
+            "EGFR p.Leu858Arg lies outside exon 19 (codons 729-761 of NM_005228.5)",
+        ),
+        (
+            {"gene": "EGFR", "protein_change": "p.P753_E763del"},
+            None,
+            "EGFR p.Pro753_Glu763del crosses the edge of exon 19 (codons 729-761 of "
+            "NM_005228.5) (unknown)",
+        ),
+        (
+            {"gene": "EGFR", "protein_change": "p.E746_A750del", "exon": 20},
+            None,
+            "the patient file puts EGFR p.Glu746_Ala750del in exon 20, but the KB's exon map "
+            "(NM_005228.5) places it in exon 19: check the report (unknown)",
+        ),
+        (
+            {"gene": "EGFR", "protein_change": "p.E746_A750del", "exon": 19},
+            True,
+            "patient has EGFR p.Glu746_Ala750del in exon 19, an in-frame deletion",
+        ),
+    ],
+)
+def test_exon_placement_is_three_valued_and_cross_checks_the_patient_file(
+    matcher: Matcher, variant: dict[str, Any], value: bool | None, reason: str
 ) -> None:
+    profile = patient(oncotree_code="LUAD", variants=[variant])
+    node = leaf(matcher.explain(profile, "AS-00001"), "EGFR exon 19 in-frame deletion")
+    assert (node.result, node.reason) == (value, reason)
+
+
+def test_without_an_exon_map_the_exon_is_unknown_unless_the_biomarker_gives_codons(
+    kb_json: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(kb_json)
+    data["records"]["exon_map"] = []
     deletion = {"gene": "EGFR", "protein_change": "p.E746_A750del"}
     profile = patient(oncotree_code="LUAD", variants=[deletion])
-    assert assertion_ids(matcher.match(profile)) == []  # exon 19 unknown without the exon
-    node = leaf(matcher.explain(profile, "AS-00001"), "EGFR exon 19 in-frame deletion")
-    assert node.reason == "exon of EGFR p.Glu746_Ala750del not given (unknown)"
-    data = copy.deepcopy(kb_json)
+    unmapped = Matcher.from_snapshot(data)
+    assert assertion_ids(unmapped.match(profile)) == []
+    node = leaf(unmapped.explain(profile, "AS-00001"), "EGFR exon 19 in-frame deletion")
+    assert node.reason == (
+        "exon of EGFR p.Glu746_Ala750del not given and the KB has no exon map of EGFR (unknown)"
+    )
     fields_of(data, "biomarker", "BM-00002").update(codon_start=729, codon_end=761)
     result = Matcher.from_snapshot(data).match(profile)
-    assert assertion_ids(result) == ["AS-00001", "AS-00002", "AS-00003"]
+    assert assertion_ids(result)[:3] == ["AS-00001", "AS-00002", "AS-00003"]
     node = leaf(result.therapies[0].explanation, "EGFR exon 19 in-frame deletion")
     assert node.reason == (
         "patient has EGFR p.Glu746_Ala750del at codons 729-761, an in-frame deletion"
     )
+
+
+def test_a_broken_exon_map_is_refused_by_name(kb_json: dict[str, Any]) -> None:
+    data = copy.deepcopy(kb_json)
+    data["records"]["exon_map"][0]["fields"]["exons"] = ["19: 729-761", "20: 700-823"]
+    with pytest.raises(MatcherError, match="exon map EM-00001: exon 20 starts at codon 700"):
+        Matcher.from_snapshot(data)

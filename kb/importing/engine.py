@@ -135,6 +135,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.TRIAL: (("nct_id",),),
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial", "code"),),
+    RecordType.EXON_MAP: (("gene",),),
 }
 
 

@@ -51,6 +51,7 @@ SHEET_TITLES: dict[RecordType, str] = {
     RecordType.ASSERTION: "Assertions",
     RecordType.TRIAL: "Trials",
     RecordType.TRIAL_ARM: "Trial arms",
+    RecordType.EXON_MAP: "Exon maps",
 }
 INSTRUCTIONS = "Instructions"
 LISTS = "Lists"

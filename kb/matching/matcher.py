@@ -14,11 +14,14 @@ Three-valued logic
 Biomarkers (`kb.model.enums.BiomarkerKind`)
     sequence_variant: same gene and the same normalised protein change; a codon-level biomarker
       (`p.G12`) matches any non-synonymous change starting at that codon.
-    range: same gene; the variant in the exon (the patient's variant must give its `exon`, else
-      unknown, unless the biomarker also gives codons) or overlapping codon_start..codon_end; and
+    range: same gene; the variant in the exon or overlapping codon_start..codon_end; and
       the consequence, given or derived from the protein change (del -> in-frame deletion,
       ins/dup -> in-frame insertion, fs -> frameshift, Ter -> nonsense). "any" accepts every
-      non-synonymous change.
+      non-synonymous change. The exon is the one the patient file gives, or else where the
+      release's exon map of the gene (`exon_map` records: a reference transcript and each exon's
+      codons) places the protein change: inside the exon is true, outside false, across its edge
+      unknown. A patient exon the map contradicts is unknown, with both named; no exon and no
+      map is unknown.
     categorical: truncating = nonsense / frameshift / splice. Oncogenic, activating and
       loss-of-function follow the variant's `oncogenic` flag; without one, a truncating variant
       counts as loss-of-function (and as oncogenic in a tumour-suppressor gene), anything else is
@@ -89,6 +92,7 @@ from kb.model.enums import (
     Origin,
     TrialStatus,
 )
+from kb.model.exons import Exon, ExonMapError, parse_exons, place
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, satisfies
 from kb.model.protein import ProteinChange, ProteinChangeError, parse_protein_change
 from kb.model.records import biomarker_name, with_unit
@@ -773,6 +777,18 @@ class _Biomarker:
 
 
 @dataclass(frozen=True, slots=True)
+class ExonLayout:
+    """A gene's exon map as the matcher reads it from a release."""
+
+    id: str
+    transcript: str
+    exons: tuple[Exon, ...]
+
+    def exon(self, number: int) -> Exon | None:
+        return next((exon for exon in self.exons if exon.number == number), None)
+
+
+@dataclass(frozen=True, slots=True)
 class _Threshold:
     id: str
     metric: Metric
@@ -895,6 +911,7 @@ class Matcher:
         rules: Sequence[_Rule],
         therapies: Mapping[str, TherapyInfo],
         trials: Mapping[str, Mapping[str, Any]],
+        exon_maps: Mapping[str, ExonLayout] | None = None,
     ) -> None:
         self.kb_id = kb_id
         self.kb_version = kb_version
@@ -906,6 +923,7 @@ class Matcher:
         self._by_id = {rule.id: rule for rule in self._rules}
         self._therapies = therapies
         self._trials = trials
+        self._exon_maps = dict(exon_maps or {})
         self._roles = {
             str(fields["symbol"]): str(fields.get("role") or "unknown") for fields in genes.values()
         }
@@ -990,6 +1008,16 @@ class Matcher:
             for tx_id, fields in table("therapy").items()
         }
         trials = table("trial")
+        exon_maps: dict[str, ExonLayout] = {}
+        for map_id, fields in table("exon_map").items():
+            gene = symbol.get(str(fields.get("gene")))
+            if gene is None:
+                raise MatcherError(f"exon map {map_id}: gene {fields.get('gene')} is missing")
+            try:
+                exons = parse_exons(fields.get("exons") or [])
+            except ExonMapError as exc:
+                raise MatcherError(f"exon map {map_id}: {exc}") from None
+            exon_maps[gene] = ExonLayout(map_id, str(fields.get("transcript") or "?"), exons)
 
         def compile_rule(rule_id: str, kind: Literal["assertion", "arm"], fields: Any) -> _Rule:
             return _compile_rule(
@@ -1022,6 +1050,7 @@ class Matcher:
             rules=rules,
             therapies=therapies,
             trials=trials,
+            exon_maps=exon_maps,
         )
 
     def _leaf_keys(self, leaf: _Leaf) -> frozenset[Key]:
@@ -1362,16 +1391,51 @@ class Matcher:
             return True, f"patient has {label}"
         return False, f"{label} is not {bm.hgvs}"
 
+    def _exon(self, bm_exon: int, variant: Variant, label: str) -> tuple[Tri, str]:
+        """Whether the variant lies in exon `bm_exon`: the exon the patient file gives,
+        cross-checked against the KB's exon map, or the map's placement of its protein change."""
+        layout = self._exon_maps.get(variant.gene)
+        protein = variant.protein
+        placed: tuple[int, ...] | None = None
+        if layout is not None and protein is not None:
+            placed = place(layout.exons, protein.start_pos, protein.end_pos).exons
+        if variant.exon is not None:
+            if placed is not None and len(placed) == 1 and placed[0] != variant.exon:
+                return None, (
+                    f"the patient file puts {label} in exon {variant.exon}, but the KB's exon "
+                    f"map ({layout.transcript if layout else '?'}) places it in exon "
+                    f"{placed[0]}: check the report (unknown)"
+                )
+            if variant.exon == bm_exon:
+                return True, f"in exon {bm_exon}"
+            return False, f"{label} is in exon {variant.exon}, not exon {bm_exon}"
+        if protein is None:
+            return None, f"exon of {label} not given (unknown)"
+        if layout is None:
+            return None, (
+                f"exon of {label} not given and the KB has no exon map of {variant.gene} (unknown)"
+            )
+        entry = layout.exon(bm_exon)
+        if entry is None:
+            return None, (
+                f"the KB's exon map of {variant.gene} ({layout.transcript}) has no exon "
+                f"{bm_exon} (unknown)"
+            )
+        start, end = protein.start_pos, protein.end_pos or protein.start_pos
+        span = f"exon {bm_exon} (codons {entry.first}-{entry.last} of {layout.transcript})"
+        if end < entry.first or start > entry.last:
+            return False, f"{label} lies outside {span}"
+        if entry.first <= start and end <= entry.last:
+            return True, f"in {span}, by the KB's exon map"
+        return None, f"{label} crosses the edge of {span} (unknown)"
+
     def _range(self, bm: _Biomarker, variant: Variant, label: str) -> tuple[Tri, str]:
         where: tuple[Tri, str]  # for a true location, the phrase saying where
         # An exon biomarker that also gives its codons can judge a variant without an exon.
         if bm.exon is not None and (variant.exon is not None or bm.codon_start is None):
-            if variant.exon is None:
-                where = (None, f"exon of {label} not given (unknown)")
-            elif variant.exon == bm.exon:
-                where = (True, f"in exon {bm.exon}")
-            else:
-                return False, f"{label} is in exon {variant.exon}, not exon {bm.exon}"
+            where = self._exon(bm.exon, variant, label)
+            if where[0] is False:
+                return where
         elif bm.codon_start is not None:
             last = bm.codon_end if bm.codon_end is not None else bm.codon_start
             span = (

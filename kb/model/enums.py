@@ -21,6 +21,7 @@ class RecordType(StrEnum):
     ASSERTION = "assertion"
     TRIAL = "trial"
     TRIAL_ARM = "trial_arm"
+    EXON_MAP = "exon_map"
 
 
 HUMAN_ID_PREFIX: dict[RecordType, str] = {
@@ -35,6 +36,7 @@ HUMAN_ID_PREFIX: dict[RecordType, str] = {
     RecordType.ASSERTION: "AS",
     RecordType.TRIAL: "TR",
     RecordType.TRIAL_ARM: "TA",
+    RecordType.EXON_MAP: "EM",
 }
 
 

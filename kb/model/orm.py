@@ -530,6 +530,29 @@ class Trial(RecordMixin, Base):
     )
 
 
+class ExonMapCitation(Base):
+    __tablename__ = "exon_map_citation"
+    exon_map_id: Mapped[str] = mapped_column(
+        ForeignKey("exon_map.id", ondelete="CASCADE"), primary_key=True
+    )
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citation.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[Citation] = relationship()
+
+
+class ExonMap(RecordMixin, Base):
+    """A gene's reference transcript and the codons each exon encodes (kb.model.exons): how
+    the matcher places a protein change in an exon. One map per gene."""
+
+    __tablename__ = "exon_map"
+    gene_id: Mapped[str] = mapped_column(ForeignKey("gene.id"), unique=True)
+    transcript: Mapped[str] = mapped_column(String(64))
+    exons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    citation_links: Mapped[list[ExonMapCitation]] = relationship(
+        cascade="all, delete-orphan", order_by=ExonMapCitation.position
+    )
+
+
 class ArmTumourType(Base):
     __tablename__ = "arm_tumour_type"
     arm_id: Mapped[str] = mapped_column(
@@ -706,4 +729,5 @@ RECORD_CLASSES: dict[RecordType, type[Any]] = {
     RecordType.ASSERTION: Assertion,
     RecordType.TRIAL: Trial,
     RecordType.TRIAL_ARM: TrialArm,
+    RecordType.EXON_MAP: ExonMap,
 }

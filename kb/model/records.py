@@ -47,6 +47,8 @@ from kb.model.enums import (
     TrialPhase,
     TrialStatus,
 )
+from kb.model.exons import EXPECTED as EXONS_EXPECTED
+from kb.model.exons import ExonMapError, parse_exons
 from kb.model.metrics import METRICS, Metric
 from kb.model.orm import (
     RECORD_CLASSES,
@@ -58,6 +60,8 @@ from kb.model.orm import (
     Biomarker,
     BiomarkerExclusion,
     Citation,
+    ExonMap,
+    ExonMapCitation,
     Expression,
     ExpressionNode,
     HumanIdCounter,
@@ -227,6 +231,12 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("sex", "enum", enum=Sex),
         _f("suspended", "bool"),
     ),
+    RecordType.EXON_MAP: (
+        _f("gene", "ref", required=True, ref=RecordType.GENE),
+        _f("transcript", "str", required=True, help="reference transcript, e.g. NM_005228.5"),
+        _f("exons", "strings", required=True, help='each "EXON: FIRST-LAST" codons, "19: 729-761"'),
+        _f("citations", "refs", ref=RecordType.CITATION),
+    ),
 }
 
 # Fields held in a column of a different name.
@@ -252,6 +262,7 @@ _DEFAULTS: dict[RecordType, dict[str, Any]] = {
         "name": "",
     },
     RecordType.CITATION: {"title": ""},
+    RecordType.EXON_MAP: {"citations": []},
 }
 
 
@@ -402,6 +413,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.TRIAL: (("nct_id",),),
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial_id", "code"),),
+    RecordType.EXON_MAP: (("gene_id",),),
 }
 
 _NATURAL_KEY: dict[RecordType, str] = {
@@ -486,6 +498,7 @@ _LOADERS: dict[RecordType, Sequence[Any]] = {
     ),
     RecordType.TRIAL: (selectinload(Trial.citation_links),),
     RecordType.TRIAL_ARM: (selectinload(TrialArm.tumour_links),),
+    RecordType.EXON_MAP: (selectinload(ExonMap.citation_links),),
 }
 
 
@@ -732,6 +745,9 @@ class Titles:
             case RecordType.TRIAL_ARM:
                 nct = self._column(RecordType.TRIAL, "nct_id").get(fields["trial"], "?")
                 return f"{nct} arm {fields['code']} {fields.get('name') or ''}".strip()
+            case RecordType.EXON_MAP:
+                gene = self._column(RecordType.GENE, "symbol").get(fields["gene"], "?")
+                return f"{gene} exons on {fields['transcript']}"
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -814,6 +830,11 @@ def coerce(rtype: RecordType, spec: FieldSpec, value: Any, *, record: str) -> An
                 raise FieldError(
                     record, spec.name, value, spec.expected(), "a value is required, got"
                 )
+            if (rtype, spec.name) == (RecordType.EXON_MAP, "exons"):
+                try:
+                    return [str(exon) for exon in parse_exons(cleaned)]
+                except ExonMapError as exc:
+                    raise FieldError(record, spec.name, value, EXONS_EXPECTED, str(exc)) from None
             return cleaned
         case "tree":
             try:
@@ -1048,6 +1069,11 @@ class Writer:
                     TrialCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
                     for i, key in enumerate(value)
                 ]
+            case (RecordType.EXON_MAP, "citations"):
+                obj.citation_links = [
+                    ExonMapCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
+                    for i, key in enumerate(value)
+                ]
             case (_, "tumour_types" | "excluded_tumour_types"):
                 self._write_codes(rtype, obj, spec.name == "excluded_tumour_types", value)
             case (RecordType.EXPRESSION, "tree"):
@@ -1122,6 +1148,8 @@ _REFERRERS: list[tuple[RecordType, Any, Any]] = [
     (RecordType.ASSERTION, Assertion.therapy_id, Assertion.human_id),
     (RecordType.ASSERTION, AssertionCitation.citation_id, AssertionCitation.assertion_id),
     (RecordType.TRIAL, TrialCitation.citation_id, TrialCitation.trial_id),
+    (RecordType.EXON_MAP, ExonMap.gene_id, ExonMap.human_id),
+    (RecordType.EXON_MAP, ExonMapCitation.citation_id, ExonMapCitation.exon_map_id),
     (RecordType.TRIAL_ARM, TrialArm.trial_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.expression_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.therapy_id, TrialArm.human_id),

@@ -32,6 +32,7 @@ from kb.model.orm import (
     Biomarker,
     Citation,
     Drug,
+    ExonMap,
     Expression,
     Gene,
     Therapy,
@@ -404,6 +405,21 @@ def _trial_arms(session: Session, only: Sequence[str] | None) -> Loaded:
     return rows, titles
 
 
+def _exon_maps(session: Session, only: Sequence[str] | None) -> Loaded:
+    query = (
+        select(ExonMap.human_id, Gene.symbol, ExonMap.transcript, ExonMap.exons, ExonMap.kb_version)
+        .join(Gene, ExonMap.gene_id == Gene.id)
+        .where(*_where(ExonMap, only))
+        .order_by(ExonMap.human_id)
+    )
+    rows: list[tuple[Cell, ...]] = []
+    titles: list[str] = []
+    for hid, symbol, transcript, exons, version in session.execute(query):
+        rows.append((hid, symbol, transcript, "; ".join(exons or []), version))
+        titles.append(f"{symbol} exons on {transcript}")
+    return rows, titles
+
+
 Loader = Callable[[Session, Sequence[str] | None], Loaded]
 
 TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
@@ -466,6 +482,11 @@ TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
          Column("therapy", "Therapy"), Column("tumour_types", "Tumour types"),
          Column("suspended", "Suspended"), _VERSION),
         _trial_arms,
+    ),
+    RecordType.EXON_MAP: (
+        (_ID, Column("gene", "Gene"), Column("transcript", "Transcript"),
+         Column("exons", "Exons (codons)", stretch=True), _VERSION),
+        _exon_maps,
     ),
 }  # fmt: skip
 

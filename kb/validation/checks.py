@@ -25,6 +25,7 @@ from kb.model.enums import (
     Operator,
     RecordType,
 )
+from kb.model.exons import ExonMapError, parse_exons
 from kb.model.identity import identity_key
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model.orm import HgncGene, HgncSynonym
@@ -344,6 +345,37 @@ class _Checker:
                 f"codon_end {end} is before codon_start {start}",
                 "codon_end >= codon_start",
             )
+        if kind == BiomarkerKind.RANGE and isinstance(f.get("exon"), int) and f.get("gene"):
+            yield from self._exon_mapped(row, f["gene"], f["exon"])
+
+    def _exon_mapped(self, row: RecordRow, gene: str, exon: int) -> Iterator[Problem]:
+        """An exon biomarker the matcher can place a protein change in needs its gene's map."""
+        maps = [
+            m for m in self.index.get(RecordType.EXON_MAP, {}).values() if m.fields["gene"] == gene
+        ]
+        named = self.index.get(RecordType.GENE, {}).get(gene)
+        symbol = named.fields.get("symbol", gene) if named else gene
+        if not maps:
+            message = (
+                f"{symbol} has no exon map, so a patient's variant is placed in exon {exon} only "
+                "when the report names the exon"
+            )
+        else:
+            try:
+                numbers = {e.number for e in parse_exons(maps[0].fields.get("exons") or [])}
+            except ExonMapError:
+                return  # the map's own problem is reported on the map
+            if exon in numbers:
+                return
+            message = f"the exon map {maps[0].human_id} of {symbol} has no exon {exon}"
+        yield self.problem(
+            row,
+            "exon",
+            "exon_unmapped",
+            message,
+            f"an exon map of {symbol} holding exon {exon}",
+            severity="warning",
+        )
 
     def _check_threshold(self, row: RecordRow) -> Iterator[Problem]:
         f = row.fields
