@@ -28,6 +28,7 @@ from kb.storage.db import (
     current_revision,
     head_revision,
     make_engine,
+    migrate,
     open_kb,
 )
 from kb.storage.meta import initialise
@@ -193,3 +194,39 @@ def test_bulk_insert_stores_what_the_orm_reads_back(kb: Kb) -> None:
         assert last.op is ChangeOp.CREATE and last.human_id == "DR-912000"
         assert last.fields == {**fields, "n": 12_000} and last.before == {}
         assert last.updated_at.replace(tzinfo=dt.UTC) == stamp
+
+
+def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(demo_kb: Kb) -> None:
+    """A KB at revision 0002 (the schema before DO, exon maps and the new biomarker forms)
+    opens, migrates, and keeps its records, links, approvals and audit chain."""
+    from kb.model.enums import ApprovalMeaning
+    from kb.review.audit import verify_chain
+    from kb.review.users import authenticate
+    from kb.review.versions import approve_version, list_approvals
+    from kb.storage.snapshot import build_snapshot
+
+    def facts(kb: Kb) -> tuple[int, int, int, str, list[bool]]:
+        with kb.read() as session:
+            count = session.execute(text("SELECT count(*) FROM biomarker")).scalar_one()
+            links = session.execute(text("SELECT count(*) FROM biomarker_exclusion")).scalar_one()
+            nodes = session.execute(text("SELECT count(*) FROM expression_node")).scalar_one()
+            digest = build_snapshot(session, 1).digest()
+            approvals = [a.void for a in list_approvals(session, 1)]
+            assert verify_chain(session).ok
+        return count, links, nodes, digest, approvals
+
+    config = alembic_config(demo_kb.engine)
+    command.downgrade(config, "0002")
+    assert current_revision(demo_kb.engine) == "0002"
+    # Going down dropped the Disease Ontology, which version 1's sign-off covered: a KB of
+    # that time is signed off without it.
+    with demo_kb.unit_of_work() as session:
+        reviewer = authenticate(session, name="reviewer2", password="demo-reviewer2")
+        approve_version(
+            session, actor=reviewer, version=1, meaning=ApprovalMeaning.APPROVED, reason="0002"
+        )
+    before = facts(demo_kb)
+    assert before[0] > 0 and before[2] > 0 and before[4] == [True, False]
+    migrate(demo_kb.engine, backup=False)
+    assert current_revision(demo_kb.engine) == head_revision()
+    assert facts(demo_kb) == before

@@ -252,6 +252,7 @@ class BiomarkerSpec:
     partner_3: str | None = None
     characteristic: Characteristic | None = None
     status: str | None = None
+    dna_change: str | None = None
 
     def symbols(self) -> tuple[str, ...]:
         return tuple(s for s in (self.gene, self.partner_5, self.partner_3) if s)
@@ -395,7 +396,7 @@ class RecordBuilder:
                 fields[name] = ref
         if not ok:
             return None
-        for name in ("protein_change", "exon", "codon_start", "codon_end", "status"):
+        for name in ("protein_change", "exon", "codon_start", "codon_end", "status", "dna_change"):
             value = getattr(spec, name)
             if value is not None:
                 fields[name] = value
@@ -661,7 +662,11 @@ _EXON = re.compile(r"^exon\s+(?P<exon>[0-9]{1,3})\s+(?P<what>.+)$", re.IGNORECAS
 _CODONS = re.compile(r"^[A-Z][0-9]{1,5}(?:/[A-Z][0-9]{1,5})+$")
 _ALTERNATIVES = re.compile(r"^(?P<ref>[A-Z])(?P<pos>[0-9]{1,5})(?P<alts>[A-Z](?:/[A-Z])+)$")
 _NUCLEOTIDE_NOTE = re.compile(r"\s*\((?:c|g|n)\.[^()]*\)$")
-_UPPER_KEYWORD = re.compile(r"(?<=[0-9])(DELINS|DEL|INS|DUP|FS)(?=[A-Z*]*$)")
+_TRAILING_DNA = re.compile(r"\s+[cg]\.\S+$")
+_FS_X = re.compile(r"FSX([0-9]+)$", re.IGNORECASE)
+_RESIDUES_AFTER = re.compile(r"(del|dup)[A-Z]+$")
+_ARROW_DELINS = re.compile(r"^([A-Z][0-9]+_[A-Z][0-9]+)>([A-Z]+)$")
+_UPPER_KEYWORD = re.compile(r"(?<=[0-9])(DELINS|DEL|INS|DUP|FS)(?=[A-Z*0-9]*$)")
 
 _EXON_CONSEQUENCES = {
     "deletion": Consequence.INFRAME_DELETION,
@@ -678,8 +683,10 @@ _EXON_CONSEQUENCES = {
     "missense": Consequence.MISSENSE,
 }
 _CATEGORIES = {
-    "mutation": Category.ONCOGENIC_MUTATIONS,
-    "mutations": Category.ONCOGENIC_MUTATIONS,
+    # CIViC's plain "Mutation" is any mutation of the gene; "Oncogenic Mutation" says more.
+    "mutation": Category.ANY_MUTATION,
+    "mutations": Category.ANY_MUTATION,
+    "any mutation": Category.ANY_MUTATION,
     "oncogenic mutation": Category.ONCOGENIC_MUTATIONS,
     "oncogenic mutations": Category.ONCOGENIC_MUTATIONS,
     "activating mutation": Category.ACTIVATING_MUTATIONS,
@@ -694,29 +701,103 @@ _CATEGORIES = {
     "inactivating mutations": Category.LOSS_OF_FUNCTION,
     # CIViC's "Loss" gathers deletion, truncation and loss of expression: loss of function.
     "loss": Category.LOSS_OF_FUNCTION,
+    "truncation": Category.TRUNCATING_MUTATIONS,
+    "truncating": Category.TRUNCATING_MUTATIONS,
 }
 _COPY_NUMBER = {
     "amplification": CopyNumberType.AMPLIFICATION,
+    "copy number gain": CopyNumberType.GAIN,
+    "gain": CopyNumberType.GAIN,
+    "copy number loss": CopyNumberType.LOSS,
     "deletion": CopyNumberType.DELETION,
     "homozygous deletion": CopyNumberType.DELETION,
+    "deep deletion": CopyNumberType.DELETION,
 }
+# Expression without a threshold: the status the biomarker asks for. CIViC names no assay.
+_EXPRESSION = {
+    "expression": "positive",
+    "positive": "positive",
+    "negative": "negative",
+    "overexpression": "high",
+    "high expression": "high",
+    "underexpression": "low",
+    "low expression": "low",
+    "loss of expression": "negative",
+    "decreased expression": "low",
+}
+_METHYLATION = {
+    "methylation": "methylated",
+    "promoter methylation": "methylated",
+    "promoter hypermethylation": "methylated",
+    "hypermethylation": "methylated",
+    "promoter demethylation": "unmethylated",
+    "promoter hypomethylation": "unmethylated",
+    "unmethylated": "unmethylated",
+}
+_GENE_WIDE = {
+    "itd": Consequence.INTERNAL_TANDEM_DUPLICATION,
+    "internal tandem duplication": Consequence.INTERNAL_TANDEM_DUPLICATION,
+    "internal duplication": Consequence.INTERNAL_TANDEM_DUPLICATION,
+    "promoter mutation": Consequence.PROMOTER,
+    "promoter mutations": Consequence.PROMOTER,
+    "frameshift": Consequence.FRAMESHIFT,
+    "frameshift truncation": Consequence.FRAMESHIFT,
+    "frameshift mutation": Consequence.FRAMESHIFT,
+    "nonsense": Consequence.NONSENSE,
+    "splice site mutation": Consequence.SPLICE,
+    "splice site": Consequence.SPLICE,
+}
+_CODON_RANGE = re.compile(
+    r"^(?P<what>del|ins|deletion|insertion)\s+(?P<start>[0-9]{1,5})\s*-\s*(?P<end>[0-9]{1,5})$",
+    re.IGNORECASE,
+)
+_CODON_INSERTION = re.compile(r"^(?P<ref>[A-Z])(?P<pos>[0-9]{1,5})ins$", re.IGNORECASE)
+_DNA = re.compile(r"^(?P<dna>[cg]\.[-*]?[0-9][A-Za-z0-9_+*>-]*)$")
+_RSID = re.compile(r"^rs[0-9]+$", re.IGNORECASE)
+# Names that are no biomarker form of the KB, with the reason a curator reads; matched on the
+# lower-cased variant name, by the first phrase it contains.
+_NOT_FORMS: tuple[tuple[str, str], ...] = (
+    (
+        "phosphorylation",
+        "a phosphorylation state is a protein modification, not a genomic biomarker",
+    ),
+    ("serum level", "a serum level is a circulating measurement, not a tumour biomarker"),
+    ("nuclear", "a subcellular localisation of expression is not a form the KB has"),
+    ("cytoplasmic", "a subcellular localisation of expression is not a form the KB has"),
+    ("mislocalization", "a subcellular localisation of expression is not a form the KB has"),
+    ("translocation", "a subcellular translocation is not a form the KB has"),
+    ("domain", "a protein domain needs its codons: give the codon range instead"),
+    ("tkd", "a protein domain needs its codons: give the codon range instead"),
+    ("polymorphism", "an untranslated-region polymorphism needs its DNA change (c.)"),
+    ("tandem repeat", "a repeat polymorphism has no HGVS form the KB can match"),
+    ("intron", "an intronic variant needs its DNA change (c.)"),
+    ("loh", "loss of heterozygosity is not a copy-number call the KB has (loss, deletion)"),
+    ("copy number variation", "a copy-number variation names no direction (gain or loss)"),
+    ("rare mutation", '"rare" names no variant the KB can match'),
+    ("deleterious mutation", '"deleterious" needs a category: use loss-of-function'),
+    ("peri-therapeutic", "a change during therapy is not a biomarker form"),
+    ("biallelic", "biallelic inactivation needs both alleles' events; the KB has no such form"),
+    ("alu insertion", "a mobile-element insertion has no HGVS form the KB can match"),
+    ("snp", "a polymorphism needs its HGVS change"),
+    ("homozygosity", "a pharmacogenomic genotype is not a tumour biomarker form"),
+)
+_EXON_SPAN = re.compile(r"^exons?\s+[0-9]+\s*-\s*[0-9]+\b", re.IGNORECASE)
+_FUSION_BREAKPOINT = re.compile(r"^e[0-9]+::e[0-9]+$", re.IGNORECASE)
+_CODON_WORD = re.compile(
+    r"^(?P<ref>[A-Z])(?P<pos>[0-9]{1,5})\s+(?P<what>deletion|insertion)$", re.IGNORECASE
+)
+_CHARACTERISTIC_GENES = {"TMB": Characteristic.TMB, "MSI": Characteristic.MSI}
 _FUSION_WORDS = {"fusion", "fusions", "rearrangement", "rearrangements", "translocation"}
-_UNSUPPORTED = {
-    "expression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC does "
-    "not give",
-    "overexpression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC "
-    "does not give",
-    "underexpression": "an expression biomarker needs an assay (IHC, ISH or RNA), which CIViC "
-    "does not give",
-    "wildtype": "the KB has no wild-type biomarkers",
-    "wild type": "the KB has no wild-type biomarkers",
-    "itd": "the KB cannot express an internal tandem duplication without its codons",
-}
 
 
 def component_tree(gene: str, variant: str) -> SpecTree:
     """The biomarker(s) for one profile component (``BRAF`` + ``V600E``); see the module doc."""
     fusion = _FUSION.match(gene) if "::" in gene else None
+    if fusion and _FUSION_BREAKPOINT.match(variant):
+        raise ProfileError(
+            f"exon-specific breakpoints ({variant}) are not a form the KB has; the plain fusion is",
+            "unsupported_variant",
+        )
     if fusion:
         if variant and variant.lower() not in _FUSION_WORDS:
             raise ProfileError(
@@ -729,7 +810,19 @@ def component_tree(gene: str, variant: str) -> SpecTree:
     gene = gene.upper()
     if not variant:
         raise ProfileError("a gene needs a variant (e.g. BRAF V600E)", "unparseable_profile")
+    if variant.upper().startswith(f"{gene} ") and len(variant) > len(gene) + 1:
+        variant = variant[len(gene) + 1 :]  # "NRG1 NRG1 FUSIONS": the gene written twice
     lowered = " ".join(variant.lower().split())
+    if " & " in f" {lowered} ":
+        raise ProfileError(
+            f"{variant!r} joins two variants with '&': write them as two joined by AND",
+            "unparseable_profile",
+        )
+    if lowered.startswith("non-"):
+        raise ProfileError(
+            f"{variant!r} is a negation: write NOT and the variant it excludes",
+            "unparseable_profile",
+        )
     match = _FUSION.match(variant)
     if match:
         if gene not in (match["five"].upper(), match["three"].upper()):
@@ -748,6 +841,98 @@ def component_tree(gene: str, variant: str) -> SpecTree:
     if lowered in _COPY_NUMBER:
         return Leaf(
             BiomarkerSpec(BiomarkerKind.COPY_NUMBER, gene, copy_number=_COPY_NUMBER[lowered])
+        )
+    if gene in _CHARACTERISTIC_GENES and lowered in ("high", "low"):
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.CHARACTERISTIC,
+                characteristic=_CHARACTERISTIC_GENES[gene],
+                status=lowered,
+            )
+        )
+    if variant.upper().startswith(f"{gene}*"):
+        raise ProfileError(
+            f"{variant!r} is a pharmacogenomic star allele, not a form the KB has",
+            "unsupported_variant",
+        )
+    if _EXON_SPAN.match(variant):
+        raise ProfileError(
+            f"{variant!r} spans several exons; the KB's range biomarkers name one exon or codons",
+            "unsupported_variant",
+        )
+    if lowered in ("viii", "egfrviii", "viii deletion"):
+        raise ProfileError(
+            "EGFRvIII (exons 2-7 deleted) is a named structural variant the KB has no form for",
+            "unsupported_variant",
+        )
+    if lowered in ("wildtype", "wild type", "wild-type", "wt"):
+        return Leaf(BiomarkerSpec(BiomarkerKind.WILD_TYPE, gene))
+    if lowered in _EXPRESSION:
+        return Leaf(BiomarkerSpec(BiomarkerKind.EXPRESSION, gene, status=_EXPRESSION[lowered]))
+    if lowered in _METHYLATION:
+        return Leaf(BiomarkerSpec(BiomarkerKind.METHYLATION, gene, status=_METHYLATION[lowered]))
+    if lowered in _GENE_WIDE:
+        return Leaf(BiomarkerSpec(BiomarkerKind.RANGE, gene, consequence=_GENE_WIDE[lowered]))
+    dna = _DNA.match(_NUCLEOTIDE_NOTE.sub("", variant).strip())
+    if dna:
+        return Leaf(BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, gene, dna_change=dna["dna"]))
+    span = _CODON_RANGE.match(lowered)
+    if span:
+        start, end = int(span["start"]), int(span["end"])
+        if end < start:
+            raise ProfileError(f"codon range {variant!r} runs backwards", "unparseable_profile")
+        deletion = span["what"].startswith("del")
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.RANGE,
+                gene,
+                codon_start=start,
+                codon_end=end,
+                consequence=Consequence.INFRAME_DELETION
+                if deletion
+                else Consequence.INFRAME_INSERTION,
+            )
+        )
+    worded = _CODON_WORD.match(variant)
+    if worded:
+        position = int(worded["pos"])
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.RANGE,
+                gene,
+                codon_start=position,
+                codon_end=position,
+                consequence=Consequence.INFRAME_DELETION
+                if worded["what"].lower() == "deletion"
+                else Consequence.INFRAME_INSERTION,
+            )
+        )
+    inserted = _CODON_INSERTION.match(variant)
+    if inserted:
+        position = int(inserted["pos"])
+        return Leaf(
+            BiomarkerSpec(
+                BiomarkerKind.RANGE,
+                gene,
+                codon_start=position,
+                codon_end=position,
+                consequence=Consequence.INFRAME_INSERTION,
+            )
+        )
+    if _RSID.match(variant):
+        raise ProfileError(
+            f"{variant} is a dbSNP id: it names a position, not a change the KB can match; give "
+            "the HGVS change",
+            "unsupported_variant",
+        )
+    for phrase, reason in _NOT_FORMS:
+        if phrase in lowered:
+            raise ProfileError(f"{variant!r}: {reason}", "unsupported_variant")
+    if lowered.endswith(" expression"):
+        raise ProfileError(
+            f"{variant!r}: expression of a named isoform or product is not a form the KB has; "
+            "use the gene's expression",
+            "unsupported_variant",
         )
     if lowered in _CATEGORIES:
         return Leaf(BiomarkerSpec(BiomarkerKind.CATEGORICAL, gene, category=_CATEGORIES[lowered]))
@@ -775,17 +960,31 @@ def component_tree(gene: str, variant: str) -> SpecTree:
                 for alt in alternatives["alts"].split("/")
             ],
         )
-    if lowered in _UNSUPPORTED:
-        raise ProfileError(_UNSUPPORTED[lowered], "unsupported_variant")
     return _protein(gene, variant)
 
 
 def _protein(gene: str, variant: str) -> SpecTree:
+    note = _NUCLEOTIDE_NOTE.search(variant)
     text = _NUCLEOTIDE_NOTE.sub("", variant).strip()
+    text = _TRAILING_DNA.sub("", text)  # "R474C c.1420C>T": the protein change leads
+    text = _FS_X.sub(r"fs*\1", text)  # "T148HFSX9" -> "T148Hfs*9"
     text = _UPPER_KEYWORD.sub(lambda m: m.group(1).lower(), text)
+    text = _RESIDUES_AFTER.sub(r"\1", text)  # "P551_E554delPMYE": HGVS names no residues there
+    text = _ARROW_DELINS.sub(r"\1delins\2", text)  # "E746_T751>I"
     try:
         change = parse_protein_change(text)
     except ProteinChangeError as exc:
+        dna = _DNA.match(note.group(0).strip()[1:-1]) if note else None
+        if dna:
+            # "Splice Site (c.1641+2T>G)", "3'UTR alteration (c.*70C>A)": the DNA change names it.
+            return Leaf(BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, gene, dna_change=dna["dna"]))
+        if " " in text:
+            raise ProfileError(
+                f"{variant!r} is no form the KB knows: a protein or DNA change, an exon or "
+                "codons with a consequence, a fusion, a copy-number call, expression, "
+                "methylation, wild type, or a mutation category",
+                "unsupported_variant",
+            ) from None
         raise ProfileError(
             f"{variant!r} is not a variant the KB can express ({exc.message})",
             "unsupported_variant",

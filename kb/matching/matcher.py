@@ -13,7 +13,8 @@ Three-valued logic
 
 Biomarkers (`kb.model.enums.BiomarkerKind`)
     sequence_variant: same gene and the same normalised protein change; a codon-level biomarker
-      (`p.G12`) matches any non-synonymous change starting at that codon.
+      (`p.G12`) matches any non-synonymous change starting at that codon. A biomarker named only
+      at the DNA level (`c.393T>C`) needs the variant's `dna_change`, the same text.
     range: same gene; the variant in the exon or overlapping codon_start..codon_end; and
       the consequence, given or derived from the protein change (del -> in-frame deletion,
       ins/dup -> in-frame insertion, fs -> frameshift, Ter -> nonsense). "any" accepts every
@@ -21,19 +22,30 @@ Biomarkers (`kb.model.enums.BiomarkerKind`)
       release's exon map of the gene (`exon_map` records: a reference transcript and each exon's
       codons) places the protein change: inside the exon is true, outside false, across its edge
       unknown. A patient exon the map contradicts is unknown, with both named; no exon and no
-      map is unknown.
+      map is unknown. Without exon or codons a range is the whole gene, for a named consequence
+      (FLT3 internal tandem duplication, TERT promoter). An ITD must be reported as one: a
+      duplication or insertion given only as a protein change is unknown. A promoter variant is
+      one reported as such, or a DNA change upstream of the coding start (c.-124C>T).
     categorical: truncating = nonsense / frameshift / splice. Oncogenic, activating and
       loss-of-function follow the variant's `oncogenic` flag; without one, a truncating variant
       counts as loss-of-function (and as oncogenic in a tumour-suppressor gene), anything else is
-      unknown. A variant matching one of the biomarker's exclusions does not count.
-    copy_number: the same call (gain is not amplification).
+      unknown. Any mutation takes every non-synonymous variant. A variant matching one of the
+      biomarker's exclusions does not count.
+    copy_number: amplification and deletion need that call; gain takes a gain or an
+      amplification, loss a loss or a (deep) deletion.
     fusion: each named partner on its side (5' / 3'); an unnamed side is "any".
     characteristic: TMB by its threshold (`kb.model.metrics.satisfies`); MSI high/low/stable <->
       MSI-H/MSI-L/MSS; MMR deficient/proficient <-> dMMR/pMMR; HRD positive/negative (or an
       HRD_SCORE threshold). TMB without a threshold is never decided: the KB must state one.
     expression: with a threshold, the patient's measurement for its metric (PD-L1 TPS/CPS/IC,
       HER2 IHC compared by rank, HER2 ISH ratio); without one, the patient's `expression`
-      results for that gene and assay.
+      results for that gene and assay (any assay when the biomarker names none), against the
+      biomarker's status: positive (high counts), negative, high or low (over-/underexpression;
+      a bare "positive" leaves the level unknown).
+    methylation: the patient's `methylation` result for the gene's promoter, methylated or
+      unmethylated.
+    wild_type: sequenced, and no non-synonymous variant of the gene reported; unknown when the
+      patient was not sequenced.
     A VAF threshold on a variant biomarker uses the variant's `vaf`; a COPY_NUMBER threshold on a
     copy-number biomarker uses the call's `copies`.
 
@@ -87,6 +99,7 @@ from kb.model.enums import (
     ALL_SOLID,
     ALL_TUMOURS,
     Category,
+    Consequence,
     EvidenceLevel,
     Operator,
     Origin,
@@ -164,6 +177,7 @@ class Variant:
     exon: int | None = None
     oncogenic: bool | None = None
     vaf: Decimal | None = None
+    dna: str | None = None  # HGVS c. or g.
     hgvs: str | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -181,6 +195,8 @@ class Variant:
         """`EGFR p.Leu858Arg`, or `MET exon 14 exon skipping variant` without a protein change."""
         if self.hgvs is not None:
             return f"{self.gene} {self.hgvs}"
+        if self.dna is not None:
+            return f"{self.gene} {self.dna}"
         parts = [self.gene]
         if self.exon is not None:
             parts.append(f"exon {self.exon}")
@@ -191,6 +207,8 @@ class Variant:
         out: dict[str, Any] = {"gene": self.gene}
         if self.protein is not None:
             out["protein_change"] = self.protein.hgvs
+        if self.dna is not None:
+            out["dna_change"] = self.dna
         if self.origin != "somatic":
             out["origin"] = self.origin
         if self.consequence is not None:
@@ -238,10 +256,19 @@ class Fusion:
 class ExpressionResult:
     gene: str
     assay: str
-    result: Literal["positive", "negative"]
+    result: Literal["positive", "negative", "high", "low"]
 
     def as_json(self) -> dict[str, Any]:
         return {"gene": self.gene, "assay": self.assay, "result": self.result}
+
+
+@dataclass(frozen=True, slots=True)
+class MethylationResult:
+    gene: str
+    status: Literal["methylated", "unmethylated"]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"gene": self.gene, "status": self.status}
 
 
 # Patient fields holding one measurement, and the threshold metric each answers.
@@ -279,6 +306,7 @@ class Patient:
     copy_number: tuple[CopyNumberCall, ...] | None = None
     fusions: tuple[Fusion, ...] | None = None
     expression: tuple[ExpressionResult, ...] | None = None
+    methylation: tuple[MethylationResult, ...] | None = None
     tmb: Decimal | None = None
     msi: str | None = None
     mmr: str | None = None
@@ -325,6 +353,12 @@ class Patient:
                 ExpressionResult(item["gene"].strip(), item["assay"], item["result"])
                 for item in data["expression"]
             )
+        methylation = None
+        if "methylation" in data:
+            methylation = tuple(
+                MethylationResult(item["gene"].strip(), item["status"])
+                for item in data["methylation"]
+            )
         sex = data.get("sex")
         code = data.get("oncotree_code")
         return cls(
@@ -336,6 +370,7 @@ class Patient:
             copy_number=copy_number,
             fusions=fusions,
             expression=expression,
+            methylation=methylation,
             tmb=_decimal(data.get("tmb")),
             msi=data.get("msi"),
             mmr=data.get("mmr"),
@@ -362,7 +397,7 @@ class Patient:
                 out[name] = _json_number(value)
         if self.her2_ish_ratio is not None:
             out["her2_ish_ratio"] = _json_number(self.her2_ish_ratio)
-        for name in ("variants", "copy_number", "fusions", "expression"):
+        for name in ("variants", "copy_number", "fusions", "expression", "methylation"):
             items = getattr(self, name)
             if items is not None:
                 out[name] = [item.as_json() for item in items]
@@ -469,6 +504,7 @@ def _read_variant(item: Mapping[str, Any], path: str) -> Variant:
         exon=item.get("exon"),
         oncogenic=oncogenic if isinstance(oncogenic, bool) else None,
         vaf=_decimal(item.get("vaf")),
+        dna=item.get("dna_change"),
     )
 
 
@@ -760,6 +796,7 @@ class _Biomarker:
     origin: str
     change: ProteinChange | None
     hgvs: str | None
+    dna: str | None
     exon: int | None
     codon_start: int | None
     codon_end: int | None
@@ -841,6 +878,7 @@ class _Facts:
     copy_number: dict[str, list[CopyNumberCall]] | None
     fusions: list[Fusion] | None
     expression: dict[tuple[str, str], list[ExpressionResult]] | None
+    methylation: dict[str, list[MethylationResult]] | None
     keys: set[Key]
     cache: dict[tuple[str, str | None], tuple[Tri, str]] = field(default_factory=dict)
     # Explanations are immutable, so rules sharing an expression or scopes share them.
@@ -1066,6 +1104,8 @@ class Matcher:
     def _requirement(self, node: _Node) -> frozenset[Key] | None:
         """Keys of which a patient needs one for `node` to be true; None: no such keys."""
         if isinstance(node, _Leaf):
+            if self._biomarkers[node.biomarker].kind == "wild_type":
+                return None  # true when the gene has no variant: no fact to index it by
             return self._leaf_keys(node)
         if node.op == "NOT":
             return None
@@ -1204,7 +1244,16 @@ class Matcher:
             for result in patient.expression:
                 pair = (sym(result.gene), result.assay)
                 expression.setdefault(pair, []).append(result)
-                keys.add(("expr", *pair))
+                # Biomarkers naming no assay take a result of any assay.
+                expression.setdefault((pair[0], ""), []).append(result)
+                keys.update((("expr", *pair), ("expr", pair[0], "")))
+        methylation: dict[str, list[MethylationResult]] | None = None
+        if patient.methylation is not None:
+            methylation = {}
+            for found in patient.methylation:
+                gene = sym(found.gene)
+                methylation.setdefault(gene, []).append(found)
+                keys.add(("methyl", gene))
         for metric in _METRIC_FIELDS:
             if patient.measurement(metric) is not None:
                 keys.add(("metric", metric.value))
@@ -1225,6 +1274,7 @@ class Matcher:
             copy_number,
             fusions,
             expression,
+            methylation,
             keys,
         )
 
@@ -1322,6 +1372,10 @@ class Matcher:
                     return self._judge_characteristic(bm, threshold, facts)
                 case "expression":
                     return self._judge_expression(bm, threshold, facts)
+                case "methylation":
+                    return self._judge_methylation(bm, facts)
+                case "wild_type":
+                    return self._judge_wild_type(bm, facts)
         except ThresholdValueError as exc:
             # A value outside the metric's scale cannot be compared; say so rather than fail.
             return None, f"cannot compare: {exc.message} (expected {exc.expected})"
@@ -1377,7 +1431,16 @@ class Matcher:
     def _sequence_variant(self, bm: _Biomarker, variant: Variant, label: str) -> tuple[Tri, str]:
         change = bm.change
         if change is None:
-            return None, f"biomarker {bm.id} has no protein change (unknown)"
+            if bm.dna is None:
+                return None, f"biomarker {bm.id} has no protein or DNA change (unknown)"
+            if variant.dna is None:
+                return (
+                    None,
+                    f"{label}: no DNA change given, and the biomarker is {bm.dna} (unknown)",
+                )
+            if variant.dna == bm.dna:
+                return True, f"patient has {variant.gene} {bm.dna}"
+            return False, f"{variant.gene} {variant.dna} is not {bm.dna}"
         if variant.protein is None:
             return None, f"{label} has no protein change given (unknown)"
         protein = variant.protein
@@ -1451,10 +1514,25 @@ class Matcher:
                 if end < bm.codon_start or start > last:
                     return False, f"{label} is outside {span}"
                 where = (True, f"at {span}")
+        elif bm.consequence not in (None, "any"):
+            where = (True, f"in {bm.gene}")  # no exon or codons: anywhere in the gene
         else:
             return None, f"biomarker {bm.id} gives neither an exon nor codons (unknown)"
         wanted = bm.consequence or "any"
         actual = variant.effective_consequence
+        if (
+            wanted == Consequence.INTERNAL_TANDEM_DUPLICATION.value
+            and variant.consequence is None
+            and actual == "inframe_insertion"
+        ):
+            # A duplication or insertion may be the ITD; only the report can say.
+            return None, (
+                f"{label} may be an internal tandem duplication; the report does not say (unknown)"
+            )
+        if wanted == Consequence.PROMOTER.value and variant.consequence is None:
+            dna = variant.dna or ""
+            if dna.startswith("c.-"):
+                actual = Consequence.PROMOTER.value  # upstream of the coding start
         if actual == "synonymous":
             return False, f"{label} is synonymous"
         kind: tuple[Tri, str] = (True, "")
@@ -1477,7 +1555,9 @@ class Matcher:
         found: tuple[Tri, str]
         if consequence == "synonymous":
             return False, f"{label} is synonymous"
-        if category == Category.TRUNCATING_MUTATIONS.value:
+        if category == Category.ANY_MUTATION.value:
+            found = (True, f"patient has {label}")
+        elif category == Category.TRUNCATING_MUTATIONS.value:
             if consequence is None:
                 found = (None, f"consequence of {label} not given (unknown)")
             elif consequence in TRUNCATING:
@@ -1535,7 +1615,7 @@ class Matcher:
             return False, f"no {bm.gene} copy-number alteration reported"
         outcomes: list[tuple[Tri, str]] = []
         for call in calls:
-            if call.call != bm.copy_number:
+            if call.call not in _COPY_NUMBER_CALLS.get(bm.copy_number or "", ()):
                 outcomes.append((False, f"{bm.gene} {call.call} is not {bm.copy_number}"))
                 continue
             found: tuple[Tri, str] = (True, f"patient has {bm.gene} {call.call}")
@@ -1608,14 +1688,40 @@ class Matcher:
     ) -> tuple[Tri, str]:
         if threshold is not None:
             return self._measured(bm, threshold, facts.patient)
+        test = f"{bm.gene} {bm.assay or 'expression'}"
         if facts.expression is None:
-            return None, f"no {bm.gene} {bm.assay} result given (unknown)"
+            return None, f"no {test} result given (unknown)"
         results = facts.expression.get((bm.gene or "", bm.assay or ""), [])
         if not results:
-            return None, f"no {bm.gene} {bm.assay} result given (unknown)"
-        if any(result.result == "positive" for result in results):
-            return True, f"{bm.gene} {bm.assay} is positive"
-        return False, f"{bm.gene} {bm.assay} is negative"
+            return None, f"no {test} result given (unknown)"
+        wanted = bm.status or "positive"
+        outcomes = [_expression_status(test, wanted, r.result) for r in results]
+        return _any_of(outcomes)
+
+    def _judge_methylation(self, bm: _Biomarker, facts: _Facts) -> tuple[Tri, str]:
+        test = f"{bm.gene} promoter methylation"
+        if facts.methylation is None:
+            return None, "no methylation results given (unknown)"
+        found = facts.methylation.get(bm.gene or "", [])
+        if not found:
+            return None, f"no {test} result given (unknown)"
+        wanted = bm.status or "methylated"
+        if any(result.status == wanted for result in found):
+            return True, f"{bm.gene} promoter is {wanted}"
+        return False, f"{bm.gene} promoter is {found[0].status}, not {wanted}"
+
+    def _judge_wild_type(self, bm: _Biomarker, facts: _Facts) -> tuple[Tri, str]:
+        if facts.variants is None:
+            return None, f"no sequence-variant results given, so {bm.gene} wild type is unknown"
+        seen = [
+            v
+            for v in facts.variants.get(bm.gene or "", [])
+            if v.effective_consequence != "synonymous"
+            and (bm.origin != Origin.GERMLINE.value or v.origin != "somatic")
+        ]
+        if not seen:
+            return True, f"no {bm.gene} variant reported among the sequenced genes: wild type"
+        return False, f"patient has {seen[0].label()}, so {bm.gene} is not wild type"
 
     def _measured(self, bm: _Biomarker, threshold: _Threshold, patient: Patient) -> tuple[Tri, str]:
         observed = patient.measurement(threshold.metric)
@@ -1796,6 +1902,30 @@ class Matcher:
 # --- compiling records ------------------------------------------------------------------------
 
 
+# Calls that count as each copy-number biomarker: an amplification is a gain too, and a deep
+# deletion a loss, but not the other way round.
+_COPY_NUMBER_CALLS: dict[str, tuple[str, ...]] = {
+    "amplification": ("amplification",),
+    "gain": ("gain", "amplification"),
+    "loss": ("loss", "deletion"),
+    "deletion": ("deletion",),
+}
+
+
+def _expression_status(test: str, wanted: str, result: str) -> tuple[Tri, str]:
+    """A qualitative expression result against the status the biomarker asks for: high and low
+    are levels of positive; positive alone does not say which level."""
+    if result == wanted:
+        return True, f"{test} is {result}"
+    if wanted == "positive" and result == "high":
+        return True, f"{test} is high, so positive"
+    if wanted in ("high", "low") and result == "positive":
+        return None, f"{test} is positive, but its level is not given (unknown)"
+    if wanted == "low" and result == "negative":
+        return None, f"{test} is negative; whether that is the low the biomarker means is unknown"
+    return False, f"{test} is {result}, not {wanted}"
+
+
 def _compile_biomarker(
     bm_id: str, fields: Mapping[str, Any], symbol: Mapping[str, str]
 ) -> _Biomarker:
@@ -1825,6 +1955,7 @@ def _compile_biomarker(
         origin=str(fields.get("origin") or Origin.SOMATIC.value),
         change=change,
         hgvs=change.hgvs if change is not None else None,
+        dna=str(fields["dna_change"]) if fields.get("dna_change") else None,
         exon=fields.get("exon"),
         codon_start=fields.get("codon_start"),
         codon_end=fields.get("codon_end"),
@@ -1922,6 +2053,8 @@ def _biomarker_keys(bm: _Biomarker, threshold: _Threshold | None) -> Iterator[Ke
         case "sequence_variant":
             if bm.change is not None:
                 yield ("codon", gene, bm.change.start_pos)
+            else:
+                yield ("gene", gene)
         case "range":
             if bm.exon is None and bm.codon_start is not None:
                 last = bm.codon_end if bm.codon_end is not None else bm.codon_start
@@ -1934,6 +2067,8 @@ def _biomarker_keys(bm: _Biomarker, threshold: _Threshold | None) -> Iterator[Ke
             yield ("gene", gene)
         case "copy_number":
             yield ("cna", gene)
+        case "methylation":
+            yield ("methyl", gene)
         case "fusion":
             yield ("fusion", bm.partner_3 or bm.partner_5 or gene)
         case "characteristic" | "expression":

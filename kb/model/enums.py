@@ -55,6 +55,8 @@ class BiomarkerKind(StrEnum):
     FUSION = "fusion"
     CHARACTERISTIC = "characteristic"
     EXPRESSION = "expression"
+    METHYLATION = "methylation"  # promoter methylation of a gene (MGMT)
+    WILD_TYPE = "wild_type"  # no pathogenic variant in the gene (KRAS wild type)
 
 
 class Origin(StrEnum):
@@ -70,6 +72,8 @@ class Consequence(StrEnum):
     NONSENSE = "nonsense"
     SPLICE = "splice"
     EXON_SKIPPING = "exon_skipping"
+    INTERNAL_TANDEM_DUPLICATION = "internal_tandem_duplication"  # FLT3 ITD
+    PROMOTER = "promoter"  # a non-coding promoter variant (TERT C228T)
     ANY = "any"
 
 
@@ -78,11 +82,14 @@ class Category(StrEnum):
     TRUNCATING_MUTATIONS = "truncating_mutations"
     ACTIVATING_MUTATIONS = "activating_mutations"
     LOSS_OF_FUNCTION = "loss_of_function"
+    ANY_MUTATION = "any_mutation"  # any non-synonymous variant in the gene
 
 
 class CopyNumberType(StrEnum):
     AMPLIFICATION = "amplification"
-    DELETION = "deletion"
+    GAIN = "gain"  # low-level gain; an amplification is a gain too
+    LOSS = "loss"  # shallow (heterozygous) loss; a deep deletion is a loss too
+    DELETION = "deletion"  # deep (homozygous) deletion
 
 
 class Characteristic(StrEnum):
@@ -91,6 +98,11 @@ class Characteristic(StrEnum):
     MMR = "MMR"
     HRD = "HRD"
 
+
+# Statuses of expression biomarkers without a threshold (over-/underexpression are high/low),
+# and of methylation biomarkers.
+EXPRESSION_STATUSES = ("positive", "negative", "high", "low")
+METHYLATION_STATUSES = ("methylated", "unmethylated")
 
 CHARACTERISTIC_STATUSES: dict[Characteristic, tuple[str, ...]] = {
     Characteristic.TMB: ("high", "low"),

@@ -304,12 +304,14 @@ class Biomarker(RecordMixin, Base):
     __tablename__ = "biomarker"
     __table_args__ = (
         CheckConstraint(
-            "kind != 'sequence_variant' OR (gene_id IS NOT NULL AND protein_change IS NOT NULL)",
+            "kind != 'sequence_variant' OR (gene_id IS NOT NULL "
+            "AND (protein_change IS NOT NULL OR dna_change IS NOT NULL))",
             name="sequence_variant_fields",
         ),
+        # Without an exon or codons a range is the whole gene, for a named consequence only.
         CheckConstraint(
             "kind != 'range' OR (gene_id IS NOT NULL AND consequence IS NOT NULL "
-            "AND (exon IS NOT NULL OR codon_start IS NOT NULL))",
+            "AND (exon IS NOT NULL OR codon_start IS NOT NULL OR consequence != 'any'))",
             name="range_fields",
         ),
         CheckConstraint("kind != 'categorical' OR category IS NOT NULL", name="categorical_fields"),
@@ -324,10 +326,12 @@ class Biomarker(RecordMixin, Base):
         CheckConstraint(
             "kind != 'characteristic' OR characteristic IS NOT NULL", name="characteristic_fields"
         ),
+        CheckConstraint("kind != 'expression' OR gene_id IS NOT NULL", name="expression_fields"),
         CheckConstraint(
-            "kind != 'expression' OR (gene_id IS NOT NULL AND assay IS NOT NULL)",
-            name="expression_fields",
+            "kind != 'methylation' OR (gene_id IS NOT NULL AND status IS NOT NULL)",
+            name="methylation_fields",
         ),
+        CheckConstraint("kind != 'wild_type' OR gene_id IS NOT NULL", name="wild_type_fields"),
         CheckConstraint("codon_end IS NULL OR codon_end >= codon_start", name="codon_order"),
     )
     kind: Mapped[BiomarkerKind] = mapped_column(_enum(BiomarkerKind, "biomarker_kind"))
@@ -336,6 +340,8 @@ class Biomarker(RecordMixin, Base):
     label: Mapped[str] = mapped_column(String(256), default="")
     protein_change: Mapped[str | None] = mapped_column(String(128))
     protein_change_short: Mapped[str | None] = mapped_column(String(64))
+    # A coding or genomic DNA change (HGVS c. or g.), for variants named at the DNA level.
+    dna_change: Mapped[str | None] = mapped_column(String(128))
     exon: Mapped[int | None] = mapped_column(Integer)
     codon_start: Mapped[int | None] = mapped_column(Integer)
     codon_end: Mapped[int | None] = mapped_column(Integer)

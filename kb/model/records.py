@@ -150,6 +150,7 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("origin", "enum", enum=Origin),
         _f("label", "str"),
         _f("protein_change", "protein"),
+        _f("dna_change", "str", help="HGVS c. or g. change, e.g. c.393T>C (with or without p.)"),
         _f("exon", "int"),
         _f("codon_start", "int"),
         _f("codon_end", "int"),
@@ -581,19 +582,21 @@ def biomarker_name(fields: Mapping[str, Any], gene_symbol: Mapping[str, str]) ->
         case "sequence_variant":
             short = fields.get("protein_change") or ""
             with contextlib.suppress(ProteinChangeError):
-                short = parse_protein_change(short).short
-            return f"{gene} {germline}{short}"
+                short = parse_protein_change(short).short if short else ""
+            return f"{gene} {germline}{short or fields.get('dna_change') or ''}".strip()
         case "range":
             consequence = (fields.get("consequence") or "any").replace("_", " ")
             consequence = consequence.replace("inframe", "in-frame").replace("exon ", "")
             if fields.get("exon") is not None:
                 where = f"exon {fields['exon']}"
+            elif fields.get("codon_start") is None:
+                where = ""  # the whole gene
             elif fields.get("codon_end") not in (None, fields.get("codon_start")):
                 where = f"codons {fields.get('codon_start')}-{fields.get('codon_end')}"
             else:
                 where = f"codon {fields.get('codon_start')}"
             what = "" if consequence == "any" else f" {consequence}"
-            return f"{gene} {germline}{where}{what}"
+            return " ".join(f"{gene} {germline}{where}{what}".split())
         case "categorical":
             category = (fields.get("category") or "").replace("_", " ")
             return f"{gene} {germline}{category}".strip()
@@ -609,8 +612,20 @@ def biomarker_name(fields: Mapping[str, Any], gene_symbol: Mapping[str, str]) ->
             key = (fields.get("characteristic") or "", fields.get("status") or "")
             return _CHARACTERISTIC_NAMES.get(key, " ".join(part for part in key if part))
         case "expression":
-            return f"{gene} {fields.get('assay')}"
+            parts = [
+                gene,
+                fields.get("assay") or "expression",
+                _EXPRESSION_WORDS.get(fields.get("status") or "", fields.get("status") or ""),
+            ]
+            return " ".join(part for part in parts if part)
+        case "methylation":
+            return f"{gene} promoter {fields.get('status') or 'methylation'}"
+        case "wild_type":
+            return f"{gene} {germline}wild type"
     return "?"
+
+
+_EXPRESSION_WORDS = {"high": "overexpression", "low": "underexpression"}
 
 
 def with_unit(value: object, unit: str | None) -> str:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from kb.model import expression as exprs
 from kb.model.enums import (
     CHARACTERISTIC_STATUSES,
+    EXPRESSION_STATUSES,
+    METHYLATION_STATUSES,
     SPECIAL_SCOPES,
     BiomarkerKind,
     Characteristic,
@@ -34,6 +36,7 @@ from kb.model.records import SPECS, FieldError, RecordRow, coerce, list_records
 from kb.vocab.oncotree import TumourTree
 from kb.vocab.releases import vocabulary_versions
 
+_DNA_CHANGE = re.compile(r"^[cg]\.[-*]?\d[\w+\-*_>]*$")
 _NCT = re.compile(r"^NCT\d{8}$")
 _HGNC_ID = re.compile(r"^HGNC:\d+$")
 _RESISTANCE_LEVELS = {EvidenceLevel.R1.value, EvidenceLevel.R2.value}
@@ -279,12 +282,14 @@ class _Checker:
         f = row.fields
         kind = f.get("kind")
         needs: dict[str, tuple[str, ...]] = {
-            BiomarkerKind.SEQUENCE_VARIANT: ("gene", "protein_change"),
+            BiomarkerKind.SEQUENCE_VARIANT: ("gene",),
             BiomarkerKind.RANGE: ("gene", "consequence"),
             BiomarkerKind.CATEGORICAL: ("category",),
             BiomarkerKind.COPY_NUMBER: ("gene", "copy_number"),
             BiomarkerKind.CHARACTERISTIC: ("characteristic", "status"),
-            BiomarkerKind.EXPRESSION: ("gene", "assay"),
+            BiomarkerKind.EXPRESSION: ("gene",),
+            BiomarkerKind.METHYLATION: ("gene", "status"),
+            BiomarkerKind.WILD_TYPE: ("gene",),
         }
         for name in needs.get(kind or "", ()):
             if f.get(name) in (None, ""):
@@ -295,13 +300,57 @@ class _Checker:
                     f"is required for a {kind} biomarker",
                     SPECS_BY_NAME[RecordType.BIOMARKER][name].expected(),
                 )
-        if kind == BiomarkerKind.RANGE and f.get("exon") is None and f.get("codon_start") is None:
+        if kind == BiomarkerKind.SEQUENCE_VARIANT and not (
+            f.get("protein_change") or f.get("dna_change")
+        ):
+            yield self.problem(
+                row,
+                "protein_change",
+                "missing_field",
+                "a sequence variant needs a protein or a DNA change",
+                "an HGVS p. change (p.V600E), or a c./g. change in dna_change",
+            )
+        if (
+            kind == BiomarkerKind.RANGE
+            and f.get("exon") is None
+            and f.get("codon_start") is None
+            and f.get("consequence") in (None, "any")
+        ):
             yield self.problem(
                 row,
                 "exon",
                 "missing_field",
-                "a range biomarker needs an exon or codons",
-                "an exon number, or codon_start (and codon_end)",
+                "a range biomarker of any consequence needs an exon or codons",
+                "an exon number, or codon_start (and codon_end), or a named consequence",
+            )
+        dna = f.get("dna_change")
+        if dna and not _DNA_CHANGE.match(str(dna)):
+            yield self.problem(
+                row,
+                "dna_change",
+                "malformed_hgvs",
+                "is not an HGVS c. or g. change",
+                "c.393T>C, c.2573T>G, c.-124C>T or g.1295228G>A",
+            )
+        if dna and kind != BiomarkerKind.SEQUENCE_VARIANT:
+            yield self.problem(
+                row,
+                "dna_change",
+                "field_not_applicable",
+                f"does not apply to a {kind} biomarker",
+                "no DNA change",
+            )
+        statuses: tuple[str, ...] | None = {
+            BiomarkerKind.EXPRESSION.value: EXPRESSION_STATUSES,
+            BiomarkerKind.METHYLATION.value: METHYLATION_STATUSES,
+        }.get(str(kind))
+        if statuses and f.get("status") and f["status"] not in statuses:
+            yield self.problem(
+                row,
+                "status",
+                "invalid_value",
+                f"is not a status of a {kind} biomarker",
+                "one of " + ", ".join(statuses),
             )
         if kind == BiomarkerKind.FUSION and not (f.get("partner_5") or f.get("partner_3")):
             yield self.problem(

@@ -1,0 +1,171 @@
+"""The matcher on every biomarker form: wild type, methylation, expression levels, DNA-level
+changes, gene-wide ITD and promoter variants, any mutation, copy-number gain and loss."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb.matching.matcher import Matcher, Patient
+from kb.storage.db import open_kb
+from kb.storage.snapshot import build_snapshot
+
+
+@pytest.fixture(scope="module")
+def base(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("forms") / "demo.sqlite"
+    shutil.copyfile(demo_template, path)
+    kb = open_kb(f"sqlite:///{path}")
+    with kb.read() as session:
+        data = build_snapshot(session).as_json()
+    kb.close()
+    return data
+
+
+def _gene(data: dict[str, Any], symbol: str) -> str:
+    for entry in data["records"]["gene"]:
+        if entry["fields"]["symbol"] == symbol:
+            return str(entry["id"])
+    new_id = f"GN-9{len(data['records']['gene']):04d}"
+    data["records"]["gene"].append(
+        {
+            "id": new_id,
+            "uuid": new_id,
+            "fields": {"symbol": symbol, "aliases": [], "role": "oncogene"},
+        }
+    )
+    return new_id
+
+
+def rule(base: dict[str, Any], gene: str, **biomarker: Any) -> Matcher:
+    """A copy of the demo with one assertion on one new biomarker of `gene`, as AS-99999."""
+    data = copy.deepcopy(base)
+    fields = {"gene": _gene(data, gene), "origin": "somatic", "label": "", "exclusions": []}
+    fields.update(biomarker)
+    data["records"]["biomarker"].append({"id": "BM-99999", "uuid": "bm", "fields": fields})
+    data["records"]["expression"].append(
+        {"id": "BX-99999", "uuid": "bx", "fields": {"tree": {"biomarker": "BM-99999"}}}
+    )
+    data["records"]["assertion"].append(
+        {
+            "id": "AS-99999",
+            "uuid": "as",
+            "fields": {
+                "expression": "BX-99999",
+                "therapy": None,
+                "tumour_types": ["ALL_TUMOURS"],
+                "excluded_tumour_types": [],
+                "implication": "prognostic",
+                "evidence_level": "3B",
+                "citations": [],
+            },
+        }
+    )
+    return Matcher.from_snapshot(data)
+
+
+def verdict(matcher: Matcher, **profile: Any) -> tuple[bool | None, str]:
+    patient = Patient.from_json({"id": "P", "oncotree_code": "LUAD", **profile})
+    explanation = matcher.explain(patient, "AS-99999")
+    node = next(n for n in explanation.walk() if (n.ref or "").startswith("BM-99999"))
+    return node.result, node.reason
+
+
+def test_wild_type_needs_sequencing_and_no_variant_of_the_gene(base: dict[str, Any]) -> None:
+    kras_wt = rule(base, "KRAS", kind="wild_type")
+    assert verdict(kras_wt)[0] is None  # not sequenced: unknown
+    assert verdict(kras_wt, variants=[])[0] is True
+    assert verdict(kras_wt, variants=[{"gene": "EGFR", "protein_change": "p.L858R"}])[0] is True
+    result, reason = verdict(kras_wt, variants=[{"gene": "KRAS", "protein_change": "p.G12C"}])
+    assert result is False and "KRAS p.Gly12Cys" in reason
+    silent = [{"gene": "KRAS", "protein_change": "p.G12=", "consequence": "synonymous"}]
+    assert verdict(kras_wt, variants=silent)[0] is True
+    # Indexed by no fact: a patient with only other genes' variants still reaches the rule.
+    patient = Patient.from_json({"id": "P", "oncotree_code": "LUAD", "variants": []})
+    assert "AS-99999" in [m.assertion_id for m in kras_wt.match(patient).therapies]
+
+
+def test_mgmt_promoter_methylation(base: dict[str, Any]) -> None:
+    mgmt = rule(base, "MGMT", kind="methylation", status="methylated")
+    assert verdict(mgmt)[0] is None
+    assert verdict(mgmt, methylation=[])[0] is None  # tested, but MGMT not reported
+    assert verdict(mgmt, methylation=[{"gene": "MGMT", "status": "methylated"}]) == (
+        True,
+        "MGMT promoter is methylated",
+    )
+    assert verdict(mgmt, methylation=[{"gene": "MGMT", "status": "unmethylated"}])[0] is False
+
+
+@pytest.mark.parametrize(
+    ("status", "result", "expected"),
+    [
+        ("high", "high", True),
+        ("high", "positive", None),  # positive, but at what level?
+        ("high", "low", False),
+        ("positive", "high", True),
+        ("positive", "negative", False),
+        ("low", "negative", None),
+        ("low", "low", True),
+    ],
+)
+def test_expression_levels_without_an_assay(
+    base: dict[str, Any], status: str, result: str, expected: bool | None
+) -> None:
+    cd274 = rule(base, "CD274", kind="expression", status=status)
+    found = verdict(cd274, expression=[{"gene": "CD274", "assay": "RNA", "result": result}])
+    assert found[0] is expected, found
+
+
+def test_a_dna_level_change_needs_the_dna_change(base: dict[str, Any]) -> None:
+    gnas = rule(base, "GNAS", kind="sequence_variant", dna_change="c.393T>C")
+    assert verdict(gnas, variants=[{"gene": "GNAS", "dna_change": "c.393T>C"}]) == (
+        True,
+        "patient has GNAS c.393T>C",
+    )
+    assert verdict(gnas, variants=[{"gene": "GNAS", "dna_change": "c.394A>G"}])[0] is False
+    protein_only = [{"gene": "GNAS", "protein_change": "p.R201H"}]
+    assert verdict(gnas, variants=protein_only)[0] is None
+
+
+def test_flt3_itd_is_gene_wide_and_must_be_reported_as_one(base: dict[str, Any]) -> None:
+    itd = rule(base, "FLT3", kind="range", consequence="internal_tandem_duplication")
+    reported = [{"gene": "FLT3", "consequence": "internal_tandem_duplication"}]
+    assert verdict(itd, variants=reported)[0] is True
+    dup = [{"gene": "FLT3", "protein_change": "p.E598_Y599insDVDFREYE"}]
+    result, reason = verdict(itd, variants=dup)
+    assert result is None and "may be an internal tandem duplication" in reason
+    assert verdict(itd, variants=[{"gene": "FLT3", "protein_change": "p.D835Y"}])[0] is False
+
+
+def test_tert_promoter_variant_from_its_dna_change(base: dict[str, Any]) -> None:
+    tert = rule(base, "TERT", kind="range", consequence="promoter")
+    assert verdict(tert, variants=[{"gene": "TERT", "dna_change": "c.-124C>T"}])[0] is True
+    assert verdict(tert, variants=[{"gene": "TERT", "dna_change": "c.1234C>T"}])[0] is not True
+
+
+def test_any_mutation_takes_any_non_synonymous_variant(base: dict[str, Any]) -> None:
+    any_egfr = rule(base, "EGFR", kind="categorical", category="any_mutation")
+    assert verdict(any_egfr, variants=[{"gene": "EGFR", "protein_change": "p.G719S"}])[0] is True
+    silent = [{"gene": "EGFR", "protein_change": "p.Q787=", "consequence": "synonymous"}]
+    assert verdict(any_egfr, variants=silent)[0] is False
+
+
+@pytest.mark.parametrize(
+    ("wanted", "call", "expected"),
+    [
+        ("gain", "amplification", True),
+        ("gain", "gain", True),
+        ("amplification", "gain", False),
+        ("loss", "deletion", True),
+        ("deletion", "loss", False),
+    ],
+)
+def test_copy_number_gain_and_loss(
+    base: dict[str, Any], wanted: str, call: str, expected: bool
+) -> None:
+    erbb2 = rule(base, "ERBB2", kind="copy_number", copy_number=wanted)
+    assert verdict(erbb2, copy_number=[{"gene": "ERBB2", "call": call}])[0] is expected
