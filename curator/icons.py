@@ -24,6 +24,7 @@ RECORD_ICONS: dict[RecordType, str] = {
     RecordType.TRIAL: "trial",
     RecordType.TRIAL_ARM: "trial_arm",
     RecordType.EXON_MAP: "exon_map",
+    RecordType.EVIDENCE_ITEM: "evidence_item",
 }
 
 

@@ -74,6 +74,7 @@ KNOWLEDGE: tuple[NavEntry, ...] = (
     NavEntry("trial_arm", "Trial arms", "trial_arm"),
     NavEntry("approval", "Regulatory approvals", "approval"),
     NavEntry("citation", "Citations", "citation"),
+    NavEntry("evidence_item", "Evidence items", "evidence_item"),
     # After the rest: Ctrl+1..9 keep reaching the entries curators know them by.
     NavEntry("exon_map", "Exon maps", "exon_map"),
 )

@@ -78,6 +78,7 @@ DEMO_COUNTS = {
     "trial": 4,
     "trial_arm": 14,
     "exon_map": 3,
+    "evidence_item": 0,
 }
 
 

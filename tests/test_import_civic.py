@@ -47,37 +47,40 @@ ASSERTIONS = SHARED_DATA / "civic" / "civic-assertion-sample-2024-08-01.tsv"
 # Why each sample evidence row that is not imported is reported (row as the file shows it).
 # Everything else imports; see kb/importing/civic.py for the reasoning behind each rule.
 EXPECTED_EVIDENCE_ERRORS: dict[int, set[str]] = {
-    2: {"no_level"},  # preclinical (D) resistance: no KB level
-    6: {"no_level"},  # preclinical resistance (expression, no assay named, now imports)
-    7: {"no_level"},
-    8: {"unsupported_significance", "not_supported"},
     10: {"unsupported_variant"},  # "N-TERMINAL FRAME SHIFT"
-    12: {"unmapped_disease", "unsupported_evidence_type"},  # VHL, predisposing
-    13: {"unsupported_significance"},  # negative diagnostic evidence
-    14: {"unmapped_disease", "unsupported_evidence_type"},
-    19: {"not_supported", "no_level"},
-    20: {"unsupported_evidence_type"},  # oncogenic
-    34: {"unmapped_disease", "unsupported_evidence_type"},
-    39: {"not_supported"},
-    43: {"not_supported"},
-    44: {"unsupported_evidence_type"},
-    46: {"unsupported_variant", "unsupported_evidence_type"},  # an rsID
-    51: {"unsupported_variant", "unmapped_disease", "unsupported_evidence_type"},
-    53: {"not_supported"},
-    54: {"unsupported_variant", "not_supported"},
-    55: {"unmapped_disease", "unsupported_evidence_type"},
-    58: {"unsupported_evidence_type"},
-    59: {"no_level"},
-    64: {"no_level"},
-    65: {"unsupported_evidence_type"},
-    66: {"unsupported_evidence_type"},
-    67: {"unmapped_disease", "unsupported_evidence_type"},
-    68: {"not_supported", "no_level"},
-    69: {"not_supported"},
-    73: {"not_supported", "no_level"},
-    74: {"unmapped_disease", "unsupported_evidence_type"},
-    76: {"missing_disease", "unsupported_evidence_type", "not_supported"},
-    81: {"unmapped_disease", "unsupported_evidence_type"},
+    46: {"unsupported_variant"},  # an rsID
+    51: {"unsupported_variant"},  # "3' Exon Deletion"
+    54: {"unsupported_variant"},  # "Alternative Transcript (ATI)"
+}
+# Rows whose evidence item imports but supports no assertion, and the start of the reason why.
+EXPECTED_UNLINKED: dict[int, str] = {
+    2: "CIViC level D has no resistant level",
+    6: "CIViC level D has no resistant level",
+    7: "CIViC level D has no resistant level",
+    8: "Prognostic evidence with significance N/A",
+    12: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    13: "Diagnostic evidence with significance Negative",
+    14: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    19: "CIViC level D has no resistant level",
+    20: "oncogenicity evidence",
+    34: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    39: "it does not support the association",
+    43: "it does not support the association",
+    44: "predisposition",
+    53: "it does not support the association",
+    55: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    58: "oncogenicity evidence",
+    59: "CIViC level D has no resistant level",
+    64: "CIViC level D has no resistant level",
+    65: "oncogenicity evidence",
+    66: "oncogenicity evidence",
+    67: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    68: "CIViC level D has no resistant level",
+    69: "it does not support the association",
+    73: "CIViC level D has no resistant level",
+    74: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
+    76: "the row names no disease",
+    81: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
 }
 
 
@@ -110,6 +113,11 @@ def _assertion(row: SourceRow) -> dict[str, Any]:
     return dict(assertion.fields)
 
 
+def _item(row: SourceRow) -> dict[str, Any]:
+    (item,) = _records(row, RecordType.EVIDENCE_ITEM)
+    return dict(item.fields)
+
+
 def _biomarkers(row: SourceRow) -> list[dict[str, Any]]:
     return [dict(record.fields) for record in _records(row, RecordType.BIOMARKER)]
 
@@ -126,13 +134,20 @@ def test_every_evidence_row_is_imported_or_reported(evidence_file: Path) -> None
         assert row.valid == bool(row.records), f"row {number}"
         codes = {error.code for error in row.errors}
         assert codes == EXPECTED_EVIDENCE_ERRORS.get(number, set()), f"row {number}"
+        if row.valid:
+            (item,) = _records(row, RecordType.EVIDENCE_ITEM)
+            linked = bool(item.fields["assertions"])
+            assert linked == (number not in EXPECTED_UNLINKED), f"row {number}"
+            if not linked:
+                assert row.notes[0].startswith(EXPECTED_UNLINKED[number]), (number, row.notes)
         for error in row.errors:
             assert error.location.file == EVIDENCE.name
             assert error.location.row == number
             assert error.location.column and error.location.column.isalpha()
             assert error.field and error.message
-    assert sum(row.valid for row in rows) == 49
-    assert sum(not row.valid for row in rows) == 31
+    assert sum(row.valid for row in rows) == 76  # each an evidence item
+    assert sum(not row.valid for row in rows) == 4
+    assert sum(row.valid for row in rows) - len(EXPECTED_UNLINKED) == 49  # linked
 
 
 def test_every_assertion_row_is_imported_or_reported(assertion_file: Path) -> None:
@@ -148,19 +163,15 @@ def test_every_assertion_row_is_imported_or_reported(assertion_file: Path) -> No
     assert all(row.records for row in rows if row.valid)
 
 
-def test_unmapped_doid_is_reported_where_it_is(evidence_file: Path) -> None:
+def test_an_unmapped_disease_keeps_the_evidence_item_and_says_why(evidence_file: Path) -> None:
     row = _by_row(list(evidence_adapter(evidence_file)))[12]
-    error = next(e for e in row.errors if e.code == "unmapped_disease")
-    assert (error.location.file, error.location.row, error.location.column) == (
-        EVIDENCE.name,
-        12,
-        "D",
-    )
-    assert error.field == "doid"
-    assert error.value == "14175"
-    assert "von Hippel-Lindau" in error.message and "hereditary syndrome" in error.message
-    as_json = error.as_json()
-    assert as_json["row"] == 12 and as_json["column"] == "D" and as_json["code"] == error.code
+    assert row.valid
+    (item,) = _records(row, RecordType.EVIDENCE_ITEM)
+    assert item.fields["disease"] == "Von Hippel-Lindau Disease (DOID:14175)"
+    assert item.fields["tumour_types"] == [] and item.fields["assertions"] == []
+    (note,) = row.notes
+    assert "von Hippel-Lindau" in note and "hereditary syndrome" in note
+    assert "predisposition" in note  # every reason, not only the first
 
 
 def test_a_doid_without_mapping_says_how_to_add_one(tmp_path: Path, evidence_file: Path) -> None:
@@ -170,10 +181,9 @@ def test_a_doid_without_mapping_says_how_to_add_one(tmp_path: Path, evidence_fil
     path = tmp_path / "evidence.tsv"
     path.write_text("\n".join(["\t".join(header), "\t".join(row)]) + "\n", encoding="utf-8")
     (only,) = evidence_adapter(path)
-    (error,) = only.errors
-    assert error.code == "unmapped_disease"
-    assert error.location.row == 2 and error.location.column == "D"
-    assert "DOID:999999" in error.message and "mapping file" in error.message
+    assert only.valid and only.location.row == 2
+    (note,) = only.notes
+    assert "DOID:999999" in note and "mapping file" in note
 
 
 def test_reimport_proposes_identical_records(evidence_file: Path, assertion_file: Path) -> None:
@@ -184,13 +194,30 @@ def test_reimport_proposes_identical_records(evidence_file: Path, assertion_file
 # --- what rows become ----------------------------------------------------------------------------
 
 
-def test_evidence_row_becomes_an_assertion(evidence_file: Path) -> None:
+def test_evidence_row_becomes_an_evidence_item_supporting_a_proposed_assertion(
+    evidence_file: Path,
+) -> None:
     row = _by_row(list(evidence_adapter(evidence_file)))[31]  # ALK Fusion, NSCLC, Crizotinib, B
-    assertion = _assertion(row)
+    (item,) = _records(row, RecordType.EVIDENCE_ITEM)
+    fields = dict(item.fields)
+    assert {k: fields[k] for k in ("source", "source_id", "evidence_type", "direction")} == {
+        "source": "CIViC",
+        "source_id": "EID1200",
+        "evidence_type": "predictive",
+        "direction": "supports",
+    }
+    assert (fields["source_level"], fields["rating"], fields["status"]) == ("B", 4, "accepted")
+    assert fields["tumour_types"] == ["NSCLC"]
+    assert fields["disease"] == "Lung Non-small Cell Carcinoma (DOID:3908)"
+    (assertion_ref,) = fields["assertions"]
+    proposed = _record(row, assertion_ref)
+    assert proposed.update is False  # a matching KB assertion stays as curated
+    assertion = dict(proposed.fields)
     assert assertion["tumour_types"] == ["NSCLC"]
     assert assertion["implication"] == "sensitive"
     assert assertion["evidence_level"] == "3A"  # CIViC B
     assert assertion["line_of_therapy"] == "any"
+    assert assertion["expression"] == fields["expression"]
     assert _record(row, assertion["expression"]).fields == {
         "tree": {"biomarker": Ref("row 31 biomarker 1")}
     }
@@ -205,13 +232,49 @@ def test_evidence_row_becomes_an_assertion(evidence_file: Path) -> None:
     ]
     therapy = _record(row, assertion["therapy"]).fields
     assert therapy["name"] == "Crizotinib" and therapy["combination"] == "monotherapy"
-    (citation,) = assertion["citations"]
+    assert assertion["citations"] == ["pmid:24478318"]
+    (citation,) = fields["citations"]
     assert _record(row, citation).fields == {
         "kind": "pmid",
         "identifier": "24478318",
         "title": "Ou et al., 2014",
     }
-    assert "CIViC EID" in assertion["description"]
+    assert "EID1200" in assertion["description"]
+
+
+def test_rows_about_one_assertion_support_it_together_at_their_best_level(
+    tmp_path: Path, evidence_file: Path
+) -> None:
+    """Several papers on one (biomarker, disease, therapy) are normal, not a conflict."""
+    lines = evidence_file.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    base = lines[30].split("\t")  # ALK fusion, NSCLC, crizotinib, level B
+
+    def variant(level: str, eid: str, pmid: str, direction: str = "Supports") -> str:
+        row = list(base)
+        row[header.index("evidence_level")] = level
+        row[header.index("evidence_id")] = eid
+        row[header.index("citation_id")] = pmid
+        row[header.index("evidence_direction")] = direction
+        return "\t".join(row)
+
+    path = tmp_path / "evidence.tsv"
+    rows = [
+        variant("C", "9001", "111"),
+        variant("A", "9002", "222"),
+        variant("B", "9003", "333", "Does Not Support"),
+    ]
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    first, second, refuting = evidence_adapter(path)
+    assert first.valid and second.valid and refuting.valid
+    items = [_records(row, RecordType.EVIDENCE_ITEM)[0].fields for row in (first, second, refuting)]
+    links = {tuple(item["assertions"]) for item in items}
+    assert len(links) == 1  # one assertion for all three, the refuting one included
+    assert items[2]["direction"] == "does_not_support"
+    (assertion,) = _records(first, RecordType.ASSERTION)  # the first supporting row proposes it
+    assert assertion.fields["evidence_level"] == "2"  # CIViC A, the best of C and A
+    assert assertion.fields["citations"] == ["pmid:111", "pmid:222"]  # supporting rows only
+    assert not _records(second, RecordType.ASSERTION)
 
 
 def test_substitutes_give_one_assertion_per_drug(evidence_file: Path) -> None:
@@ -275,10 +338,10 @@ def test_drug_order_does_not_make_two_therapies(assertion_file: Path) -> None:
 
 def test_literal_quotes_and_non_ascii_text_are_read_as_written(evidence_file: Path) -> None:
     rows = _by_row(list(evidence_adapter(evidence_file)))
-    assert 'BRAF-fusion in "pan-negative" melanomas' in _assertion(rows[3])["description"]
-    citation = _record(rows[9], _assertion(rows[9])["citations"][0]).fields
+    assert 'BRAF-fusion in "pan-negative" melanomas' in _item(rows[3])["description"]
+    citation = _record(rows[9], _item(rows[9])["citations"][0]).fields
     assert citation["title"] == "Fröhling et al., 2004"
-    assert "–" in _assertion(rows[31])["description"]  # an en dash in the statement
+    assert "–" in _item(rows[31])["description"]  # an en dash in the statement
 
 
 def test_bom_crlf_quotes_and_unicode_in_a_written_file(tmp_path: Path, evidence_file: Path) -> None:
@@ -307,11 +370,9 @@ def test_bom_crlf_quotes_and_unicode_in_a_written_file(tmp_path: Path, evidence_
     path.write_bytes(data)
     (row,) = evidence_adapter(path)
     assert row.valid and row.location.row == 2
-    assertion = _assertion(row)
-    assert assertion["description"].startswith(
-        'Responses "≥ 50 %" in α-cohort\u2009(n=12); "quoted'
-    )
-    assert _record(row, assertion["citations"][0]).fields["title"] == "Müller et al., 2014"
+    item = _item(row)
+    assert item["description"].startswith('Responses "≥ 50 %" in α-cohort\u2009(n=12); "quoted')
+    assert _record(row, item["citations"][0]).fields["title"] == "Müller et al., 2014"
     assert _biomarkers(row)[0]["protein_change"] == "p.Leu858Arg"
 
 
@@ -606,11 +667,14 @@ def test_a_curators_mapping_file_overrides_the_shipped_one(
         '[doid]\n"DOID:1909" = "SKCM"\n"14175" = ["ALL_TUMOURS"]\n', encoding="utf-8"
     )
     rows = _by_row(list(evidence_adapter(evidence_file, doid_map=override)))
-    assert _assertion(rows[3])["tumour_types"] == ["SKCM"]
+    assert _item(rows[3])["tumour_types"] == ["SKCM"]
     # Row 12 (von Hippel-Lindau) is no longer unmapped, though still predisposing evidence.
-    assert {e.code for e in rows[12].errors} == {"unsupported_evidence_type"}
+    assert _item(rows[12])["tumour_types"] == ["ALL_TUMOURS"]
+    assert rows[12].notes == (
+        "predisposition (germline risk) evidence has no counterpart in the KB's assertions",
+    )
     # Entries the override does not mention keep the shipped mapping.
-    assert _assertion(rows[31])["tumour_types"] == ["NSCLC"]
+    assert _item(rows[31])["tumour_types"] == ["NSCLC"]
 
 
 def test_a_curators_level_table_overrides_the_shipped_one(
@@ -674,7 +738,10 @@ def test_with_a_lookup_existing_records_are_referred_to_and_new_genes_proposed(
         RecordType.BIOMARKER,
         RecordType.EXPRESSION,
         RecordType.ASSERTION,
+        RecordType.EVIDENCE_ITEM,
     ]
+    assert _item(alk)["therapy"] == "TX-00007"
+    assert _item(alk)["citations"] == ["pmid:24478318"]
     assertion = _assertion(alk)
     assert assertion["therapy"] == "TX-00007"
     assert assertion["citations"] == ["pmid:24478318"]
@@ -741,7 +808,7 @@ def _preview(kb: Any, adapter: Any, path: Path) -> Any:
 
 @pytest.mark.parametrize(
     ("adapter", "sample", "valid"),
-    [(evidence_adapter, EVIDENCE, 49), (assertion_adapter, ASSERTIONS, 10)],
+    [(evidence_adapter, EVIDENCE, 76), (assertion_adapter, ASSERTIONS, 10)],
     ids=["evidence", "assertion"],
 )
 def test_preview_against_the_demo_kb_accounts_for_every_row(

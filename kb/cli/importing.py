@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -149,6 +150,12 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         lines += [f"  {error}" for error in result.errors[:50]]
         if len(result.errors) > 50:
             lines.append(f"  … and {len(result.errors) - 50} more (use --errors OUT.xlsx)")
+        if result.notes:
+            # Rows that import, with something they do not do (an evidence item that supports
+            # no assertion): grouped by reason, the reasons as the adapter gave them.
+            reasons = Counter(note.message for note in result.notes)
+            lines.append(f"{len(result.notes)} row(s) import with a note:")
+            lines += [f"  {count} × {message}" for message, count in reasons.most_common(20)]
         if args.dry_run:
             lines.append("dry run: nothing was changed")
         elif staged:

@@ -282,10 +282,16 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.model.enums import RecordType
+    from kb.model.records import evidence_of
+
     kb = open_from_args(args)
     try:
         with kb.read() as session:
             row = get_record(session, args.id)
+            evidence = (
+                evidence_of(session, row.human_id) if row.type is RecordType.ASSERTION else []
+            )
     finally:
         kb.close()
 
@@ -297,9 +303,22 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
                 json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
             )
             lines.append(f"  {name:<{width}}  {'' if shown is None else shown}")
+        if evidence:
+            supporting = sum(item.fields["direction"] == "supports" for item in evidence)
+            lines += [
+                "",
+                f"evidence: {supporting} supporting, {len(evidence) - supporting} not supporting",
+            ]
+            lines += [f"  {item.human_id}  {item.title}" for item in evidence]
         return "\n".join(lines)
 
-    emit(args, out, row.as_json(), text)
+    data = row.as_json()
+    if row.type is RecordType.ASSERTION:
+        data["evidence"] = [
+            {"id": item.human_id, "title": item.title, "direction": item.fields["direction"]}
+            for item in evidence
+        ]
+    emit(args, out, data, text)
     return 0
 
 

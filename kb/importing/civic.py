@@ -87,7 +87,9 @@ from kb.model.enums import (
     Combination,
     Consequence,
     CopyNumberType,
+    EvidenceDirection,
     EvidenceLevel,
+    EvidenceType,
     Implication,
     Origin,
     RecordType,
@@ -319,7 +321,12 @@ class RecordBuilder:
         self.errors.append(ImportError_(where, field_name, code, message, value))
 
     def add(
-        self, rtype: RecordType, fields: Mapping[str, Any], columns: Mapping[str, str] | None = None
+        self,
+        rtype: RecordType,
+        fields: Mapping[str, Any],
+        columns: Mapping[str, str] | None = None,
+        *,
+        update: bool = True,
     ) -> Ref:
         """Propose a record (once per row for the same fields) and return a reference to it."""
         seen_key = (rtype, freeze(_plain(fields)))
@@ -330,7 +337,9 @@ class RecordBuilder:
         self._counts[rtype] = count
         key = f"{self.prefix} {rtype.value} {count}"
         self.records.append(
-            ProposedRecord(rtype, key, dict(fields), self.location, columns=dict(columns or {}))
+            ProposedRecord(
+                rtype, key, dict(fields), self.location, columns=dict(columns or {}), update=update
+            )
         )
         ref = Ref(key)
         self._seen[seen_key] = ref
@@ -1327,6 +1336,11 @@ _NO_COUNTERPART = {
     "oncogenic": "oncogenicity evidence has no counterpart in the KB's assertions",
     "functional": "functional evidence has no counterpart in the KB's assertions",
 }
+_EVIDENCE_TYPES = {kind.value: kind for kind in EvidenceType}
+_DIRECTIONS = {
+    "supports": EvidenceDirection.SUPPORTS,
+    "does not support": EvidenceDirection.DOES_NOT_SUPPORT,
+}
 _ORIGINS = {
     "somatic": Origin.SOMATIC,
     "rare germline": Origin.GERMLINE,
@@ -1357,10 +1371,19 @@ class _Draft:
     implication: Implication | None = None
     level: str | None = None
     therapies: list[list[str]] = field(default_factory=list)
+    supports: bool = True  # False: "Does Not Support"
+    linkable: bool = True  # False: no disease or therapy to tie it to an assertion
+    # Why the row's evidence item cannot support an assertion (None: it can); the item is
+    # imported either way.
+    blocked: str | None = None
 
     def error(self, column: str | None, code: str, message: str, value: Any = None) -> None:
         where = self.row.at(column) if column else self.row.location
         self.builder.error(where, column, code, message, value)
+
+    def block(self, reason: str) -> None:
+        """Record why the row's evidence item supports no assertion (it imports anyway)."""
+        self.blocked = f"{self.blocked}; {reason}" if self.blocked else reason
 
 
 def evidence_adapter(
@@ -1372,12 +1395,21 @@ def evidence_adapter(
 ) -> Iterator[SourceRow]:
     """Read a CIViC AcceptedClinicalEvidenceSummaries TSV: one SourceRow per evidence item.
 
-    `doid_map` and `levels` name curator TOML files whose entries override the shipped
-    doid_oncotree.toml and civic_levels.toml; `lookup` is a snapshot of the KB's names.
+    Every row whose biomarker, disease and citation can be read becomes an evidence item (any
+    type, either direction, any level). Rows that agree on (biomarker, tumour types, therapy,
+    implication) also support one assertion: the KB's, if it has it (never rewritten by the
+    source), else one proposed from them at the best level their supporting rows reach, for a
+    curator to accept or drop. `doid_map` and `levels` name curator TOML files whose entries
+    override the shipped doid_oncotree.toml and civic_levels.toml; `lookup` is a snapshot of
+    the KB's names (and its DOID crosswalk).
     """
     options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels), lookup)
+    drafts: list[_Draft | SourceRow] = []
     for item in _read_tsv(path, _EVIDENCE_COLUMNS):
-        yield item if isinstance(item, SourceRow) else _evidence_row(item, options)
+        drafts.append(item if isinstance(item, SourceRow) else _evidence_draft(item, options))
+    groups = _assertion_groups([d for d in drafts if isinstance(d, _Draft)])
+    for draft in drafts:
+        yield draft if isinstance(draft, SourceRow) else _evidence_row(draft, groups)
 
 
 def assertion_adapter(
@@ -1393,9 +1425,11 @@ def assertion_adapter(
         yield item if isinstance(item, SourceRow) else _assertion_row(item, options)
 
 
-def _evidence_row(row: _Row, options: _Options) -> SourceRow:
+def _evidence_draft(row: _Row, options: _Options) -> _Draft:
+    """Read an evidence row: what its evidence item needs, and whether it can support an
+    assertion (`blocked` says why not)."""
     draft = _Draft(row, RecordBuilder(f"row {row.number}", row.location, options.lookup))
-    _read_common(draft, options, direction_column="evidence_direction", kind_column="evidence_type")
+    _read_profile_and_disease(draft, options, strict=False)
     origin_text = " ".join(row.get("variant_origin").lower().split())
     if origin_text in _ORIGINS:
         draft.origin = _ORIGINS[origin_text]
@@ -1406,47 +1440,234 @@ def _evidence_row(row: _Row, options: _Options) -> SourceRow:
             "variant origin is not Somatic or Germline",
             row.get("variant_origin"),
         )
-    if draft.implication is not None:
-        letter = row.get("evidence_level").upper()
-        table = options.levels.evidence.get(draft.implication.value, {})
-        _set_level(draft, "evidence_level", letter, table.get(letter), f"CIViC level {letter}")
-    _read_therapies(
-        draft, interaction=row.get("therapy_interaction_type"), default_combination=False
-    )
-    description = _join(
-        row.get("evidence_statement"),
-        f"CIViC EID{row.get('evidence_id')} ({row.get('evidence_type')}, "
-        f"{row.get('evidence_direction')}, level {row.get('evidence_level')}, "
-        f"{row.get('significance')}): {row.get('evidence_civic_url')}",
-    )
-
-    def citations(builder: RecordBuilder) -> list[str | Ref]:
-        citation_id = row.get("citation_id")
-        if row.get("source_type").lower() == "pubmed":
-            if not citation_id.isdigit():
-                draft.error(
-                    "citation_id", "invalid_citation", "a PubMed id is a number", citation_id
-                )
-                return []
-            return [
-                builder.citation(
-                    CitationKind.PMID, citation_id, row.get("citation"), row.at("citation_id")
-                )
-            ]
-        url = row.get("evidence_civic_url")
-        if not url:
-            draft.error(
-                "evidence_civic_url",
-                "missing_citation",
-                "a non-PubMed source needs the CIViC evidence URL to cite",
-            )
-            return []
-        title = f"{row.get('source_type')} {citation_id}: {row.get('citation')}".strip(": ")
-        return [builder.citation(CitationKind.URL, url, title, row.at("evidence_civic_url"))]
-
+    kind = row.get("evidence_type").lower()
+    if kind not in _EVIDENCE_TYPES:
+        draft.error(
+            "evidence_type",
+            "unsupported_evidence_type",
+            "expected Predictive, Diagnostic, Prognostic, Predisposing, Oncogenic or Functional",
+            row.get("evidence_type"),
+        )
+    direction = row.get("evidence_direction").lower()
+    if direction not in _DIRECTIONS:
+        draft.error(
+            "evidence_direction",
+            "unsupported_direction",
+            "expected Supports or Does Not Support",
+            row.get("evidence_direction"),
+        )
     if not row.get("citation_id"):
         draft.error("citation_id", "missing_citation", "the evidence item has no citation")
-    return _finish(draft, description, citations)
+    significance = row.get("significance")
+    if kind in _NO_COUNTERPART:
+        draft.block(_NO_COUNTERPART[kind])
+    else:
+        draft.implication = _IMPLICATIONS.get((kind, significance.lower()))
+        if draft.implication is None:
+            draft.block(
+                f"{row.get('evidence_type') or '(no type)'} evidence with significance "
+                f"{significance or '(none)'} has no implication in the KB's assertions"
+            )
+    if draft.implication is not None:
+        letter = row.get("evidence_level").upper()
+        level = options.levels.evidence.get(draft.implication.value, {}).get(letter)
+        if level:
+            draft.level = level
+        else:
+            draft.block(
+                f"CIViC level {letter} has no {draft.implication.value} level in the KB's "
+                "scheme (civic_levels.toml)"
+            )
+    _read_therapies(
+        draft,
+        interaction=row.get("therapy_interaction_type"),
+        default_combination=False,
+        strict=False,
+    )
+    if direction == "does not support":
+        draft.supports = False
+    return draft
+
+
+def _assertion_groups(drafts: Sequence[_Draft]) -> dict[tuple[Any, ...], _Group]:
+    """Rows that describe the same assertion, and the level the supporting ones reach."""
+    groups: dict[tuple[Any, ...], _Group] = {}
+    for draft in drafts:
+        if (
+            draft.builder.errors
+            or draft.tree is None
+            or draft.implication is None
+            or not draft.linkable
+        ):
+            continue
+        for names in draft.therapies or [[]]:
+            key = (draft.tree, draft.origin, draft.codes, tuple(names), draft.implication)
+            group = groups.setdefault(key, _Group(len(groups) + 1))
+            group.members.append(draft)
+            if draft.supports and draft.level is not None:
+                if group.level is None or _LEVEL_RANK[draft.level] < _LEVEL_RANK[group.level]:
+                    group.level = draft.level
+                if group.proposer is None:
+                    group.proposer = draft
+    return groups
+
+
+@dataclass
+class _Group:
+    number: int
+    members: list[_Draft] = field(default_factory=list)
+    proposer: _Draft | None = None  # the first supporting row: it proposes the assertion
+    level: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"civic assertion {self.number}"
+
+
+_LEVEL_RANK = {level.value: rank for rank, level in enumerate(EvidenceLevel)}
+
+
+def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> SourceRow:
+    row, builder = draft.row, draft.builder
+    expression = (
+        builder.expression(
+            draft.tree, draft.origin, row.at("molecular_profile"), "molecular_profile"
+        )
+        if draft.tree is not None
+        else None
+    )
+    if builder.errors or expression is None:
+        return SourceRow(row.location, errors=tuple(builder.errors))
+    therapies = [builder.therapy(names, row.at("therapies")) for names in draft.therapies]
+    cited = _evidence_citations(draft)
+    if builder.errors:
+        return SourceRow(row.location, errors=tuple(builder.errors))
+    letters = row.letters
+    linked: list[str | Ref] = []
+    notes: list[str] = []
+    choices: list[str | Ref | None] = [*therapies] if therapies else [None]
+    for names, therapy in zip(draft.therapies or [[]], choices, strict=True):
+        key = (draft.tree, draft.origin, draft.codes, tuple(names), draft.implication)
+        group = groups.get(key)
+        if group is None or group.level is None:
+            if draft.blocked:
+                notes.append(draft.blocked)
+            elif not draft.supports:
+                notes.append(
+                    "it does not support the association, and no row of the file supports it: "
+                    "there is no assertion to refute"
+                )
+            else:
+                notes.append("no supporting row of the file reaches a level: no assertion")
+            continue
+        if group.proposer is draft:
+            _propose_assertion(draft, group, expression, therapy)
+        linked.append(Ref(group.key))
+    evidence_id = row.get("evidence_id")
+    disease = row.get("disease")
+    doid = row.get("doid")
+    fields: dict[str, Any] = {
+        "source": "CIViC",
+        "source_id": f"EID{evidence_id}",
+        "url": row.get("evidence_civic_url") or None,
+        "evidence_type": _EVIDENCE_TYPES[row.get("evidence_type").lower()].value,
+        "direction": _DIRECTIONS[row.get("evidence_direction").lower()].value,
+        "significance": row.get("significance") or None,
+        "source_level": row.get("evidence_level").upper() or None,
+        "rating": int(row.get("rating")) if row.get("rating").isdigit() else None,
+        "expression": expression,
+        "therapy": therapies[0] if len(therapies) == 1 else None,
+        "tumour_types": list(draft.codes),
+        "disease": f"{disease} (DOID:{doid})" if doid else disease or None,
+        "assertions": linked,
+        "citations": cited,
+        "status": row.get("evidence_status").lower() or None,
+        "description": row.get("evidence_statement"),
+    }
+    columns = {
+        "source_id": letters.get("evidence_id", ""),
+        "evidence_type": letters.get("evidence_type", ""),
+        "direction": letters.get("evidence_direction", ""),
+        "source_level": letters.get("evidence_level", ""),
+        "expression": letters.get("molecular_profile", ""),
+        "therapy": letters.get("therapies", ""),
+        "tumour_types": letters.get("doid", ""),
+    }
+    builder.add(RecordType.EVIDENCE_ITEM, fields, {k: v for k, v in columns.items() if v})
+    return SourceRow(
+        row.location, records=tuple(builder.records), notes=tuple(dict.fromkeys(notes))
+    )
+
+
+def _propose_assertion(draft: _Draft, group: _Group, expression: Ref, therapy: Any) -> None:
+    """The assertion a group's rows support: the KB's own if it has it (left as curated),
+    else a draft at the best level they reach, citing every supporting row."""
+    assert draft.implication is not None and group.level is not None
+    supporting = [m for m in group.members if m.supports and m.level is not None]
+    eids = ", ".join(f"EID{m.row.get('evidence_id')}" for m in supporting)
+    citations: list[str | Ref] = []
+    for member in supporting:
+        citation_id = member.row.get("citation_id")
+        if member.row.get("source_type").lower() == "pubmed" and citation_id.isdigit():
+            key = f"pmid:{citation_id}"
+        else:
+            key = f"url:{member.row.get('evidence_civic_url')}"
+        if key not in citations:
+            citations.append(key)
+    letters = draft.row.letters
+    columns = {
+        "expression": letters.get("molecular_profile", ""),
+        "therapy": letters.get("therapies", ""),
+        "tumour_types": letters.get("doid", ""),
+        "evidence_level": letters.get("evidence_level", ""),
+        "implication": letters.get("significance", ""),
+    }
+    draft.builder.records.append(
+        ProposedRecord(
+            RecordType.ASSERTION,
+            group.key,
+            {
+                "expression": expression,
+                "therapy": therapy,
+                "tumour_types": list(draft.codes),
+                "excluded_tumour_types": [],
+                "implication": draft.implication.value,
+                "evidence_level": group.level,
+                "line_of_therapy": "any",
+                "description": f"Drafted from CIViC evidence {eids}; curate before approval.",
+                "citations": citations,
+            },
+            draft.row.location,
+            columns={name: letter for name, letter in columns.items() if letter},
+            update=False,
+        )
+    )
+
+
+def _evidence_citations(draft: _Draft) -> list[str | Ref]:
+    row, builder = draft.row, draft.builder
+    citation_id = row.get("citation_id")
+    if not citation_id:
+        return []
+    if row.get("source_type").lower() == "pubmed":
+        if not citation_id.isdigit():
+            draft.error("citation_id", "invalid_citation", "a PubMed id is a number", citation_id)
+            return []
+        return [
+            builder.citation(
+                CitationKind.PMID, citation_id, row.get("citation"), row.at("citation_id")
+            )
+        ]
+    url = row.get("evidence_civic_url")
+    if not url:
+        draft.error(
+            "evidence_civic_url",
+            "missing_citation",
+            "a non-PubMed source needs the CIViC evidence URL to cite",
+        )
+        return []
+    title = f"{row.get('source_type')} {citation_id}: {row.get('citation')}".strip(": ")
+    return [builder.citation(CitationKind.URL, url, title, row.at("evidence_civic_url"))]
 
 
 def _assertion_row(row: _Row, options: _Options) -> SourceRow:
@@ -1517,6 +1738,13 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
 def _read_common(
     draft: _Draft, options: _Options, *, direction_column: str, kind_column: str
 ) -> None:
+    _read_profile_and_disease(draft, options)
+    _read_kind_and_direction(draft, direction_column=direction_column, kind_column=kind_column)
+
+
+def _read_profile_and_disease(draft: _Draft, options: _Options, *, strict: bool = True) -> None:
+    """The row's biomarker tree and tumour types. Not `strict` (evidence items): a disease
+    with no OncoTree counterpart blocks only the assertion, saying why."""
     row = draft.row
     profile_text = row.get("molecular_profile")
     try:
@@ -1531,7 +1759,11 @@ def _read_common(
             if not (row.get("doid") or row.get("disease"))
             else ("unmapped_disease")
         )
-        draft.error(column, code, codes, row.get(column))
+        if strict:
+            draft.error(column, code, codes, row.get(column))
+        else:
+            draft.block(codes)
+            draft.linkable = False
     else:
         known = options.lookup.tumour_codes if options.lookup else frozenset()
         unknown = [c for c in codes if known and c not in known and c not in SPECIAL_SCOPES]
@@ -1544,6 +1776,10 @@ def _read_common(
                 row.get("doid"),
             )
         draft.codes = codes
+
+
+def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_column: str) -> None:
+    row = draft.row
     kind = row.get(kind_column)
     direction = row.get(direction_column)
     significance = row.get("significance")
@@ -1599,8 +1835,22 @@ def _set_level(draft: _Draft, column: str, key: str, level: str | None, what: st
         )
 
 
-def _read_therapies(draft: _Draft, *, interaction: str, default_combination: bool) -> None:
+def _read_therapies(
+    draft: _Draft, *, interaction: str, default_combination: bool, strict: bool = True
+) -> None:
+    """The row's therapies as lists of drug names (one list per therapy). Not `strict`
+    (evidence items): a problem blocks only the assertion, saying why."""
     row = draft.row
+    if not strict:
+        relaxed = _Draft(row, RecordBuilder("therapies", row.location, None))
+        relaxed.implication = draft.implication
+        _read_therapies(relaxed, interaction=interaction, default_combination=default_combination)
+        problems = [error.message for error in relaxed.builder.errors]
+        if problems:
+            draft.block(problems[0])
+            draft.linkable = False
+        draft.therapies = relaxed.therapies
+        return
     names = list(dict.fromkeys(n.strip() for n in row.get("therapies").split(",") if n.strip()))
     if not names:
         if draft.implication in (Implication.SENSITIVE, Implication.RESISTANT):
@@ -1681,6 +1931,7 @@ def _finish(
                 "citations": cited,
             },
             {name: letter for name, letter in columns.items() if letter},
+            update=False,  # a matching curated assertion stays as it is
         )
     return SourceRow(row.location, records=tuple(builder.records))
 

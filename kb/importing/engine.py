@@ -136,6 +136,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial", "code"),),
     RecordType.EXON_MAP: (("gene",),),
+    RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
 }
 
 
@@ -496,6 +497,9 @@ class _Planner:
         seen_keys: dict[str, int] = {}
         for index, row in enumerate(rows):
             result.rows.append(RowResult(row.location, "unchanged", list(row.errors)))
+            result.notes.extend(
+                ImportError_(row.location, None, "note", note) for note in row.notes
+            )
             for record in row.records:
                 if record.key in seen_keys:
                     result.rows[index].errors.append(
@@ -703,6 +707,13 @@ class _Planner:
         if first is not None:
             self._alias(record, planned, resolved, first)
             return
+        if isinstance(target, str) and not record.update:
+            # The KB's curated record stands; the source only points at it.
+            planned.target = target
+            planned.fields = dict(existing[target])
+            planned.status = "unchanged"
+            self.by_target[target] = planned
+            return
         if isinstance(target, str):
             before = existing[target]
             planned.target = target
@@ -773,6 +784,8 @@ class _Planner:
             if not _same(_SPECS[record.rtype][name], value, theirs.get(name))
             and (first.status == "new" or name in theirs)
         ]
+        if not record.update:
+            differing = []  # it only points at the record another row proposes or the KB has
         if differing:
             name = differing[0]
             planned.errors.append(

@@ -82,6 +82,9 @@ class ProposedRecord:
     # Field name -> column letter (or JSON path) the value came from, so an error about a
     # field points at its cell; fields not listed are located at the row.
     columns: Mapping[str, str] = field(default_factory=dict)
+    # False: propose the record only if the KB lacks it. An existing one (a curated assertion a
+    # source row matches) is referred to as it stands, never rewritten by the source.
+    update: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ class SourceRow:
     location: Location
     records: tuple[ProposedRecord, ...] = ()
     errors: tuple[ImportError_, ...] = ()
+    # What the row does not do, though it imports (e.g. "supports no assertion: …").
+    notes: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:

@@ -52,6 +52,7 @@ SHEET_TITLES: dict[RecordType, str] = {
     RecordType.TRIAL: "Trials",
     RecordType.TRIAL_ARM: "Trial arms",
     RecordType.EXON_MAP: "Exon maps",
+    RecordType.EVIDENCE_ITEM: "Evidence items",
 }
 INSTRUCTIONS = "Instructions"
 LISTS = "Lists"

@@ -22,6 +22,7 @@ class RecordType(StrEnum):
     TRIAL = "trial"
     TRIAL_ARM = "trial_arm"
     EXON_MAP = "exon_map"
+    EVIDENCE_ITEM = "evidence_item"
 
 
 HUMAN_ID_PREFIX: dict[RecordType, str] = {
@@ -37,6 +38,7 @@ HUMAN_ID_PREFIX: dict[RecordType, str] = {
     RecordType.TRIAL: "TR",
     RecordType.TRIAL_ARM: "TA",
     RecordType.EXON_MAP: "EM",
+    RecordType.EVIDENCE_ITEM: "EV",
 }
 
 
@@ -179,6 +181,22 @@ class EvidenceLevel(StrEnum):
 
 
 LEVEL_SCHEME = "OncoKB therapeutic levels v2 (2019)"
+
+
+class EvidenceType(StrEnum):
+    """What a source statement is evidence of (CIViC's evidence types)."""
+
+    PREDICTIVE = "predictive"
+    DIAGNOSTIC = "diagnostic"
+    PROGNOSTIC = "prognostic"
+    PREDISPOSING = "predisposing"
+    ONCOGENIC = "oncogenic"
+    FUNCTIONAL = "functional"
+
+
+class EvidenceDirection(StrEnum):
+    SUPPORTS = "supports"
+    DOES_NOT_SUPPORT = "does_not_support"
 
 
 class LineOfTherapy(StrEnum):

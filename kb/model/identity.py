@@ -52,6 +52,7 @@ _DEFINING: dict[RecordType, tuple[str, ...]] = {
     RecordType.TRIAL: ("nct_id",),
     RecordType.TRIAL_ARM: ("trial", "code"),
     RecordType.EXON_MAP: ("gene",),
+    RecordType.EVIDENCE_ITEM: ("source", "source_id"),
 }
 # Compared without regard to case or order.
 _CASELESS = {(RecordType.DRUG, "name"), (RecordType.GENE, "symbol")}

@@ -50,7 +50,9 @@ from kb.model.enums import (
     Consequence,
     CopyNumberType,
     CrosswalkKind,
+    EvidenceDirection,
     EvidenceLevel,
+    EvidenceType,
     ExpressionOp,
     GeneRole,
     Implication,
@@ -536,6 +538,74 @@ class Trial(RecordMixin, Base):
     )
 
 
+class EvidenceItemTumourType(Base):
+    __tablename__ = "evidence_item_tumour_type"
+    evidence_item_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    excluded: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EvidenceItemCitation(Base):
+    __tablename__ = "evidence_item_citation"
+    evidence_item_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citation.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[Citation] = relationship()
+
+
+class EvidenceItemAssertion(Base):
+    """An assertion an evidence item supports (or, with direction does_not_support, refutes)."""
+
+    __tablename__ = "evidence_item_assertion"
+    evidence_item_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    assertion_id: Mapped[str] = mapped_column(
+        ForeignKey("assertion.id"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EvidenceItem(RecordMixin, Base):
+    """One source statement (a CIViC evidence item, a paper, a label): what it says, in the
+    source's own terms and level, and the assertions it supports or refutes. Many per assertion
+    is normal; assertions stay the curated, matchable summary."""
+
+    __tablename__ = "evidence_item"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_evidence_item_source_id"),)
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    evidence_type: Mapped[EvidenceType] = mapped_column(_enum(EvidenceType, "evidence_type"))
+    direction: Mapped[EvidenceDirection] = mapped_column(
+        _enum(EvidenceDirection, "evidence_direction")
+    )
+    significance: Mapped[str | None] = mapped_column(String(128))
+    source_level: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    expression_id: Mapped[str | None] = mapped_column(
+        ForeignKey("biomarker_expression.id"), index=True
+    )
+    therapy_id: Mapped[str | None] = mapped_column(ForeignKey("therapy.id"), index=True)
+    disease: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    tumour_links: Mapped[list[EvidenceItemTumourType]] = relationship(
+        cascade="all, delete-orphan", order_by=EvidenceItemTumourType.position
+    )
+    citation_links: Mapped[list[EvidenceItemCitation]] = relationship(
+        cascade="all, delete-orphan", order_by=EvidenceItemCitation.position
+    )
+    assertion_links: Mapped[list[EvidenceItemAssertion]] = relationship(
+        cascade="all, delete-orphan", order_by=EvidenceItemAssertion.position
+    )
+
+
 class ExonMapCitation(Base):
     __tablename__ = "exon_map_citation"
     exon_map_id: Mapped[str] = mapped_column(
@@ -736,4 +806,5 @@ RECORD_CLASSES: dict[RecordType, type[Any]] = {
     RecordType.TRIAL: Trial,
     RecordType.TRIAL_ARM: TrialArm,
     RecordType.EXON_MAP: ExonMap,
+    RecordType.EVIDENCE_ITEM: EvidenceItem,
 }

@@ -35,7 +35,9 @@ from kb.model.enums import (
     Combination,
     Consequence,
     CopyNumberType,
+    EvidenceDirection,
     EvidenceLevel,
+    EvidenceType,
     GeneRole,
     Implication,
     LineOfTherapy,
@@ -60,6 +62,10 @@ from kb.model.orm import (
     Biomarker,
     BiomarkerExclusion,
     Citation,
+    EvidenceItem,
+    EvidenceItemAssertion,
+    EvidenceItemCitation,
+    EvidenceItemTumourType,
     ExonMap,
     ExonMapCitation,
     Expression,
@@ -232,6 +238,24 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("sex", "enum", enum=Sex),
         _f("suspended", "bool"),
     ),
+    RecordType.EVIDENCE_ITEM: (
+        _f("source", "str", required=True, help="where the statement comes from, e.g. CIViC"),
+        _f("source_id", "str", required=True, help="its id there, e.g. EID1409"),
+        _f("url", "str"),
+        _f("evidence_type", "enum", required=True, enum=EvidenceType),
+        _f("direction", "enum", required=True, enum=EvidenceDirection),
+        _f("significance", "str", help="the source's own words, e.g. Sensitivity/Response"),
+        _f("source_level", "str", help="the level in the source's scheme, e.g. B"),
+        _f("rating", "int", help="the source's rating of the statement, e.g. 1-5"),
+        _f("expression", "ref", ref=RecordType.EXPRESSION),
+        _f("therapy", "ref", ref=RecordType.THERAPY),
+        _f("tumour_types", "codes"),
+        _f("disease", "str", help="the disease as the source names it, e.g. DOID:3908"),
+        _f("assertions", "refs", ref=RecordType.ASSERTION, help="assertions it bears on"),
+        _f("citations", "refs", ref=RecordType.CITATION),
+        _f("status", "str", help="the source's status, e.g. accepted"),
+        _f("description", "text"),
+    ),
     RecordType.EXON_MAP: (
         _f("gene", "ref", required=True, ref=RecordType.GENE),
         _f("transcript", "str", required=True, help="reference transcript, e.g. NM_005228.5"),
@@ -264,6 +288,12 @@ _DEFAULTS: dict[RecordType, dict[str, Any]] = {
     },
     RecordType.CITATION: {"title": ""},
     RecordType.EXON_MAP: {"citations": []},
+    RecordType.EVIDENCE_ITEM: {
+        "tumour_types": [],
+        "assertions": [],
+        "citations": [],
+        "description": "",
+    },
 }
 
 
@@ -415,6 +445,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial_id", "code"),),
     RecordType.EXON_MAP: (("gene_id",),),
+    RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
 }
 
 _NATURAL_KEY: dict[RecordType, str] = {
@@ -464,6 +495,10 @@ def _read_collection(obj: Any, rtype: RecordType, spec: FieldSpec, ids: Ids) -> 
             return [ids.ref(RecordType.BIOMARKER, link.excluded_id) for link in obj.exclusion_links]
         case (RecordType.THERAPY, "drugs"):
             return [ids.ref(RecordType.DRUG, link.drug_id) for link in obj.drug_links]
+        case (RecordType.EVIDENCE_ITEM, "assertions"):
+            return [
+                ids.ref(RecordType.ASSERTION, link.assertion_id) for link in obj.assertion_links
+            ]
         case (_, "citations"):
             return [ids.ref(RecordType.CITATION, link.citation_id) for link in obj.citation_links]
         case (_, "tumour_types"):
@@ -500,6 +535,11 @@ _LOADERS: dict[RecordType, Sequence[Any]] = {
     RecordType.TRIAL: (selectinload(Trial.citation_links),),
     RecordType.TRIAL_ARM: (selectinload(TrialArm.tumour_links),),
     RecordType.EXON_MAP: (selectinload(ExonMap.citation_links),),
+    RecordType.EVIDENCE_ITEM: (
+        selectinload(EvidenceItem.tumour_links),
+        selectinload(EvidenceItem.citation_links),
+        selectinload(EvidenceItem.assertion_links),
+    ),
 }
 
 
@@ -763,6 +803,13 @@ class Titles:
             case RecordType.EXON_MAP:
                 gene = self._column(RecordType.GENE, "symbol").get(fields["gene"], "?")
                 return f"{gene} exons on {fields['transcript']}"
+            case RecordType.EVIDENCE_ITEM:
+                direction = "" if fields["direction"] == "supports" else " (does not support)"
+                level = f" level {fields['source_level']}" if fields.get("source_level") else ""
+                return (
+                    f"{fields['source']} {fields['source_id']}: {fields['evidence_type']}"
+                    f"{level}{direction}"
+                )
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -1084,6 +1131,20 @@ class Writer:
                     TrialCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
                     for i, key in enumerate(value)
                 ]
+            case (RecordType.EVIDENCE_ITEM, "citations"):
+                obj.citation_links = [
+                    EvidenceItemCitation(
+                        citation_id=self._ref(rtype, spec, key, record), position=i
+                    )
+                    for i, key in enumerate(value)
+                ]
+            case (RecordType.EVIDENCE_ITEM, "assertions"):
+                obj.assertion_links = [
+                    EvidenceItemAssertion(
+                        assertion_id=self._ref(rtype, spec, key, record), position=i
+                    )
+                    for i, key in enumerate(value)
+                ]
             case (RecordType.EXON_MAP, "citations"):
                 obj.citation_links = [
                     ExonMapCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
@@ -1099,7 +1160,10 @@ class Writer:
     def _write_codes(
         self, rtype: RecordType, obj: Any, excluded: bool, codes: Iterable[str]
     ) -> None:
-        link = AssertionTumourType if rtype is RecordType.ASSERTION else ArmTumourType
+        link = {
+            RecordType.ASSERTION: AssertionTumourType,
+            RecordType.EVIDENCE_ITEM: EvidenceItemTumourType,
+        }.get(rtype, ArmTumourType)
         kept = [existing for existing in obj.tumour_links if existing.excluded != excluded]
         fresh = [link(code=code, excluded=excluded, position=i) for i, code in enumerate(codes)]
         if kept or obj.tumour_links:
@@ -1164,12 +1228,50 @@ _REFERRERS: list[tuple[RecordType, Any, Any]] = [
     (RecordType.ASSERTION, AssertionCitation.citation_id, AssertionCitation.assertion_id),
     (RecordType.TRIAL, TrialCitation.citation_id, TrialCitation.trial_id),
     (RecordType.EXON_MAP, ExonMap.gene_id, ExonMap.human_id),
+    (RecordType.EVIDENCE_ITEM, EvidenceItem.expression_id, EvidenceItem.human_id),
+    (RecordType.EVIDENCE_ITEM, EvidenceItem.therapy_id, EvidenceItem.human_id),
+    (
+        RecordType.EVIDENCE_ITEM,
+        EvidenceItemAssertion.assertion_id,
+        EvidenceItemAssertion.evidence_item_id,
+    ),
+    (
+        RecordType.EVIDENCE_ITEM,
+        EvidenceItemCitation.citation_id,
+        EvidenceItemCitation.evidence_item_id,
+    ),
     (RecordType.EXON_MAP, ExonMapCitation.citation_id, ExonMapCitation.exon_map_id),
     (RecordType.TRIAL_ARM, TrialArm.trial_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.expression_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.therapy_id, TrialArm.human_id),
     (RecordType.BIOMARKER, BiomarkerExclusion.excluded_id, BiomarkerExclusion.biomarker_id),
 ]
+
+
+def evidence_of(session: Session, assertion_human_id: str) -> list[RecordRow]:
+    """The evidence items that bear on an assertion, supporting or not, in id order."""
+    assertion = session.scalar(
+        select(Assertion.id).where(Assertion.human_id == assertion_human_id.upper())
+    )
+    if assertion is None:
+        return []
+    ids = Ids(session)
+    titles = Titles(session, ids)
+    query = (
+        select(EvidenceItem)
+        .join(EvidenceItemAssertion, EvidenceItemAssertion.evidence_item_id == EvidenceItem.id)
+        .where(EvidenceItemAssertion.assertion_id == assertion)
+        .options(*_LOADERS[RecordType.EVIDENCE_ITEM])
+        .order_by(EvidenceItem.human_id)
+    )
+    rows = []
+    for obj in session.scalars(query):
+        fields = record_fields(obj, RecordType.EVIDENCE_ITEM, ids)
+        title = titles.title(RecordType.EVIDENCE_ITEM, fields)
+        rows.append(
+            RecordRow(RecordType.EVIDENCE_ITEM, obj.id, obj.human_id, obj.kb_version, title, fields)
+        )
+    return rows
 
 
 def referrers(session: Session, rtype: RecordType, uuid: str) -> list[str]:

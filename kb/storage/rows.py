@@ -32,6 +32,8 @@ from kb.model.orm import (
     Biomarker,
     Citation,
     Drug,
+    EvidenceItem,
+    EvidenceItemAssertion,
     ExonMap,
     Expression,
     Gene,
@@ -420,6 +422,49 @@ def _exon_maps(session: Session, only: Sequence[str] | None) -> Loaded:
     return rows, titles
 
 
+def _evidence_items(session: Session, only: Sequence[str] | None) -> Loaded:
+    links = dict(
+        session.execute(
+            select(EvidenceItemAssertion.evidence_item_id, func.count()).group_by(
+                EvidenceItemAssertion.evidence_item_id
+            )
+        ).all()
+    )
+    query = (
+        select(
+            EvidenceItem.id, EvidenceItem.human_id, EvidenceItem.source, EvidenceItem.source_id,
+            _plain(EvidenceItem.evidence_type), _plain(EvidenceItem.direction),
+            EvidenceItem.source_level, Expression.text, Therapy.name, EvidenceItem.disease,
+            EvidenceItem.kb_version,
+        )
+        .outerjoin(Expression, EvidenceItem.expression_id == Expression.id)
+        .outerjoin(Therapy, EvidenceItem.therapy_id == Therapy.id)
+        .where(*_where(EvidenceItem, only))
+        .order_by(EvidenceItem.human_id)
+    )  # fmt: skip
+    rows: list[tuple[Cell, ...]] = []
+    titles: list[str] = []
+    for (
+        uuid,
+        hid,
+        source,
+        source_id,
+        kind,
+        direction,
+        level,
+        text,
+        therapy,
+        disease,
+        version,
+    ) in session.execute(query):
+        rows.append(
+            (hid, f"{source} {source_id}", kind, _words(direction), level, text, therapy,
+             disease, links.get(uuid, 0), version)
+        )  # fmt: skip
+        titles.append(f"{source} {source_id}")
+    return rows, titles
+
+
 Loader = Callable[[Session, Sequence[str] | None], Loaded]
 
 TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
@@ -482,6 +527,13 @@ TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
          Column("therapy", "Therapy"), Column("tumour_types", "Tumour types"),
          Column("suspended", "Suspended"), _VERSION),
         _trial_arms,
+    ),
+    RecordType.EVIDENCE_ITEM: (
+        (_ID, Column("source", "Source"), Column("type", "Type"), Column("direction", "Direction"),
+         Column("level", "Level"), Column("expression", "Biomarker expression", stretch=True),
+         Column("therapy", "Therapy"), Column("disease", "Disease"),
+         Column("assertions", "Assertions", numeric=True), _VERSION),
+        _evidence_items,
     ),
     RecordType.EXON_MAP: (
         (_ID, Column("gene", "Gene"), Column("transcript", "Transcript"),
