@@ -876,3 +876,43 @@ def test_reimport_after_apply_changes_nothing(
     assert again.new == 0 and again.changed == 0
     assert again.unchanged == first.new + first.changed + first.unchanged
     assert again.invalid == first.invalid
+
+
+def test_the_derived_doid_crosswalk_maps_what_the_curated_table_does_not(
+    tmp_path: Path, evidence_file: Path, demo_kb: Any
+) -> None:
+    """Exact and same-name entries of the crosswalk derived from DO and OncoTree are taken;
+    a broader one (through an ancestor) waits for a curator and says so."""
+    from kb.model.enums import CrosswalkKind
+    from kb.vocab.doid import DoidCrosswalk
+
+    with demo_kb.read() as session:
+        lookup = KbLookup.from_session(session)
+        crosswalk = DoidCrosswalk.from_session(session)
+    curated = DiseaseMap.load()
+    broader = next(
+        m
+        for number in range(1, 100_000)
+        if (m := crosswalk.get(number)) is not None
+        and m.kind is CrosswalkKind.BROADER
+        and str(number) not in curated.by_doid
+        and str(number) not in curated.unmapped
+    )
+    lines = evidence_file.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+
+    def row(doid: str, eid: str) -> str:
+        cells = lines[30].split("\t")  # ALK fusion, crizotinib
+        cells[header.index("doid")] = doid
+        cells[header.index("evidence_id")] = eid
+        return "\t".join(cells)
+
+    path = tmp_path / "evidence.tsv"
+    doid = broader.doid.removeprefix("DOID:")
+    path.write_text("\n".join([lines[0], row("6039", "1"), row(doid, "2")]) + "\n")
+    uveal, broad = evidence_adapter(path, lookup=lookup)
+    assert _item(uveal)["tumour_types"] == ["UM"]  # uveal melanoma: NCI:C7712, exact
+    assert _item(uveal)["assertions"]
+    assert broad.valid and _item(broad)["assertions"] == []
+    (note,) = broad.notes
+    assert "maps to OncoTree only broadly" in note and broader.via.split()[0] in note

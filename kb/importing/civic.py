@@ -87,6 +87,7 @@ from kb.model.enums import (
     Combination,
     Consequence,
     CopyNumberType,
+    CrosswalkKind,
     EvidenceDirection,
     EvidenceLevel,
     EvidenceType,
@@ -107,6 +108,7 @@ from kb.model.orm import (
     TumourType,
 )
 from kb.model.protein import ProteinChangeError, parse_protein_change
+from kb.vocab.doid import DoidCrosswalk
 
 __all__ = [
     "FIVE_PRIME_GENES",
@@ -183,6 +185,8 @@ class KbLookup:
     """OncoTree codes of the loaded release."""
     tumour_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Lower-cased OncoTree name -> the codes bearing it (a few names are shared)."""
+    diseases: DoidCrosswalk | None = None
+    """The DOID -> OncoTree crosswalk derived from the loaded vocabularies (kb.vocab.doid)."""
 
     @classmethod
     def from_session(cls, session: Session) -> KbLookup:
@@ -231,6 +235,7 @@ class KbLookup:
             citations=citations,
             tumour_codes=frozenset(codes),
             tumour_names={name: tuple(sorted(found)) for name, found in names.items()},
+            diseases=DoidCrosswalk.from_session(session),
         )
 
 
@@ -1096,14 +1101,26 @@ class DiseaseMap:
                 by_doid.pop(doid, None)
         return cls(by_doid, by_name, unmapped, tuple(sources))
 
-    def codes(self, doid: str, disease: str) -> tuple[str, ...] | str:
-        """The codes for a row's disease, or a message saying why there are none."""
+    def codes(
+        self, doid: str, disease: str, derived: DoidCrosswalk | None = None
+    ) -> tuple[str, ...] | str:
+        """The codes for a row's disease, or a message saying why there are none. The curated
+        tables come first; then the crosswalk `derived` from the vocabularies, whose exact and
+        same-name entries are taken and whose broader ones wait for a curator to confirm."""
         key = _doid_key(doid) if doid.strip() else None
         if key is not None:
             if key in self.by_doid:
                 return self.by_doid[key]
             if key in self.unmapped:
                 return f"DOID:{key} ({disease}) is not mapped: {self.unmapped[key]}"
+            found = derived.get(key) if derived is not None else None
+            if found is not None and found.kind is not CrosswalkKind.BROADER:
+                return found.codes
+            if found is not None:
+                return (
+                    f"DOID:{key} ({disease}) maps to OncoTree only broadly ({found.describe()}); "
+                    "confirm or correct it in a DOID mapping file passed to the import"
+                )
             return (
                 f"DOID:{key} ({disease}) has no OncoTree mapping; add it to a DOID mapping "
                 "file and pass that file to the import"
@@ -1751,7 +1768,8 @@ def _read_profile_and_disease(draft: _Draft, options: _Options, *, strict: bool 
         draft.tree = profile_tree(parse_molecular_profile(profile_text))
     except ProfileError as exc:
         draft.error("molecular_profile", exc.code, exc.message, profile_text)
-    codes = options.diseases.codes(row.get("doid"), row.get("disease"))
+    derived = options.lookup.diseases if options.lookup else None
+    codes = options.diseases.codes(row.get("doid"), row.get("disease"), derived)
     if isinstance(codes, str):
         column = "doid" if row.get("doid") else "disease"
         code = (
