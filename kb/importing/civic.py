@@ -895,44 +895,16 @@ def component_tree(gene: str, variant: str) -> SpecTree:
         start, end = int(span["start"]), int(span["end"])
         if end < start:
             raise ProfileError(f"codon range {variant!r} runs backwards", "unparseable_profile")
-        deletion = span["what"].startswith("del")
-        return Leaf(
-            BiomarkerSpec(
-                BiomarkerKind.RANGE,
-                gene,
-                codon_start=start,
-                codon_end=end,
-                consequence=Consequence.INFRAME_DELETION
-                if deletion
-                else Consequence.INFRAME_INSERTION,
-            )
-        )
+        return _codon_span(gene, start, end, deletion=span["what"].startswith("del"))
     worded = _CODON_WORD.match(variant)
     if worded:
         position = int(worded["pos"])
-        return Leaf(
-            BiomarkerSpec(
-                BiomarkerKind.RANGE,
-                gene,
-                codon_start=position,
-                codon_end=position,
-                consequence=Consequence.INFRAME_DELETION
-                if worded["what"].lower() == "deletion"
-                else Consequence.INFRAME_INSERTION,
-            )
-        )
+        deletion = worded["what"].lower() == "deletion"
+        return _codon_span(gene, position, position, deletion=deletion)
     inserted = _CODON_INSERTION.match(variant)
     if inserted:
         position = int(inserted["pos"])
-        return Leaf(
-            BiomarkerSpec(
-                BiomarkerKind.RANGE,
-                gene,
-                codon_start=position,
-                codon_end=position,
-                consequence=Consequence.INFRAME_INSERTION,
-            )
-        )
+        return _codon_span(gene, position, position, deletion=False)
     if _RSID.match(variant):
         raise ProfileError(
             f"{variant} is a dbSNP id: it names a position, not a change the KB can match; give "
@@ -1006,6 +978,16 @@ def _protein(gene: str, variant: str) -> SpecTree:
     if change.kind == "codon":
         return _codon(gene, change.start_pos)
     return Leaf(BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, gene, protein_change=change.hgvs))
+
+
+def _codon_span(gene: str, start: int, end: int, *, deletion: bool) -> Leaf:
+    """An in-frame deletion or insertion at codons `start`..`end` ("DEL 485-490", "P780INS")."""
+    consequence = Consequence.INFRAME_DELETION if deletion else Consequence.INFRAME_INSERTION
+    return Leaf(
+        BiomarkerSpec(
+            BiomarkerKind.RANGE, gene, codon_start=start, codon_end=end, consequence=consequence
+        )
+    )
 
 
 def _codon(gene: str, position: int) -> Leaf:
