@@ -169,3 +169,30 @@ def test_copy_number_gain_and_loss(
 ) -> None:
     erbb2 = rule(base, "ERBB2", kind="copy_number", copy_number=wanted)
     assert verdict(erbb2, copy_number=[{"gene": "ERBB2", "call": call}])[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("origin", "germline", "somatic", "unknown"),
+    [
+        ("somatic", False, True, None),
+        ("germline", True, False, None),
+        ("either", True, True, True),
+    ],
+)
+def test_a_germline_finding_is_never_matched_as_a_somatic_one_nor_the_reverse(
+    base: dict[str, Any], origin: str, germline: bool, somatic: bool, unknown: bool | None
+) -> None:
+    brca2 = rule(
+        base, "BRCA2", kind="sequence_variant", protein_change="p.Glu1953Ter", origin=origin
+    )
+
+    def seen(found_origin: str) -> bool | None:
+        variant = {"gene": "BRCA2", "protein_change": "p.E1953*", "origin": found_origin}
+        return verdict(brca2, variants=[variant])[0]
+
+    assert (seen("germline"), seen("somatic"), seen("unknown")) == (germline, somatic, unknown)
+    _, reason = verdict(
+        brca2, variants=[{"gene": "BRCA2", "protein_change": "p.E1953*", "origin": "germline"}]
+    )
+    if origin == "somatic":
+        assert reason == "BRCA2 p.Glu1953Ter is germline; the biomarker is somatic"

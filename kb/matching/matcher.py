@@ -51,9 +51,9 @@ Biomarkers (`kb.model.enums.BiomarkerKind`)
 
 Origin
     Patient variants are somatic unless they say otherwise. A germline biomarker needs a variant
-    marked germline (origin "unknown" gives unknown). A somatic biomarker accepts a variant of any
-    origin, because tumour sequencing sees germline variants too and labels such as the PARP
-    inhibitors' accept either.
+    marked germline, a somatic one a variant that is not (origin "unknown" gives unknown): a
+    germline finding is never matched as a somatic one, nor the reverse. A biomarker of origin
+    "either" takes both (a label that accepts a BRCA variant from blood or tumour).
 
 Tumour types
     A rule applies to its codes and their descendants, and to the special scopes ALL_TUMOURS,
@@ -1414,11 +1414,11 @@ class Matcher:
         """Whether one variant is the biomarker (origin, then kind-specific rules)."""
         label = variant.label()
         origin: tuple[Tri, str] = (True, "")
-        if bm.origin == Origin.GERMLINE.value:
+        if bm.origin != Origin.EITHER.value:
             if variant.origin == "unknown":
-                origin = (None, f"origin of {label} is unknown; the biomarker is germline")
-            elif variant.origin != "germline":
-                return False, f"{label} is {variant.origin}; the biomarker is germline"
+                origin = (None, f"origin of {label} is unknown; the biomarker is {bm.origin}")
+            elif variant.origin != bm.origin:
+                return False, f"{label} is {variant.origin}; the biomarker is {bm.origin}"
         match bm.kind:
             case "sequence_variant":
                 found = self._sequence_variant(bm, variant, label)
@@ -1717,7 +1717,7 @@ class Matcher:
             v
             for v in facts.variants.get(bm.gene or "", [])
             if v.effective_consequence != "synonymous"
-            and (bm.origin != Origin.GERMLINE.value or v.origin != "somatic")
+            and (bm.origin == Origin.EITHER.value or v.origin in (bm.origin, "unknown"))
         ]
         if not seen:
             return True, f"no {bm.gene} variant reported among the sequenced genes: wild type"

@@ -62,8 +62,12 @@ class BiomarkerKind(StrEnum):
 
 
 class Origin(StrEnum):
+    """Where a biomarker's variant must come from. A germline finding never matches a somatic
+    biomarker, nor the reverse; a biomarker that takes either says so."""
+
     SOMATIC = "somatic"
     GERMLINE = "germline"
+    EITHER = "either"
 
 
 class Consequence(StrEnum):
