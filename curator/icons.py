@@ -25,6 +25,7 @@ RECORD_ICONS: dict[RecordType, str] = {
     RecordType.TRIAL_ARM: "trial_arm",
     RecordType.EXON_MAP: "exon_map",
     RecordType.EVIDENCE_ITEM: "evidence_item",
+    RecordType.ONCOGENICITY: "oncogenicity",
 }
 
 

@@ -75,6 +75,7 @@ KNOWLEDGE: tuple[NavEntry, ...] = (
     NavEntry("approval", "Regulatory approvals", "approval"),
     NavEntry("citation", "Citations", "citation"),
     NavEntry("evidence_item", "Evidence items", "evidence_item"),
+    NavEntry("oncogenicity", "Oncogenicity", "oncogenicity"),
     # After the rest: Ctrl+1..9 keep reaching the entries curators know them by.
     NavEntry("exon_map", "Exon maps", "exon_map"),
 )

@@ -67,18 +67,19 @@ def test_demo_validates_against_full_oncotree_and_hgnc(demo_url: str) -> None:
 # Pinned: the demo as shipped in resources/demo/ (a change to the file changes these on purpose).
 DEMO_COUNTS = {
     "gene": 22,
-    "biomarker": 36,
+    "biomarker": 44,
     "threshold": 10,
     "expression": 34,
     "drug": 37,
     "therapy": 32,
-    "citation": 41,
+    "citation": 52,
     "approval": 52,
     "assertion": 57,
     "trial": 4,
     "trial_arm": 14,
     "exon_map": 3,
     "evidence_item": 0,
+    "oncogenicity": 11,
 }
 
 

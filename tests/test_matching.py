@@ -155,9 +155,23 @@ def test_colorectal_kras_g12c_gets_adagrasib_cetuximab_and_anti_egfr_resistance(
     assert "flagged oncogenic" in activating.reason
 
 
-def test_unflagged_kras_variant_leaves_resistance_unknown(matcher: Matcher) -> None:
+def test_unflagged_kras_g12c_gets_anti_egfr_resistance_from_the_kbs_oncogenicity(
+    matcher: Matcher,
+) -> None:
     profile = patient(oncotree_code="COAD", variants=[{"gene": "KRAS", "protein_change": "G12C"}])
-    assert assertion_ids(matcher.match(profile)) == ["AS-00020"]
+    assert assertion_ids(matcher.match(profile)) == ["AS-00020", "AS-00021", "AS-00022"]
+    activating = leaf(matcher.explain(profile, "AS-00021"), "KRAS activating mutations")
+    assert activating.result is True
+    assert "which the KB holds oncogenic, gain of function (OG-" in activating.reason
+    # The report's own flag still decides.
+    flagged = {"gene": "KRAS", "protein_change": "G12C", "oncogenic": False}
+    vetoed = patient(oncotree_code="COAD", variants=[flagged])
+    assert assertion_ids(matcher.match(vetoed)) == ["AS-00020"]
+
+
+def test_a_variant_the_kb_knows_nothing_of_leaves_resistance_unknown(matcher: Matcher) -> None:
+    unknown = {"gene": "KRAS", "protein_change": "p.A146V"}
+    profile = patient(oncotree_code="COAD", variants=[unknown])
     why = matcher.explain(profile, "AS-00021")
     assert why.result is None
     activating = leaf(why, "KRAS activating mutations")

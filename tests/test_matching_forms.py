@@ -196,3 +196,10 @@ def test_a_germline_finding_is_never_matched_as_a_somatic_one_nor_the_reverse(
     )
     if origin == "somatic":
         assert reason == "BRCA2 p.Glu1953Ter is germline; the biomarker is somatic"
+
+
+def test_flt3_d835y_is_activating_by_the_kbs_oncogenicity(base: dict[str, Any]) -> None:
+    activating = rule(base, "FLT3", kind="categorical", category="activating_mutations")
+    result, reason = verdict(activating, variants=[{"gene": "FLT3", "protein_change": "D835Y"}])
+    assert result is True and "oncogenic, gain of function" in reason
+    assert verdict(activating, variants=[{"gene": "FLT3", "protein_change": "D835H"}])[0] is None

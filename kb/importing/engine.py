@@ -137,6 +137,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.TRIAL_ARM: (("trial", "code"),),
     RecordType.EXON_MAP: (("gene",),),
     RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
+    RecordType.ONCOGENICITY: (("biomarker",),),
 }
 
 

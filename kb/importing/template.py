@@ -53,6 +53,7 @@ SHEET_TITLES: dict[RecordType, str] = {
     RecordType.TRIAL_ARM: "Trial arms",
     RecordType.EXON_MAP: "Exon maps",
     RecordType.EVIDENCE_ITEM: "Evidence items",
+    RecordType.ONCOGENICITY: "Oncogenicity",
 }
 INSTRUCTIONS = "Instructions"
 LISTS = "Lists"

@@ -27,8 +27,10 @@ Biomarkers (`kb.model.enums.BiomarkerKind`)
       duplication or insertion given only as a protein change is unknown. A promoter variant is
       one reported as such, or a DNA change upstream of the coding start (c.-124C>T).
     categorical: truncating = nonsense / frameshift / splice. Oncogenic, activating and
-      loss-of-function follow the variant's `oncogenic` flag; without one, a truncating variant
-      counts as loss-of-function (and as oncogenic in a tumour-suppressor gene), anything else is
+      loss-of-function follow the variant's `oncogenic` flag; without one, the release's
+      oncogenicity records (an alteration's oncogenicity and mutation effect: activating needs
+      an oncogenic gain of function); without either, a truncating variant counts as
+      loss-of-function (and as oncogenic in a tumour-suppressor gene), anything else is
       unknown. Any mutation takes every non-synonymous variant. A variant matching one of the
       biomarker's exclusions does not count.
     copy_number: amplification and deletion need that call; gain takes a gain or an
@@ -814,6 +816,35 @@ class _Biomarker:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownEffect:
+    """A curated oncogenicity record as the matcher reads it."""
+
+    id: str
+    biomarker: _Biomarker
+    oncogenicity: str
+    effect: str
+
+    def verdict(self, category: str) -> bool | None:
+        """Whether a variant with this knowledge is in `category` (None: it does not say)."""
+        oncogenic = self.oncogenicity in ("oncogenic", "likely_oncogenic")
+        if self.oncogenicity == "inconclusive":
+            return None
+        if category == Category.ONCOGENIC_MUTATIONS.value:
+            return oncogenic
+        gain = self.effect in ("gain_of_function", "likely_gain_of_function")
+        loss = self.effect in ("loss_of_function", "likely_loss_of_function")
+        if category == Category.ACTIVATING_MUTATIONS.value:
+            if not oncogenic or loss or self.effect == "neutral":
+                return False
+            return True if gain else None
+        if category == Category.LOSS_OF_FUNCTION.value:
+            if loss:
+                return True
+            return False if gain or self.effect == "neutral" else None
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ExonLayout:
     """A gene's exon map as the matcher reads it from a release."""
 
@@ -950,6 +981,7 @@ class Matcher:
         therapies: Mapping[str, TherapyInfo],
         trials: Mapping[str, Mapping[str, Any]],
         exon_maps: Mapping[str, ExonLayout] | None = None,
+        oncogenicity: Sequence[KnownEffect] = (),
     ) -> None:
         self.kb_id = kb_id
         self.kb_version = kb_version
@@ -962,6 +994,10 @@ class Matcher:
         self._therapies = therapies
         self._trials = trials
         self._exon_maps = dict(exon_maps or {})
+        # Curated oncogenicity per gene: what the KB knows an alteration does.
+        self._known: dict[str, list[KnownEffect]] = {}
+        for known in oncogenicity:
+            self._known.setdefault(known.biomarker.gene or "", []).append(known)
         self._roles = {
             str(fields["symbol"]): str(fields.get("role") or "unknown") for fields in genes.values()
         }
@@ -1046,6 +1082,23 @@ class Matcher:
             for tx_id, fields in table("therapy").items()
         }
         trials = table("trial")
+        known_effects = []
+        for record_id, fields in table("oncogenicity").items():
+            target = biomarkers.get(str(fields.get("biomarker")))
+            if target is None:
+                raise MatcherError(
+                    f"oncogenicity {record_id}: biomarker {fields.get('biomarker')} is missing"
+                )
+            # Only named alterations: a category judged by categories would be circular.
+            if target.kind in ("sequence_variant", "range"):
+                known_effects.append(
+                    KnownEffect(
+                        record_id,
+                        target,
+                        str(fields.get("oncogenicity")),
+                        str(fields.get("mutation_effect") or "unknown"),
+                    )
+                )
         exon_maps: dict[str, ExonLayout] = {}
         for map_id, fields in table("exon_map").items():
             gene = symbol.get(str(fields.get("gene")))
@@ -1089,6 +1142,7 @@ class Matcher:
             therapies=therapies,
             trials=trials,
             exon_maps=exon_maps,
+            oncogenicity=known_effects,
         )
 
     def _leaf_keys(self, leaf: _Leaf) -> frozenset[Key]:
@@ -1565,7 +1619,7 @@ class Matcher:
             else:
                 return False, f"{label} is {_a(consequence)}, not truncating"
         else:
-            found = self._oncogenicity(bm, variant, label, consequence)
+            found = self._oncogenicity(bm, variant, label, consequence, facts)
         if found[0] is False or not exclusions:
             return found
         for excluded_id in bm.exclusions:
@@ -1586,13 +1640,27 @@ class Matcher:
         return found
 
     def _oncogenicity(
-        self, bm: _Biomarker, variant: Variant, label: str, consequence: str | None
+        self,
+        bm: _Biomarker,
+        variant: Variant,
+        label: str,
+        consequence: str | None,
+        facts: _Facts,
     ) -> tuple[Tri, str]:
         category = _words(bm.category or "oncogenic_mutations")
         if variant.oncogenic is True:
             return True, f"patient has {label}, flagged oncogenic ({category})"
         if variant.oncogenic is False:
             return False, f"{label} is flagged not oncogenic"
+        for known in self._known.get(variant.gene, ()):
+            if self._variant(known.biomarker, variant, facts, exclusions=False)[0] is not True:
+                continue
+            verdict = known.verdict(bm.category or Category.ONCOGENIC_MUTATIONS.value)
+            if verdict is not None:
+                what = f"{_words(known.oncogenicity)}, {_words(known.effect)}"
+                if verdict:
+                    return True, f"patient has {label}, which the KB holds {what} ({known.id})"
+                return False, f"{label} is {what} by the KB ({known.id}), not {category}"
         truncating = consequence in TRUNCATING
         role = self._roles.get(bm.gene or "", "unknown")
         if truncating and (

@@ -23,6 +23,7 @@ class RecordType(StrEnum):
     TRIAL_ARM = "trial_arm"
     EXON_MAP = "exon_map"
     EVIDENCE_ITEM = "evidence_item"
+    ONCOGENICITY = "oncogenicity"
 
 
 HUMAN_ID_PREFIX: dict[RecordType, str] = {
@@ -39,6 +40,7 @@ HUMAN_ID_PREFIX: dict[RecordType, str] = {
     RecordType.TRIAL_ARM: "TA",
     RecordType.EXON_MAP: "EM",
     RecordType.EVIDENCE_ITEM: "EV",
+    RecordType.ONCOGENICITY: "OG",
 }
 
 
@@ -196,6 +198,23 @@ class EvidenceType(StrEnum):
     PREDISPOSING = "predisposing"
     ONCOGENIC = "oncogenic"
     FUNCTIONAL = "functional"
+
+
+class Oncogenicity(StrEnum):
+    ONCOGENIC = "oncogenic"
+    LIKELY_ONCOGENIC = "likely_oncogenic"
+    LIKELY_NEUTRAL = "likely_neutral"
+    INCONCLUSIVE = "inconclusive"
+
+
+class MutationEffect(StrEnum):
+    GAIN_OF_FUNCTION = "gain_of_function"
+    LIKELY_GAIN_OF_FUNCTION = "likely_gain_of_function"
+    LOSS_OF_FUNCTION = "loss_of_function"
+    LIKELY_LOSS_OF_FUNCTION = "likely_loss_of_function"
+    SWITCH_OF_FUNCTION = "switch_of_function"
+    NEUTRAL = "neutral"
+    UNKNOWN = "unknown"
 
 
 class EvidenceDirection(StrEnum):

@@ -53,6 +53,7 @@ _DEFINING: dict[RecordType, tuple[str, ...]] = {
     RecordType.TRIAL_ARM: ("trial", "code"),
     RecordType.EXON_MAP: ("gene",),
     RecordType.EVIDENCE_ITEM: ("source", "source_id"),
+    RecordType.ONCOGENICITY: ("biomarker",),
 }
 # Compared without regard to case or order.
 _CASELESS = {(RecordType.DRUG, "name"), (RecordType.GENE, "symbol")}

@@ -57,6 +57,8 @@ from kb.model.enums import (
     GeneRole,
     Implication,
     LineOfTherapy,
+    MutationEffect,
+    Oncogenicity,
     Operator,
     Origin,
     RecordType,
@@ -606,6 +608,32 @@ class EvidenceItem(RecordMixin, Base):
     )
 
 
+class OncogenicityCitation(Base):
+    __tablename__ = "oncogenicity_citation"
+    oncogenicity_id: Mapped[str] = mapped_column(
+        ForeignKey("oncogenicity.id", ondelete="CASCADE"), primary_key=True
+    )
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citation.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[Citation] = relationship()
+
+
+class OncogenicityRecord(RecordMixin, Base):
+    """What an alteration does: oncogenic or not, and its mutation effect. The matcher reads
+    these for "oncogenic" and "activating" biomarkers when a report carries no flag."""
+
+    __tablename__ = "oncogenicity"
+    biomarker_id: Mapped[str] = mapped_column(ForeignKey("biomarker.id"), unique=True)
+    oncogenicity: Mapped[Oncogenicity] = mapped_column(_enum(Oncogenicity, "oncogenicity"))
+    mutation_effect: Mapped[MutationEffect] = mapped_column(
+        _enum(MutationEffect, "mutation_effect"), default=MutationEffect.UNKNOWN
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+    citation_links: Mapped[list[OncogenicityCitation]] = relationship(
+        cascade="all, delete-orphan", order_by=OncogenicityCitation.position
+    )
+
+
 class ExonMapCitation(Base):
     __tablename__ = "exon_map_citation"
     exon_map_id: Mapped[str] = mapped_column(
@@ -807,4 +835,5 @@ RECORD_CLASSES: dict[RecordType, type[Any]] = {
     RecordType.TRIAL_ARM: TrialArm,
     RecordType.EXON_MAP: ExonMap,
     RecordType.EVIDENCE_ITEM: EvidenceItem,
+    RecordType.ONCOGENICITY: OncogenicityRecord,
 }

@@ -41,6 +41,8 @@ from kb.model.enums import (
     GeneRole,
     Implication,
     LineOfTherapy,
+    MutationEffect,
+    Oncogenicity,
     Operator,
     Origin,
     RecordType,
@@ -71,6 +73,8 @@ from kb.model.orm import (
     Expression,
     ExpressionNode,
     HumanIdCounter,
+    OncogenicityCitation,
+    OncogenicityRecord,
     RecordMixin,
     Therapy,
     TherapyDrug,
@@ -256,6 +260,13 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("status", "str", help="the source's status, e.g. accepted"),
         _f("description", "text"),
     ),
+    RecordType.ONCOGENICITY: (
+        _f("biomarker", "ref", required=True, ref=RecordType.BIOMARKER),
+        _f("oncogenicity", "enum", required=True, enum=Oncogenicity),
+        _f("mutation_effect", "enum", enum=MutationEffect),
+        _f("description", "text"),
+        _f("citations", "refs", ref=RecordType.CITATION),
+    ),
     RecordType.EXON_MAP: (
         _f("gene", "ref", required=True, ref=RecordType.GENE),
         _f("transcript", "str", required=True, help="reference transcript, e.g. NM_005228.5"),
@@ -288,6 +299,7 @@ _DEFAULTS: dict[RecordType, dict[str, Any]] = {
     },
     RecordType.CITATION: {"title": ""},
     RecordType.EXON_MAP: {"citations": []},
+    RecordType.ONCOGENICITY: {"mutation_effect": "unknown", "description": "", "citations": []},
     RecordType.EVIDENCE_ITEM: {
         "tumour_types": [],
         "assertions": [],
@@ -445,6 +457,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial_id", "code"),),
     RecordType.EXON_MAP: (("gene_id",),),
+    RecordType.ONCOGENICITY: (("biomarker_id",),),
     RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
 }
 
@@ -535,6 +548,7 @@ _LOADERS: dict[RecordType, Sequence[Any]] = {
     RecordType.TRIAL: (selectinload(Trial.citation_links),),
     RecordType.TRIAL_ARM: (selectinload(TrialArm.tumour_links),),
     RecordType.EXON_MAP: (selectinload(ExonMap.citation_links),),
+    RecordType.ONCOGENICITY: (selectinload(OncogenicityRecord.citation_links),),
     RecordType.EVIDENCE_ITEM: (
         selectinload(EvidenceItem.tumour_links),
         selectinload(EvidenceItem.citation_links),
@@ -803,6 +817,12 @@ class Titles:
             case RecordType.EXON_MAP:
                 gene = self._column(RecordType.GENE, "symbol").get(fields["gene"], "?")
                 return f"{gene} exons on {fields['transcript']}"
+            case RecordType.ONCOGENICITY:
+                name = self._column(RecordType.BIOMARKER, "label").get(fields["biomarker"], "")
+                what = str(fields["oncogenicity"]).replace("_", " ")
+                effect = str(fields.get("mutation_effect") or "unknown").replace("_", " ")
+                shown = f", {effect}" if effect != "unknown" else ""
+                return f"{name or fields['biomarker']}: {what}{shown}"
             case RecordType.EVIDENCE_ITEM:
                 direction = "" if fields["direction"] == "supports" else " (does not support)"
                 level = f" level {fields['source_level']}" if fields.get("source_level") else ""
@@ -1145,6 +1165,13 @@ class Writer:
                     )
                     for i, key in enumerate(value)
                 ]
+            case (RecordType.ONCOGENICITY, "citations"):
+                obj.citation_links = [
+                    OncogenicityCitation(
+                        citation_id=self._ref(rtype, spec, key, record), position=i
+                    )
+                    for i, key in enumerate(value)
+                ]
             case (RecordType.EXON_MAP, "citations"):
                 obj.citation_links = [
                     ExonMapCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
@@ -1228,6 +1255,12 @@ _REFERRERS: list[tuple[RecordType, Any, Any]] = [
     (RecordType.ASSERTION, AssertionCitation.citation_id, AssertionCitation.assertion_id),
     (RecordType.TRIAL, TrialCitation.citation_id, TrialCitation.trial_id),
     (RecordType.EXON_MAP, ExonMap.gene_id, ExonMap.human_id),
+    (RecordType.ONCOGENICITY, OncogenicityRecord.biomarker_id, OncogenicityRecord.human_id),
+    (
+        RecordType.ONCOGENICITY,
+        OncogenicityCitation.citation_id,
+        OncogenicityCitation.oncogenicity_id,
+    ),
     (RecordType.EVIDENCE_ITEM, EvidenceItem.expression_id, EvidenceItem.human_id),
     (RecordType.EVIDENCE_ITEM, EvidenceItem.therapy_id, EvidenceItem.human_id),
     (

@@ -37,6 +37,7 @@ from kb.model.orm import (
     ExonMap,
     Expression,
     Gene,
+    OncogenicityRecord,
     Therapy,
     TherapyDrug,
     Threshold,
@@ -465,6 +466,28 @@ def _evidence_items(session: Session, only: Sequence[str] | None) -> Loaded:
     return rows, titles
 
 
+def _oncogenicity(session: Session, only: Sequence[str] | None) -> Loaded:
+    query = (
+        select(
+            OncogenicityRecord.human_id, Biomarker.label, Gene.symbol,
+            _plain(OncogenicityRecord.oncogenicity), _plain(OncogenicityRecord.mutation_effect),
+            OncogenicityRecord.kb_version,
+        )
+        .join(Biomarker, OncogenicityRecord.biomarker_id == Biomarker.id)
+        .outerjoin(Gene, Biomarker.gene_id == Gene.id)
+        .where(*_where(OncogenicityRecord, only))
+        .order_by(OncogenicityRecord.human_id)
+    )  # fmt: skip
+    rows: list[tuple[Cell, ...]] = []
+    titles: list[str] = []
+    for hid, label, symbol, oncogenicity, effect, version in session.execute(query):
+        rows.append((hid, label, symbol, _words(oncogenicity), _words(effect), version))
+        # As kb.model.records.Titles writes it.
+        shown = f", {_words(effect)}" if effect != "unknown" else ""
+        titles.append(f"{label}: {_words(oncogenicity)}{shown}")
+    return rows, titles
+
+
 Loader = Callable[[Session, Sequence[str] | None], Loaded]
 
 TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
@@ -534,6 +557,11 @@ TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
          Column("therapy", "Therapy"), Column("disease", "Disease"),
          Column("assertions", "Assertions", numeric=True), _VERSION),
         _evidence_items,
+    ),
+    RecordType.ONCOGENICITY: (
+        (_ID, Column("biomarker", "Alteration", stretch=True), Column("gene", "Gene"),
+         Column("oncogenicity", "Oncogenicity"), Column("effect", "Mutation effect"), _VERSION),
+        _oncogenicity,
     ),
     RecordType.EXON_MAP: (
         (_ID, Column("gene", "Gene"), Column("transcript", "Transcript"),
