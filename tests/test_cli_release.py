@@ -213,6 +213,21 @@ def test_release_cycle(world: dict[str, Path]) -> None:
     assert "AS-00001" in {
         t["assertion"] if "assertion" in t else t.get("assertion_id") for t in therapies
     }
+    # A consumer that accepted the second release is not matched against the first.
+    rolled_back = kb(
+        db,
+        "match",
+        "--release",
+        first["path"],
+        "--root",
+        str(root),
+        "--state",
+        str(tmp / "state.json"),
+        "--patient",
+        str(patient),
+        check=False,
+    )
+    assert rolled_back.returncode == 1 and "rollback" in rolled_back.stderr
 
     tampered = Path(second["path"]) / "payload" / "kb.json"
     tampered.write_bytes(tampered.read_bytes().replace(b'"2"', b'"1"', 1))

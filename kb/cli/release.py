@@ -71,6 +71,11 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     match.add_argument("--patient", type=Path, help="patient JSON")
     match.add_argument("--maf", type=Path, help="a MAF file (with --clinical)")
     match.add_argument("--clinical", type=Path, help="clinical JSON for --maf")
+    match.add_argument(
+        "--state",
+        type=Path,
+        help="the last release accepted (as kb release verify keeps it): an older one is refused",
+    )
     fmt(match)
     return {"keys": _cmd_keys, "trust": _cmd_trust, "release": _cmd_release, "match": _cmd_match}
 
@@ -245,13 +250,19 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     from kb.matching.maf import read_maf
     from kb.matching.matcher import Matcher, load_patient_file
     from kb.release.folder import verify_release
-    from kb.release.signing import read_json_file
+    from kb.release.signing import VerificationError, read_json_file
 
     if args.maf and not args.clinical:
         raise cli.UsageError("kb match: --maf needs --clinical")
     if not args.maf and not args.patient:
         raise cli.UsageError("kb match: give --patient FILE, or --maf FILE --clinical FILE")
-    verified = verify_release(args.release, trusted_root=read_json_file(args.root, "trust root"))
+    root = read_json_file(args.root, "trust root")
+    try:
+        verified = verify_release(args.release, trusted_root=root, state_file=args.state)
+    except VerificationError as exc:
+        # Matching against a release older than the one accepted before is a rollback: a
+        # patient would get yesterday's knowledge without a word.
+        raise KbError(f"release NOT verified ({exc.reason_code.value}): {exc}") from None
     matcher = Matcher.from_snapshot(verified.kb_json)
     matcher.release_version = verified.version
     patient = read_maf(args.maf, args.clinical) if args.maf else load_patient_file(args.patient)
