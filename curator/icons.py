@@ -26,6 +26,8 @@ RECORD_ICONS: dict[RecordType, str] = {
     RecordType.EXON_MAP: "exon_map",
     RecordType.EVIDENCE_ITEM: "evidence_item",
     RecordType.ONCOGENICITY: "oncogenicity",
+    RecordType.LEVEL_SCHEME: "level_scheme",
+    RecordType.LEVEL_CROSSWALK: "level_crosswalk",
 }
 
 

@@ -761,6 +761,15 @@ class SourcePage(QWizardPage):
         self.mapping_view.resizeColumnsToContents()
 
 
+# Fields of curated records (assertions, oncogenicity) a source row may offer new values for.
+TAKE_CHOICES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("evidence_level",), "level"),
+    (("source_scheme", "source_level"), "source level"),
+    (("citations",), "citations"),
+    (("description",), "description"),
+)
+
+
 class DryRunPage(QWizardPage):
     """Step 2: the dry run with progress and cancel, its counts and errors; Apply commits."""
 
@@ -849,6 +858,22 @@ class DryRunPage(QWizardPage):
         body.setStretchFactor(1, 1)
         body.setSizes([340, 700])
 
+        # A source row that matches a curated record only points at it; the curator may take
+        # the source's value field by field (the dry run runs again with the choice).
+        self.take_boxes: dict[tuple[str, ...], QCheckBox] = {}
+        take_row = QHBoxLayout()
+        take_row.addWidget(QLabel("Curated records a row matches: take the source's"))
+        for names, label in TAKE_CHOICES:
+            box = QCheckBox(label)
+            box.setObjectName(f"take_{names[0]}")
+            box.setToolTip(
+                "Off: the curated value stands and the row only links to the record. On: "
+                "the source's value replaces it, counted as a change."
+            )
+            box.toggled.connect(lambda _on: self._wizard.start_dry_run())
+            self.take_boxes[names] = box
+            take_row.addWidget(box)
+        take_row.addStretch(1)
         self.skip_invalid = QCheckBox(
             "Skip invalid rows (import the others; the skipped rows "
             "stay on the change set with their errors)"
@@ -865,6 +890,7 @@ class DryRunPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(run_row)
         layout.addWidget(body, 1)
+        layout.addLayout(take_row)
         layout.addWidget(self.skip_invalid)
         layout.addWidget(self.apply_hint)
         layout.addWidget(self.apply_progress)
@@ -872,6 +898,12 @@ class DryRunPage(QWizardPage):
 
     def initializePage(self) -> None:
         self._wizard.start_dry_run()
+
+    def take_fields(self) -> frozenset[str]:
+        """The fields whose source values the curator chose to take."""
+        return frozenset(
+            name for names, box in self.take_boxes.items() if box.isChecked() for name in names
+        )
 
     def cleanupPage(self) -> None:
         # Back to step 1: a dry run of the old choice is no use.
@@ -1046,6 +1078,7 @@ class ImportWizard(QWizard):
         self.outcome: ImportOutcome | None = None
         self.applied_result: Applied | None = None
         self._run: tuple[Path, str] | None = None  # what the outcome was made from
+        self._take: frozenset[str] = frozenset()  # the fields the dry run took from the source
         self._task: Task | None = None
         self._kb_token: ImportCancelToken | None = None
         self._source_task: Task | None = None
@@ -1114,13 +1147,15 @@ class ImportWizard(QWizard):
         self.dry_run_page.show_outcome(None)
         kb = self.kb
         token = ImportCancelToken()
+        take = self.dry_run_page.take_fields()
 
         def work(progress: Callable[[int, int], None], cancel: CancelToken) -> ImportOutcome:
             with kb.read() as session:
                 try:
                     return import_file(
-                        session, path, profile=profile, progress=progress, cancel=token
-                    )
+                        session, path, profile=profile, progress=progress, cancel=token,
+                        take=take,
+                    )  # fmt: skip
                 except ImportCancelled:
                     raise Cancelled from None
 
@@ -1130,6 +1165,7 @@ class ImportWizard(QWizard):
         task.failed.connect(lambda failure, t=task: self._dry_run_failed(t, failure))
         task.cancelled.connect(lambda t=task: self._dry_run_cancelled(t))
         self._task, self._kb_token, self._run = task, token, (path, profile)
+        self._take = take
         self.dry_run_page.set_running(True, f"Reading {path.name} and comparing it with the KB…")
 
     def _progress(self, done: int, total: int) -> None:
@@ -1279,6 +1315,7 @@ class ImportWizard(QWizard):
         path, profile = self._run
         kb, actor, expected = self.kb, self.actor, self.outcome.sha256
         skip = self.dry_run_page.skip_invalid.isChecked()
+        take = self._take  # as the dry run the curator saw
         token = ImportCancelToken()
 
         def work(progress: Callable[[int, int], None], _cancel: CancelToken) -> Applied:
@@ -1286,7 +1323,7 @@ class ImportWizard(QWizard):
                 try:
                     outcome = import_file(
                         session, path, profile=profile, actor=actor, dry_run=False,
-                        skip_invalid=skip, progress=progress, cancel=token,
+                        skip_invalid=skip, progress=progress, cancel=token, take=take,
                     )  # fmt: skip
                 except ImportCancelled:
                     raise Cancelled from None

@@ -78,6 +78,8 @@ KNOWLEDGE: tuple[NavEntry, ...] = (
     NavEntry("oncogenicity", "Oncogenicity", "oncogenicity"),
     # After the rest: Ctrl+1..9 keep reaching the entries curators know them by.
     NavEntry("exon_map", "Exon maps", "exon_map"),
+    NavEntry("level_scheme", "Level schemes", "level_scheme"),
+    NavEntry("level_crosswalk", "Level crosswalks", "level_crosswalk"),
 )
 _RECORD_KEYS = frozenset(entry.key for entry in KNOWLEDGE) - {TUMOUR_VIEW}
 

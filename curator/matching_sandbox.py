@@ -270,8 +270,8 @@ class TherapyMatchModel(_ResultTable):
         values = (
             match.assertion_id,
             therapy,
-            match.evidence_level,
-            match.implication,
+            match.level_text.removeprefix("level "),
+            match.implication_text,
             (match.line_of_therapy or "any").replace("_", " "),
         )
         return values[column]
@@ -402,7 +402,7 @@ def therapy_tree(match: TherapyMatch) -> Explanation:
     name = match.therapy.name if match.therapy else "no therapy"
     return Explanation(
         "AND",
-        f"assertion {match.assertion_id} — {name}, level {match.evidence_level}",
+        f"assertion {match.assertion_id} — {name}, {match.level_text}",
         True,
         "the tumour type and the biomarker expression hold",
         (match.tumour, match.explanation),

@@ -72,14 +72,16 @@ DEMO_COUNTS = {
     "expression": 34,
     "drug": 37,
     "therapy": 32,
-    "citation": 52,
+    "citation": 60,
     "approval": 52,
-    "assertion": 57,
+    "assertion": 58,
     "trial": 4,
     "trial_arm": 14,
     "exon_map": 3,
     "evidence_item": 0,
     "oncogenicity": 11,
+    "level_scheme": 4,
+    "level_crosswalk": 8,
 }
 
 

@@ -37,7 +37,7 @@ from kb.model.records import get_record
 from kb.review.changes import get_change_set, list_change_sets
 from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
-from tests.conftest import demo_admin
+from tests.conftest import SHARED_DATA, demo_admin, require_shared
 
 PASSWORD = "password1"
 WAIT = 20_000
@@ -459,3 +459,43 @@ def test_closing_the_wizard_mid_run_cancels_it(qtbot, kb, people, make_wizard, t
     wizard.reject()
     assert task.token.is_cancelled()
     QApplication.processEvents()
+
+
+def test_taking_the_sources_level_is_the_curators_choice_in_the_wizard(
+    qtbot, kb, people, make_wizard, tmp_path
+) -> None:
+    """A CIViC row about the demo's curated crizotinib/ROS1 assertion: by default the curated
+    level stands; ticking "level" re-runs the dry run with the source's level taken, and
+    applying stages exactly that change."""
+    lines = (
+        require_shared(SHARED_DATA / "civic" / "civic-evidence-sample-2024-08-01.tsv")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    header, cells = lines[0].split("\t"), lines[30].split("\t")
+    for column, value in (
+        ("molecular_profile", "ROS1 Fusion"), ("disease", "Lung Non-small Cell Carcinoma"),
+        ("doid", "3908"), ("therapies", "Crizotinib"), ("evidence_level", "B"),
+        ("evidence_id", "9701"),
+    ):  # fmt: skip
+        cells[header.index(column)] = value
+    path = tmp_path / "ros1.tsv"
+    path.write_text(lines[0] + "\n" + "\t".join(cells) + "\n", encoding="utf-8")
+    wizard = make_wizard(people["cora"], path, "civic-evidence")
+    assert dry_run(qtbot, wizard) == "done"
+    kept = wizard.outcome.preview  # type: ignore[union-attr]
+    assert kept.by_type[RecordType.ASSERTION].changed == 0
+    box = wizard.dry_run_page.take_boxes[("evidence_level",)]
+    with qtbot.waitSignal(wizard.dry_run_finished, timeout=WAIT):
+        box.setChecked(True)
+    taken = wizard.outcome.preview  # type: ignore[union-attr]
+    (assertion,) = (r for r in taken.plan if r.rtype is RecordType.ASSERTION)
+    assert dict(assertion.changes) == {"evidence_level": "3A"}
+    with qtbot.waitSignal(wizard.applied, timeout=WAIT):
+        wizard.button(QWizard.WizardButton.CommitButton).click()
+    (staged,) = change_sets(kb)
+    with kb.read() as session:
+        updates = [c for c in get_change_set(session, staged).changes if c.op is ChangeOp.UPDATE]
+    assert [(c.human_id, dict(c.fields)) for c in updates] == [
+        (assertion.target, {"evidence_level": "3A"})
+    ]

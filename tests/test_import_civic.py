@@ -53,34 +53,11 @@ EXPECTED_EVIDENCE_ERRORS: dict[int, set[str]] = {
     54: {"unsupported_variant"},  # "Alternative Transcript (ATI)"
 }
 # Rows whose evidence item imports but supports no assertion, and the start of the reason why.
+# Rows whose evidence item bears on no assertion or oncogenicity record, with the reason. (Rows
+# that only refute point at the KB's assertion if it has one; the engine drops the link when it
+# has none: see test_refuting_rows_link_only_to_what_exists.)
 EXPECTED_UNLINKED: dict[int, str] = {
-    2: "CIViC level D has no resistant level",
-    6: "CIViC level D has no resistant level",
-    7: "CIViC level D has no resistant level",
     8: "Prognostic evidence with significance N/A",
-    12: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    13: "Diagnostic evidence with significance Negative",
-    14: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    19: "CIViC level D has no resistant level",
-    20: "oncogenicity evidence",
-    34: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    39: "it does not support the association",
-    43: "it does not support the association",
-    44: "predisposition",
-    53: "it does not support the association",
-    55: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    58: "oncogenicity evidence",
-    59: "CIViC level D has no resistant level",
-    64: "CIViC level D has no resistant level",
-    65: "oncogenicity evidence",
-    66: "oncogenicity evidence",
-    67: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    68: "CIViC level D has no resistant level",
-    69: "it does not support the association",
-    73: "CIViC level D has no resistant level",
-    74: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
-    76: "the row names no disease",
-    81: "DOID:14175 (Von Hippel-Lindau Disease) is not mapped",
 }
 
 
@@ -136,7 +113,7 @@ def test_every_evidence_row_is_imported_or_reported(evidence_file: Path) -> None
         assert codes == EXPECTED_EVIDENCE_ERRORS.get(number, set()), f"row {number}"
         if row.valid:
             (item,) = _records(row, RecordType.EVIDENCE_ITEM)
-            linked = bool(item.fields["assertions"])
+            linked = bool(item.fields["assertions"] or item.fields["oncogenicity"])
             assert linked == (number not in EXPECTED_UNLINKED), f"row {number}"
             if not linked:
                 assert row.notes[0].startswith(EXPECTED_UNLINKED[number]), (number, row.notes)
@@ -147,7 +124,7 @@ def test_every_evidence_row_is_imported_or_reported(evidence_file: Path) -> None
             assert error.field and error.message
     assert sum(row.valid for row in rows) == 76  # each an evidence item
     assert sum(not row.valid for row in rows) == 4
-    assert sum(row.valid for row in rows) - len(EXPECTED_UNLINKED) == 49  # linked
+    assert sum(row.valid for row in rows) - len(EXPECTED_UNLINKED) == 75  # linked
 
 
 def test_every_assertion_row_is_imported_or_reported(assertion_file: Path) -> None:
@@ -155,23 +132,33 @@ def test_every_assertion_row_is_imported_or_reported(assertion_file: Path) -> No
     by_row = _by_row(rows)
     assert sorted(by_row) == list(range(2, 14))
     invalid = {number: {e.code for e in row.errors} for number, row in by_row.items() if row.errors}
-    # The two von Hippel-Lindau rows: a hereditary syndrome and predisposing evidence.
-    assert invalid == {
-        4: {"unmapped_disease", "unsupported_evidence_type"},
-        13: {"unmapped_disease", "unsupported_evidence_type"},
-    }
+    assert invalid == {}
     assert all(row.records for row in rows if row.valid)
+    # The two von Hippel-Lindau rows: germline predisposition to a hereditary syndrome, which
+    # matters whatever the tumour, classified as CIViC classifies them.
+    for number, pathogenicity in ((4, "pathogenic"), (13, "likely_pathogenic")):
+        (assertion,) = _records(by_row[number], RecordType.ASSERTION)
+        assert assertion.fields["implication"] == "predisposing"
+        assert assertion.fields["pathogenicity"] == pathogenicity
+        assert assertion.fields["syndrome"] == "Von Hippel-Lindau Disease (DOID:14175)"
+        assert assertion.fields["tumour_types"] == ["ALL_TUMOURS"]
+        assert assertion.fields["evidence_level"] is None
+        (biomarker,) = _records(by_row[number], RecordType.BIOMARKER)
+        assert biomarker.fields["origin"] == "germline"
 
 
-def test_an_unmapped_disease_keeps_the_evidence_item_and_says_why(evidence_file: Path) -> None:
+def test_a_hereditary_syndrome_scopes_a_germline_assertion(evidence_file: Path) -> None:
     row = _by_row(list(evidence_adapter(evidence_file)))[12]
     assert row.valid
     (item,) = _records(row, RecordType.EVIDENCE_ITEM)
     assert item.fields["disease"] == "Von Hippel-Lindau Disease (DOID:14175)"
-    assert item.fields["tumour_types"] == [] and item.fields["assertions"] == []
-    (note,) = row.notes
-    assert "von Hippel-Lindau" in note and "hereditary syndrome" in note
-    assert "predisposition" in note  # every reason, not only the first
+    # Predisposing evidence about a hereditary syndrome supports a germline assertion about
+    # the syndrome, whatever the tumour.
+    assert item.fields["evidence_type"] == "predisposing"
+    assert item.fields["tumour_types"] == [] and item.fields["assertions"]
+    (assertion,) = _records(row, RecordType.ASSERTION)
+    assert assertion.fields["syndrome"] == "Von Hippel-Lindau Disease (DOID:14175)"
+    assert assertion.fields["tumour_types"] == ["ALL_TUMOURS"]
 
 
 def test_a_doid_without_mapping_says_how_to_add_one(tmp_path: Path, evidence_file: Path) -> None:
@@ -668,11 +655,12 @@ def test_a_curators_mapping_file_overrides_the_shipped_one(
     )
     rows = _by_row(list(evidence_adapter(evidence_file, doid_map=override)))
     assert _item(rows[3])["tumour_types"] == ["SKCM"]
-    # Row 12 (von Hippel-Lindau) is no longer unmapped, though still predisposing evidence.
+    # Row 12 (von Hippel-Lindau) is no longer unmapped: its germline assertion takes the
+    # curator's scope and names no syndrome.
     assert _item(rows[12])["tumour_types"] == ["ALL_TUMOURS"]
-    assert rows[12].notes == (
-        "predisposition (germline risk) evidence has no counterpart in the KB's assertions",
-    )
+    assert rows[12].notes == ()
+    assert _assertion(rows[12])["implication"] == "predisposing"
+    assert _assertion(rows[12])["syndrome"] is None
     # Entries the override does not mention keep the shipped mapping.
     assert _item(rows[31])["tumour_types"] == ["NSCLC"]
 
@@ -808,7 +796,7 @@ def _preview(kb: Any, adapter: Any, path: Path) -> Any:
 
 @pytest.mark.parametrize(
     ("adapter", "sample", "valid"),
-    [(evidence_adapter, EVIDENCE, 76), (assertion_adapter, ASSERTIONS, 10)],
+    [(evidence_adapter, EVIDENCE, 76), (assertion_adapter, ASSERTIONS, 12)],
     ids=["evidence", "assertion"],
 )
 def test_preview_against_the_demo_kb_accounts_for_every_row(
@@ -822,7 +810,7 @@ def test_preview_against_the_demo_kb_accounts_for_every_row(
     assert result.changed == 0  # nothing in the demo KB is renamed or re-described
     assert not result.file_errors
     counts = Counter(error.code for error in result.errors)
-    assert counts  # the reported rows carry their reasons into the preview
+    assert bool(counts) == (valid < rows)  # the reported rows carry their reasons in
 
 
 def _team(kb: Any) -> tuple[Any, Any]:

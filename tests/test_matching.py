@@ -949,3 +949,31 @@ def test_a_broken_exon_map_is_refused_by_name(kb_json: dict[str, Any]) -> None:
     data["records"]["exon_map"][0]["fields"]["exons"] = ["19: 729-761", "20: 700-823"]
     with pytest.raises(MatcherError, match="exon map EM-00001: exon 20 starts at codon 700"):
         Matcher.from_snapshot(data)
+
+
+def test_germline_predisposition_is_reported_for_germline_findings_only(
+    matcher: Matcher, kb_json: dict[str, Any]
+) -> None:
+    """The demo's hereditary breast and ovarian cancer assertion: a germline BRCA2 frameshift
+    in a pancreatic cancer patient matches it, classified and with its syndrome; the same
+    variant found in the tumour only does not."""
+    (hboc,) = (
+        entry["id"]
+        for entry in kb_json["records"]["assertion"]
+        if entry["fields"]["implication"] == "predisposing"
+    )
+    frameshift = {"gene": "BRCA2", "protein_change": "p.Ser1982ArgfsTer22"}
+    germline = matcher.match(
+        patient(oncotree_code="PAAD", variants=[{**frameshift, "origin": "germline"}])
+    )
+    (match,) = (m for m in germline.therapies if m.assertion_id == hboc)
+    assert match.therapy is None and match.evidence_level is None
+    assert match.germline == {
+        "pathogenicity": "pathogenic",
+        "inheritance": "autosomal_dominant",
+        "syndrome": "Hereditary breast and ovarian cancer syndrome (DOID:5683)",
+    }
+    assert match.as_json()["germline"]["syndrome"].startswith("Hereditary breast")
+    assert f"{hboc}  pathogenic  predisposing (Hereditary breast" in germline.text()
+    somatic = matcher.match(patient(oncotree_code="PAAD", variants=[frameshift]))
+    assert hboc not in assertion_ids(somatic)

@@ -196,3 +196,19 @@ def test_duplicate_natural_keys_are_named(kb: Kb) -> None:
             RecordType.GENE, {"symbol": "BRAF", "hgnc_id": "HGNC:99"}
         )
     assert caught.value.field == "symbol" and "GN-00001 already has" in str(caught.value)
+
+
+def test_record_types_are_listed_before_the_types_that_refer_to_them() -> None:
+    """A merge creates records type by type in RecordType's order: a reference to a type
+    listed later would point at a record not yet written."""
+    from kb.model.enums import RecordType as Types
+    from kb.model.records import SPECS as FIELD_SPECS
+
+    order = {rtype: index for index, rtype in enumerate(Types)}
+    late = [
+        f"{rtype}.{spec.name} -> {spec.ref}"
+        for rtype, specs in FIELD_SPECS.items()
+        for spec in specs
+        if spec.ref is not None and spec.ref is not rtype and order[spec.ref] > order[rtype]
+    ]
+    assert late == []

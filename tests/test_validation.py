@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from kb.model.enums import RecordType
@@ -102,3 +104,73 @@ def test_without_vocabularies_validation_warns_but_passes(demo_kb: Kb) -> None:
         problems = validate_kb(session)
     assert [p.code for p in problems] == ["vocabulary_missing"]
     assert problems[0].severity == "warning"
+
+
+def _level_rows() -> list[Any]:
+    """A scheme, the KB's own scheme, and a crosswalk between them with planted mistakes."""
+    from kb.model.enums import LEVEL_SCHEME
+    from kb.model.records import RecordRow
+
+    civic = RecordRow(
+        RecordType.LEVEL_SCHEME, "u1", "LS-00001", 1, "",
+        {"name": "CIViC evidence levels", "levels": ["A: validated", "B: clinical",
+         "C: case study", "D: preclinical", "E: inferential"], "description": "", "citations": []},
+    )  # fmt: skip
+    oncokb = RecordRow(
+        RecordType.LEVEL_SCHEME, "u2", "LS-00002", 1, "",
+        {"name": LEVEL_SCHEME, "levels": ["1: a", "2: b", "3A: c", "3B: d", "4: e", "R1: f",
+         "R2: g"], "description": "", "citations": []},
+    )  # fmt: skip
+    crosswalk = RecordRow(
+        RecordType.LEVEL_CROSSWALK, "u3", "LX-00001", 1, "",
+        {"source_scheme": "LS-00001", "target_scheme": "LS-00002", "implication": "resistant",
+         "entries": ["A -> R1", "B -> 3A", "C -> R5", "Z -> R2"], "description": "",
+         "citations": []},
+    )  # fmt: skip
+    return [civic, oncokb, crosswalk]
+
+
+def test_a_crosswalk_is_checked_against_both_schemes() -> None:
+    from kb.validation.checks import Vocabularies, validate_rows
+
+    problems = validate_rows(_level_rows(), Vocabularies())
+    found = {(p.code, str(p.value)): p for p in problems if p.record == "LX-00001"}
+    assert set(found) == {
+        ("unknown_level", "Z"),  # not a CIViC level
+        ("unknown_level", "R5"),  # not an OncoKB level
+        ("level_mismatch", "3A"),  # a sensitivity level in a resistant crosswalk
+        ("crosswalk_incomplete", "D, E"),  # gaps must be written down, not left out
+    }
+    assert found[("crosswalk_incomplete", "D, E")].severity == "warning"
+    assert found[("unknown_level", "Z")].severity == "error"
+
+
+def test_assertion_qualifiers_fit_their_implication() -> None:
+    from kb.model.records import RecordRow
+    from kb.validation.checks import Vocabularies, validate_rows
+
+    base = {"expression": "BX-00001", "tumour_types": ["NSCLC"], "citations": ["CT-00001"],
+            "excluded_tumour_types": []}  # fmt: skip
+    rows = [
+        RecordRow(RecordType.ASSERTION, "a", "AS-00001", 1, "",
+                  {**base, "implication": "prognostic", "evidence_level": "3A",
+                   "direction": "excludes_diagnosis"}),
+        RecordRow(RecordType.ASSERTION, "b", "AS-00002", 1, "",
+                  {**base, "implication": "sensitive", "therapy": "TX-00001",
+                   "evidence_level": "1", "syndrome": "Lynch syndrome"}),
+        RecordRow(RecordType.ASSERTION, "c", "AS-00003", 1, "",
+                  {**base, "implication": "resistant", "therapy": "TX-00001"}),
+        RecordRow(RecordType.ASSERTION, "d", "AS-00004", 1, "",
+                  {**base, "implication": "diagnostic", "evidence_level": "2"}),
+    ]  # fmt: skip
+    problems = {
+        (p.record, p.field, p.code): p.severity
+        for p in validate_rows(rows, Vocabularies())
+        if p.code not in ("dangling_reference", "vocabulary_missing")
+    }
+    assert problems == {
+        ("AS-00001", "direction", "direction_mismatch"): "error",
+        ("AS-00002", "syndrome", "germline_only"): "error",
+        ("AS-00003", "evidence_level", "missing_field"): "error",
+        ("AS-00004", "direction", "missing_direction"): "warning",
+    }

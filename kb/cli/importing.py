@@ -27,6 +27,13 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     imp.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
     imp.add_argument("--errors", type=Path, help="write the located errors to OUT.xlsx or OUT.csv")
     imp.add_argument(
+        "--take-source",
+        metavar="FIELDS",
+        default="",
+        help="comma-separated fields (e.g. evidence_level,citations) whose source values "
+        "replace a curated record's when a row matches it; by default curated values stand",
+    )
+    imp.add_argument(
         "--skip-invalid",
         action="store_true",
         help="import the valid rows; the skipped ones are recorded on the change set",
@@ -125,6 +132,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
                     dry_run=args.dry_run,
                     skip_invalid=args.skip_invalid,
                     progress=bar,
+                    take=_fields(args.take_source),
                 )
             finally:
                 bar.close()
@@ -182,3 +190,18 @@ def _cmd_template(args: argparse.Namespace, out: TextIO) -> int:
         write_template(args.out)
     out.write(f"wrote {args.out}\n")
     return 0
+
+
+def _fields(text: str) -> frozenset[str]:
+    """The field names of --take-source, each a field of some record type."""
+    from kb.model.records import SPECS
+
+    names = frozenset(name.strip() for name in text.split(",") if name.strip())
+    known = {spec.name for specs in SPECS.values() for spec in specs}
+    unknown = sorted(names - known)
+    if unknown:
+        raise KbError(
+            f"--take-source: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} no "
+            "record field; e.g. evidence_level, citations, description"
+        )
+    return names

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from kb.errors import KbError
 from kb.importing.limits import column_letter
@@ -79,7 +79,11 @@ from kb.importing.model import (
 )
 from kb.importing.readers import cell_error_in, read_workbook
 from kb.model.enums import (
+    ALL_TUMOURS,
+    LEVEL_SCHEME,
+    LEVELLED,
     SPECIAL_SCOPES,
+    AssertionDirection,
     BiomarkerKind,
     Category,
     Characteristic,
@@ -92,10 +96,14 @@ from kb.model.enums import (
     EvidenceLevel,
     EvidenceType,
     Implication,
+    MutationEffect,
+    Oncogenicity,
     Origin,
+    Pathogenicity,
     RecordType,
 )
 from kb.model.identity import freeze
+from kb.model.levels import Crosswalk, LevelSchemeError, level_key, parse_entries
 from kb.model.metrics import METRICS, Metric
 from kb.model.orm import (
     Citation,
@@ -103,6 +111,8 @@ from kb.model.orm import (
     Gene,
     HgncGene,
     HgncSynonym,
+    LevelCrosswalk,
+    LevelScheme,
     Therapy,
     TherapyDrug,
     TumourType,
@@ -187,6 +197,8 @@ class KbLookup:
     """Lower-cased OncoTree name -> the codes bearing it (a few names are shared)."""
     diseases: DoidCrosswalk | None = None
     """The DOID -> OncoTree crosswalk derived from the loaded vocabularies (kb.vocab.doid)."""
+    crosswalks: Mapping[tuple[str, str], Crosswalk] = field(default_factory=dict)
+    """(source scheme name, implication) -> the KB's crosswalk into its own level scheme."""
 
     @classmethod
     def from_session(cls, session: Session) -> KbLookup:
@@ -236,7 +248,31 @@ class KbLookup:
             tumour_codes=frozenset(codes),
             tumour_names={name: tuple(sorted(found)) for name, found in names.items()},
             diseases=DoidCrosswalk.from_session(session),
+            crosswalks=_crosswalks(session),
         )
+
+
+def _crosswalks(session: Session) -> dict[tuple[str, str], Crosswalk]:
+    """The KB's crosswalks into its own scheme (records that do not read are left to `kb
+    validate`, which reports them)."""
+    source, target = aliased(LevelScheme), aliased(LevelScheme)
+    query = (
+        select(LevelCrosswalk, source.name, target.name)
+        .join(source, source.id == LevelCrosswalk.source_scheme_id)
+        .join(target, target.id == LevelCrosswalk.target_scheme_id)
+        .where(target.name == LEVEL_SCHEME)
+    )
+    found: dict[tuple[str, str], Crosswalk] = {}
+    for crosswalk, source_name, target_name in session.execute(query):
+        try:
+            entries = parse_entries(crosswalk.entries or [])
+        except LevelSchemeError:
+            continue
+        implication = Implication(crosswalk.implication).value
+        found[(source_name, implication)] = Crosswalk(
+            source_name, target_name, implication, entries, crosswalk.human_id
+        )
+    return found
 
 
 # --- biomarker specs and expression trees ---------------------------------------------------
@@ -1025,6 +1061,9 @@ def _fusion(five: str, three: str, feature: str | None) -> BiomarkerSpec:
 
 _DEFAULT_DOID_MAP = "doid_oncotree.toml"
 _DEFAULT_LEVELS = "civic_levels.toml"
+# The names of CIViC's schemes as level-scheme records (resources/demo/kb.yaml holds them).
+CIVIC_SCHEME = "CIViC evidence levels"
+AMP_SCHEME = "AMP/ASCO/CAP tiers"
 
 
 def _load_toml(source: Path | None, default: str) -> tuple[dict[str, Any], str]:
@@ -1137,33 +1176,69 @@ def _codes(value: Any, source: str, key: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class LevelTable:
-    """CIViC level (A-E) or AMP category -> KB evidence level, per implication."""
+    """CIViC level (A-E) or AMP category -> KB evidence level ("" for a gap), per implication,
+    and where each table came from (`origin`: a crosswalk record's id, or a file)."""
 
     evidence: Mapping[str, Mapping[str, str]]
     assertion: Mapping[str, Mapping[str, str]]
     approved: Mapping[str, str]
+    origin: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def describe(self, part: str, implication: str) -> str:
+        return self.origin.get((part, implication), _DEFAULT_LEVELS)
 
     @classmethod
-    def load(cls, override: Path | None = None) -> LevelTable:
+    def load(cls, override: Path | None = None, lookup: KbLookup | None = None) -> LevelTable:
+        """The shipped civic_levels.toml, then the KB's own crosswalk records (curated data:
+        they win where they exist), then a curator's `override` file, key by key."""
         evidence: dict[str, dict[str, str]] = {}
         assertion: dict[str, dict[str, str]] = {}
-        for source in (None, override) if override is not None else (None,):
-            data, name = _load_toml(source, _DEFAULT_LEVELS)
-            for part, target in (("evidence", evidence), ("assertion", assertion)):
-                for group, table in _table(data, part, name).items():
-                    if not isinstance(table, Mapping):
-                        raise KbError(f"{name}: [{part}.{group}] must be a table")
-                    if group != "approved" or part != "assertion":
-                        _check_group(group, name, part)
-                    for key, level in table.items():
-                        if not isinstance(level, str) or (level and level not in _LEVEL_VALUES):
-                            raise KbError(
-                                f"{name}: {part}.{group}.{key} must be one of "
-                                f'{", ".join(sorted(_LEVEL_VALUES))} or ""'
-                            )
-                        target.setdefault(group, {})[_level_key(key)] = level
+        origin: dict[tuple[str, str], str] = {}
+        data, name = _load_toml(None, _DEFAULT_LEVELS)
+        cls._read(data, name, evidence, assertion, origin)
+        crosswalks = lookup.crosswalks if lookup else {}
+        for (scheme, implication), crosswalk in crosswalks.items():
+            part = {CIVIC_SCHEME: "evidence", AMP_SCHEME: "assertion"}.get(scheme)
+            if part is None:
+                continue
+            table = (evidence if part == "evidence" else assertion).setdefault(implication, {})
+            table.clear()
+            for level, mapped in crosswalk.entries.items():
+                if mapped is not None and mapped not in _LEVEL_VALUES:
+                    raise KbError(
+                        f"crosswalk {crosswalk.record}: {level} -> {mapped} is not a level of "
+                        f"{LEVEL_SCHEME}"
+                    )
+                table[level_key(level)] = mapped or ""
+            origin[(part, implication)] = f"crosswalk {crosswalk.record}"
+        if override is not None:
+            data, name = _load_toml(override, _DEFAULT_LEVELS)
+            cls._read(data, name, evidence, assertion, origin)
         approved = assertion.pop("approved", {})
-        return cls(evidence, assertion, approved)
+        return cls(evidence, assertion, approved, origin)
+
+    @staticmethod
+    def _read(
+        data: Mapping[str, Any],
+        name: str,
+        evidence: dict[str, dict[str, str]],
+        assertion: dict[str, dict[str, str]],
+        origin: dict[tuple[str, str], str],
+    ) -> None:
+        for part, target in (("evidence", evidence), ("assertion", assertion)):
+            for group, table in _table(data, part, name).items():
+                if not isinstance(table, Mapping):
+                    raise KbError(f"{name}: [{part}.{group}] must be a table")
+                if group != "approved" or part != "assertion":
+                    _check_group(group, name, part)
+                for key, level in table.items():
+                    if not isinstance(level, str) or (level and level not in _LEVEL_VALUES):
+                        raise KbError(
+                            f"{name}: {part}.{group}.{key} must be one of "
+                            f'{", ".join(sorted(_LEVEL_VALUES))} or ""'
+                        )
+                    target.setdefault(group, {})[level_key(key)] = level
+                origin[(part, group)] = name
 
 
 _LEVEL_VALUES = frozenset(level.value for level in EvidenceLevel)
@@ -1177,8 +1252,7 @@ def _check_group(group: str, source: str, part: str) -> None:
         )
 
 
-def _level_key(text: str) -> str:
-    return " ".join(text.upper().split())
+_level_key = level_key
 
 
 # --- reading the TSV ------------------------------------------------------------------------------
@@ -1326,14 +1400,39 @@ _IMPLICATIONS: dict[tuple[str, str], Implication] = {
     ("predictive", "sensitivity/response"): Implication.SENSITIVE,
     ("predictive", "resistance"): Implication.RESISTANT,
     ("diagnostic", "positive"): Implication.DIAGNOSTIC,
+    ("diagnostic", "negative"): Implication.DIAGNOSTIC,
     ("prognostic", "better outcome"): Implication.PROGNOSTIC,
     ("prognostic", "poor outcome"): Implication.PROGNOSTIC,
+    ("predisposing", "predisposition"): Implication.PREDISPOSING,
+    ("predisposing", "positive"): Implication.PREDISPOSING,  # CIViC before 2022
+    ("predisposing", "uncertain significance"): Implication.PREDISPOSING,
+    ("predisposing", "pathogenic"): Implication.PREDISPOSING,
+    ("predisposing", "likely pathogenic"): Implication.PREDISPOSING,
 }
-_NO_COUNTERPART = {
-    "predisposing": "predisposition (germline risk) evidence has no counterpart in the KB's "
-    "assertions",
-    "oncogenic": "oncogenicity evidence has no counterpart in the KB's assertions",
-    "functional": "functional evidence has no counterpart in the KB's assertions",
+_ASSERTION_DIRECTIONS = {
+    "positive": AssertionDirection.SUPPORTS_DIAGNOSIS,
+    "negative": AssertionDirection.EXCLUDES_DIAGNOSIS,
+    "better outcome": AssertionDirection.BETTER_OUTCOME,
+    "poor outcome": AssertionDirection.POORER_OUTCOME,
+}
+# A predisposing statement's significance as an ACMG/AMP class, where it says one; CIViC's
+# "Predisposition" does not (pathogenic or likely pathogenic is for a curator to classify).
+_PATHOGENICITY = {
+    "uncertain significance": Pathogenicity.UNCERTAIN_SIGNIFICANCE,
+    "pathogenic": Pathogenicity.PATHOGENIC,
+    "likely pathogenic": Pathogenicity.LIKELY_PATHOGENIC,
+}
+# Oncogenic and functional statements bear on an alteration's oncogenicity record.
+_ONCOGENIC_TYPES = frozenset({"oncogenic", "functional"})
+# A functional statement's significance as a mutation effect. One study makes it "likely":
+# OncoKB's unqualified effects need the literature as a whole.
+_EFFECTS = {
+    "gain of function": MutationEffect.LIKELY_GAIN_OF_FUNCTION,
+    "loss of function": MutationEffect.LIKELY_LOSS_OF_FUNCTION,
+    "dominant negative": MutationEffect.LIKELY_LOSS_OF_FUNCTION,
+    "neomorphic": MutationEffect.SWITCH_OF_FUNCTION,
+    "unaltered function": MutationEffect.NEUTRAL,
+    "unknown": MutationEffect.UNKNOWN,
 }
 _EVIDENCE_TYPES = {kind.value: kind for kind in EvidenceType}
 _DIRECTIONS = {
@@ -1368,7 +1467,13 @@ class _Draft:
     origin: Origin = Origin.SOMATIC
     codes: tuple[str, ...] = ()
     implication: Implication | None = None
-    level: str | None = None
+    level: str | None = None  # in the KB's scheme
+    source_level: str | None = None  # in the source's (CIViC A-E, an AMP category)
+    gap: str | None = None  # why `level` is None though `source_level` is set
+    direction: AssertionDirection | None = None
+    pathogenicity: Pathogenicity | None = None
+    syndrome: str | None = None  # a predisposing row's disease that is no OncoTree type
+    oncogenic: bool = False  # an oncogenic or functional statement (an oncogenicity record)
     therapies: list[list[str]] = field(default_factory=list)
     supports: bool = True  # False: "Does Not Support"
     linkable: bool = True  # False: no disease or therapy to tie it to an assertion
@@ -1384,6 +1489,16 @@ class _Draft:
         """Record why the row's evidence item supports no assertion (it imports anyway)."""
         self.blocked = f"{self.blocked}; {reason}" if self.blocked else reason
 
+    @property
+    def proposes(self) -> bool:
+        """Whether the row, supporting, can propose its assertion: with a KB level, through a
+        crosswalk gap (the source's level kept), or as a germline finding (classified)."""
+        return self.supports and (
+            self.level is not None
+            or self.gap is not None
+            or self.implication is Implication.PREDISPOSING
+        )
+
 
 def evidence_adapter(
     path: Path,
@@ -1394,15 +1509,17 @@ def evidence_adapter(
 ) -> Iterator[SourceRow]:
     """Read a CIViC AcceptedClinicalEvidenceSummaries TSV: one SourceRow per evidence item.
 
-    Every row whose biomarker, disease and citation can be read becomes an evidence item (any
-    type, either direction, any level). Rows that agree on (biomarker, tumour types, therapy,
-    implication) also support one assertion: the KB's, if it has it (never rewritten by the
-    source), else one proposed from them at the best level their supporting rows reach, for a
-    curator to accept or drop. `doid_map` and `levels` name curator TOML files whose entries
-    override the shipped doid_oncotree.toml and civic_levels.toml; `lookup` is a snapshot of
-    the KB's names (and its DOID crosswalk).
+    Every row whose biomarker and citation can be read becomes an evidence item (any type,
+    either direction, any level). Rows that agree on (biomarker, tumour types, therapy,
+    implication, direction) also support one assertion: the KB's, if it has it (never
+    rewritten by the source), else one proposed from them at the best level their supporting
+    rows reach, for a curator to accept or drop; a refuting row points at the KB's assertion
+    if it has one. Oncogenic and functional rows bear on the alteration's oncogenicity record
+    the same way. `doid_map` and `levels` name curator TOML files whose entries override the
+    shipped doid_oncotree.toml and the KB's level crosswalks; `lookup` is a snapshot of the
+    KB's names, crosswalks and DOID mapping.
     """
-    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels), lookup)
+    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels, lookup), lookup)
     drafts: list[_Draft | SourceRow] = []
     for item in _read_tsv(path, _EVIDENCE_COLUMNS):
         drafts.append(item if isinstance(item, SourceRow) else _evidence_draft(item, options))
@@ -1419,7 +1536,7 @@ def assertion_adapter(
     lookup: KbLookup | None = None,
 ) -> Iterator[SourceRow]:
     """Read a CIViC AcceptedAssertionSummaries TSV: one SourceRow per assertion."""
-    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels), lookup)
+    options = _Options(DiseaseMap.load(doid_map), LevelTable.load(levels, lookup), lookup)
     for item in _read_tsv(path, _ASSERTION_COLUMNS):
         yield item if isinstance(item, SourceRow) else _assertion_row(item, options)
 
@@ -1428,7 +1545,7 @@ def _evidence_draft(row: _Row, options: _Options) -> _Draft:
     """Read an evidence row: what its evidence item needs, and whether it can support an
     assertion (`blocked` says why not)."""
     draft = _Draft(row, RecordBuilder(f"row {row.number}", row.location, options.lookup))
-    _read_profile_and_disease(draft, options, strict=False)
+    unmapped = _read_profile_and_disease(draft, options, strict=False)
     origin_text = " ".join(row.get("variant_origin").lower().split())
     if origin_text in _ORIGINS:
         draft.origin = _ORIGINS[origin_text]
@@ -1457,25 +1574,53 @@ def _evidence_draft(row: _Row, options: _Options) -> _Draft:
         )
     if not row.get("citation_id"):
         draft.error("citation_id", "missing_citation", "the evidence item has no citation")
-    significance = row.get("significance")
-    if kind in _NO_COUNTERPART:
-        draft.block(_NO_COUNTERPART[kind])
-    else:
-        draft.implication = _IMPLICATIONS.get((kind, significance.lower()))
-        if draft.implication is None:
-            draft.block(
-                f"{row.get('evidence_type') or '(no type)'} evidence with significance "
-                f"{significance or '(none)'} has no implication in the KB's assertions"
-            )
-    if draft.implication is not None:
-        letter = row.get("evidence_level").upper()
-        level = options.levels.evidence.get(draft.implication.value, {}).get(letter)
+    draft.supports = direction != "does not support"
+    significance = row.get("significance").lower()
+    letter = row.get("evidence_level").upper()
+    draft.source_level = letter or None
+    if kind in _ONCOGENIC_TYPES:
+        draft.oncogenic = True
+        if kind == "functional" and significance not in _EFFECTS:
+            draft.block(f"functional significance {row.get('significance') or '(none)'} is no "
+                        "mutation effect the KB knows")  # fmt: skip
+        if draft.tree is not None and not _single_alteration(draft.tree):
+            draft.block("an oncogenicity record is about one alteration, not a combination")
+        return draft
+    draft.implication = _IMPLICATIONS.get((kind, significance))
+    if draft.implication is None:
+        draft.block(
+            f"{row.get('evidence_type') or '(no type)'} evidence with significance "
+            f"{row.get('significance') or '(none)'} has no implication in the KB's assertions"
+        )
+    draft.direction = _ASSERTION_DIRECTIONS.get(significance) if kind != "predictive" else None
+    if draft.implication is Implication.PREDISPOSING:
+        draft.pathogenicity = _PATHOGENICITY.get(significance)
+        if unmapped and (row.get("doid") or row.get("disease")):
+            # A hereditary syndrome: the finding matters whatever the tumour.
+            disease, doid = row.get("disease"), row.get("doid")
+            draft.syndrome = f"{disease} (DOID:{doid})" if doid else disease
+            draft.codes = (ALL_TUMOURS,)
+            draft.linkable = True
+            unmapped = None
+    if unmapped:
+        draft.block(unmapped)
+        draft.linkable = False
+    if draft.implication in LEVELLED:
+        assert draft.implication is not None
+        table = options.levels.evidence.get(draft.implication.value, {})
+        level = table.get(level_key(letter))
         if level:
             draft.level = level
+        elif level == "":
+            draft.gap = (
+                f"CIViC level {letter} has no {draft.implication.value} level in the KB's scheme "
+                f"({options.levels.describe('evidence', draft.implication.value)}): the "
+                "assertion is proposed with the source's level for a curator to settle"
+            )
         else:
             draft.block(
-                f"CIViC level {letter} has no {draft.implication.value} level in the KB's "
-                "scheme (civic_levels.toml)"
+                f"CIViC level {letter or '(none)'} is not in the {draft.implication.value} "
+                f"crosswalk ({options.levels.describe('evidence', draft.implication.value)})"
             )
     _read_therapies(
         draft,
@@ -1483,31 +1628,53 @@ def _evidence_draft(row: _Row, options: _Options) -> _Draft:
         default_combination=False,
         strict=False,
     )
-    if direction == "does not support":
-        draft.supports = False
     return draft
 
 
+def _single_alteration(tree: SpecTree) -> bool:
+    return isinstance(tree, Leaf) and tree.threshold is None
+
+
+def _group_key(draft: _Draft, names: Sequence[str]) -> tuple[Any, ...]:
+    if draft.oncogenic:
+        return ("oncogenicity", draft.tree, draft.origin)
+    return (
+        draft.tree,
+        draft.origin,
+        draft.codes,
+        tuple(names),
+        draft.implication,
+        draft.direction,
+        draft.pathogenicity,
+    )
+
+
 def _assertion_groups(drafts: Sequence[_Draft]) -> dict[tuple[Any, ...], _Group]:
-    """Rows that describe the same assertion, and the level the supporting ones reach."""
+    """Rows that describe the same assertion (or oncogenicity record), and the level the
+    supporting ones reach."""
     groups: dict[tuple[Any, ...], _Group] = {}
     for draft in drafts:
-        if (
-            draft.builder.errors
-            or draft.tree is None
-            or draft.implication is None
-            or not draft.linkable
-        ):
+        if draft.builder.errors or draft.tree is None or draft.blocked:
+            continue
+        if not draft.oncogenic and (draft.implication is None or not draft.linkable):
             continue
         for names in draft.therapies or [[]]:
-            key = (draft.tree, draft.origin, draft.codes, tuple(names), draft.implication)
-            group = groups.setdefault(key, _Group(len(groups) + 1))
+            group = groups.setdefault(_group_key(draft, names), _Group(len(groups) + 1))
             group.members.append(draft)
-            if draft.supports and draft.level is not None:
-                if group.level is None or _LEVEL_RANK[draft.level] < _LEVEL_RANK[group.level]:
-                    group.level = draft.level
-                if group.proposer is None:
-                    group.proposer = draft
+            if draft.oncogenic and draft.supports:
+                group.proposer = group.proposer or draft
+                continue
+            if not draft.proposes:
+                continue
+            if draft.level is not None and (
+                group.level is None or _LEVEL_RANK[draft.level] < _LEVEL_RANK[group.level]
+            ):
+                group.level = draft.level
+            if draft.source_level and (
+                group.source_level is None or draft.source_level < group.source_level
+            ):
+                group.source_level = draft.source_level
+            group.proposer = group.proposer or draft
     return groups
 
 
@@ -1516,7 +1683,8 @@ class _Group:
     number: int
     members: list[_Draft] = field(default_factory=list)
     proposer: _Draft | None = None  # the first supporting row: it proposes the assertion
-    level: str | None = None
+    level: str | None = None  # the best KB level of the supporting rows
+    source_level: str | None = None  # the best CIViC level of the supporting rows
 
     @property
     def key(self) -> str:
@@ -1543,24 +1711,24 @@ def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> So
         return SourceRow(row.location, errors=tuple(builder.errors))
     letters = row.letters
     linked: list[str | Ref] = []
+    oncogenicity: Ref | None = None
     notes: list[str] = []
     choices: list[str | Ref | None] = [*therapies] if therapies else [None]
     for names, therapy in zip(draft.therapies or [[]], choices, strict=True):
-        key = (draft.tree, draft.origin, draft.codes, tuple(names), draft.implication)
-        group = groups.get(key)
-        if group is None or group.level is None:
-            if draft.blocked:
-                notes.append(draft.blocked)
-            elif not draft.supports:
-                notes.append(
-                    "it does not support the association, and no row of the file supports it: "
-                    "there is no assertion to refute"
-                )
-            else:
-                notes.append("no supporting row of the file reaches a level: no assertion")
+        group = groups.get(_group_key(draft, names))
+        if group is None:
+            notes.append(draft.blocked or "it bears on no assertion")
             continue
+        if draft.oncogenic:
+            oncogenicity = _propose_oncogenicity(draft, group)
+            break
         if group.proposer is draft:
             _propose_assertion(draft, group, expression, therapy)
+        elif group.proposer is None and group.members[0] is draft:
+            # Only refuting rows: they point at the KB's assertion if it has one.
+            _propose_assertion(draft, group, expression, therapy, create=False)
+        if draft.gap and group.proposer is draft:
+            notes.append(draft.gap)
         linked.append(Ref(group.key))
     evidence_id = row.get("evidence_id")
     disease = row.get("disease")
@@ -1576,9 +1744,10 @@ def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> So
         "rating": int(row.get("rating")) if row.get("rating").isdigit() else None,
         "expression": expression,
         "therapy": therapies[0] if len(therapies) == 1 else None,
-        "tumour_types": list(draft.codes),
+        "tumour_types": [c for c in draft.codes if c != ALL_TUMOURS or not draft.syndrome],
         "disease": f"{disease} (DOID:{doid})" if doid else disease or None,
         "assertions": linked,
+        "oncogenicity": oncogenicity,
         "citations": cited,
         "status": row.get("evidence_status").lower() or None,
         "description": row.get("evidence_statement"),
@@ -1598,14 +1767,9 @@ def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> So
     )
 
 
-def _propose_assertion(draft: _Draft, group: _Group, expression: Ref, therapy: Any) -> None:
-    """The assertion a group's rows support: the KB's own if it has it (left as curated),
-    else a draft at the best level they reach, citing every supporting row."""
-    assert draft.implication is not None and group.level is not None
-    supporting = [m for m in group.members if m.supports and m.level is not None]
-    eids = ", ".join(f"EID{m.row.get('evidence_id')}" for m in supporting)
+def _group_citations(members: Sequence[_Draft]) -> list[str | Ref]:
     citations: list[str | Ref] = []
-    for member in supporting:
+    for member in members:
         citation_id = member.row.get("citation_id")
         if member.row.get("source_type").lower() == "pubmed" and citation_id.isdigit():
             key = f"pmid:{citation_id}"
@@ -1613,6 +1777,18 @@ def _propose_assertion(draft: _Draft, group: _Group, expression: Ref, therapy: A
             key = f"url:{member.row.get('evidence_civic_url')}"
         if key not in citations:
             citations.append(key)
+    return citations
+
+
+def _propose_assertion(
+    draft: _Draft, group: _Group, expression: Ref, therapy: Any, *, create: bool = True
+) -> None:
+    """The assertion a group's rows support: the KB's own if it has it (left as curated),
+    else a draft at the best level they reach, citing every supporting row. Not `create`:
+    only the KB's own, for rows that refute it."""
+    assert draft.implication is not None
+    supporting = [m for m in group.members if m.proposes]
+    eids = ", ".join(f"EID{m.row.get('evidence_id')}" for m in supporting or group.members)
     letters = draft.row.letters
     columns = {
         "expression": letters.get("molecular_profile", ""),
@@ -1621,6 +1797,10 @@ def _propose_assertion(draft: _Draft, group: _Group, expression: Ref, therapy: A
         "evidence_level": letters.get("evidence_level", ""),
         "implication": letters.get("significance", ""),
     }
+    germline = draft.implication is Implication.PREDISPOSING
+    description = f"Drafted from CIViC evidence {eids}; curate before approval."
+    if germline and draft.pathogenicity is None:
+        description += " CIViC says predisposition: classify it (ACMG/AMP) before approval."
     draft.builder.records.append(
         ProposedRecord(
             RecordType.ASSERTION,
@@ -1631,16 +1811,71 @@ def _propose_assertion(draft: _Draft, group: _Group, expression: Ref, therapy: A
                 "tumour_types": list(draft.codes),
                 "excluded_tumour_types": [],
                 "implication": draft.implication.value,
-                "evidence_level": group.level,
+                "evidence_level": None if germline else group.level,
+                "source_scheme": CIVIC_SCHEME,
+                "source_level": group.source_level or draft.source_level,
+                "direction": draft.direction.value if draft.direction else None,
+                "pathogenicity": draft.pathogenicity.value if draft.pathogenicity else None,
+                "syndrome": draft.syndrome,
                 "line_of_therapy": "any",
-                "description": f"Drafted from CIViC evidence {eids}; curate before approval.",
-                "citations": citations,
+                "description": description,
+                "citations": _group_citations(supporting),
             },
             draft.row.location,
             columns={name: letter for name, letter in columns.items() if letter},
             update=False,
+            create=create,
+            absent="it refutes an association that neither the KB nor this file asserts: "
+            "there is nothing to link it to",
         )
     )
+
+
+def _propose_oncogenicity(draft: _Draft, group: _Group) -> Ref | None:
+    """The oncogenicity record of the row's alteration: the KB's own if it has one (left as
+    curated), else a draft from the group's supporting rows; refuting rows only point at the
+    KB's. The first member proposes it; the others refer to it."""
+    key = f"civic oncogenicity {group.number}"
+    if group.members[0] is not draft:
+        return Ref(key)
+    assert isinstance(draft.tree, Leaf)
+    biomarker = draft.builder.biomarker(
+        draft.tree.biomarker, draft.origin, draft.row.at("molecular_profile"), "molecular_profile"
+    )
+    if biomarker is None:
+        return None
+    supporting = [m for m in group.members if m.supports]
+    oncogenic = any(m.row.get("evidence_type").lower() == "oncogenic" for m in supporting)
+    effects = {
+        _EFFECTS[m.row.get("significance").lower()]
+        for m in supporting
+        if m.row.get("evidence_type").lower() == "functional"
+    }
+    effect = effects.pop() if len(effects) == 1 else MutationEffect.UNKNOWN
+    eids = ", ".join(f"EID{m.row.get('evidence_id')}" for m in supporting or group.members)
+    draft.builder.records.append(
+        ProposedRecord(
+            RecordType.ONCOGENICITY,
+            key,
+            {
+                "biomarker": biomarker,
+                # One source's evidence makes it likely; a curator weighs it (ClinGen/CGC/VICC).
+                "oncogenicity": (
+                    Oncogenicity.LIKELY_ONCOGENIC if oncogenic else Oncogenicity.INCONCLUSIVE
+                ).value,
+                "mutation_effect": effect.value,
+                "description": f"Drafted from CIViC evidence {eids}; curate before approval.",
+                "citations": _group_citations(supporting),
+            },
+            draft.row.location,
+            columns={"biomarker": draft.row.letters.get("molecular_profile", "")},
+            update=False,
+            create=bool(supporting),
+            absent="it refutes an oncogenicity or function that neither the KB nor this file "
+            "records: there is nothing to link it to",
+        )
+    )
+    return Ref(key)
 
 
 def _evidence_citations(draft: _Draft) -> list[str | Ref]:
@@ -1674,8 +1909,10 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
     _read_common(
         draft, options, direction_column="assertion_direction", kind_column="assertion_type"
     )
-    if draft.implication is not None:
+    if draft.implication in LEVELLED:
+        assert draft.implication is not None
         category = _level_key(row.get("amp_category"))
+        draft.source_level = row.get("amp_category") or None
         level = options.levels.assertion.get(draft.implication.value, {}).get(category)
         approved = row.get("regulatory_approval").lower() == "true"
         if approved and draft.implication is Implication.SENSITIVE:
@@ -1686,6 +1923,7 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
             category,
             level,
             f"AMP category {row.get('amp_category') or '(none)'}",
+            origin=options.levels.describe("assertion", draft.implication.value),
         )
     _read_therapies(
         draft, interaction=row.get("therapy_interaction_type"), default_combination=True
@@ -1696,6 +1934,7 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
         f"CIViC AID{row.get('assertion_id')} ({row.get('assertion_type')}, "
         f"{row.get('assertion_direction')}, {row.get('amp_category') or 'no AMP category'}, "
         f"{row.get('significance')}): {row.get('assertion_civic_url')}",
+        f"ACMG/AMP criteria: {row.get('acmg_codes')}" if row.get("acmg_codes") else "",
     )
 
     def citations(builder: RecordBuilder) -> list[str | Ref]:
@@ -1737,13 +1976,28 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
 def _read_common(
     draft: _Draft, options: _Options, *, direction_column: str, kind_column: str
 ) -> None:
-    _read_profile_and_disease(draft, options)
+    unmapped = _read_profile_and_disease(draft, options, strict=False)
     _read_kind_and_direction(draft, direction_column=direction_column, kind_column=kind_column)
+    row = draft.row
+    if draft.implication is Implication.PREDISPOSING:
+        # Predisposition is germline by definition (the assertion file has no origin column).
+        draft.origin = Origin.GERMLINE
+        if unmapped and (row.get("doid") or row.get("disease")):
+            disease, doid = row.get("disease"), row.get("doid")
+            draft.syndrome = f"{disease} (DOID:{doid})" if doid else disease
+            draft.codes = (ALL_TUMOURS,)
+            unmapped = None
+    if unmapped:
+        column = "doid" if row.get("doid") else "disease"
+        code = "unmapped_disease" if row.get("doid") or row.get("disease") else "missing_disease"
+        draft.error(column, code, unmapped, row.get(column))
 
 
-def _read_profile_and_disease(draft: _Draft, options: _Options, *, strict: bool = True) -> None:
+def _read_profile_and_disease(
+    draft: _Draft, options: _Options, *, strict: bool = True
+) -> str | None:
     """The row's biomarker tree and tumour types. Not `strict` (evidence items): a disease
-    with no OncoTree counterpart blocks only the assertion, saying why."""
+    with no OncoTree counterpart is returned as the reason, for the caller to weigh."""
     row = draft.row
     profile_text = row.get("molecular_profile")
     try:
@@ -1759,11 +2013,9 @@ def _read_profile_and_disease(draft: _Draft, options: _Options, *, strict: bool 
             if not (row.get("doid") or row.get("disease"))
             else ("unmapped_disease")
         )
-        if strict:
-            draft.error(column, code, codes, row.get(column))
-        else:
-            draft.block(codes)
-            draft.linkable = False
+        if not strict:
+            return codes
+        draft.error(column, code, codes, row.get(column))
     else:
         known = options.lookup.tumour_codes if options.lookup else frozenset()
         unknown = [c for c in codes if known and c not in known and c not in SPECIAL_SCOPES]
@@ -1776,6 +2028,7 @@ def _read_profile_and_disease(draft: _Draft, options: _Options, *, strict: bool 
                 row.get("doid"),
             )
         draft.codes = codes
+    return None
 
 
 def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_column: str) -> None:
@@ -1783,8 +2036,14 @@ def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_colum
     kind = row.get(kind_column)
     direction = row.get(direction_column)
     significance = row.get("significance")
-    if kind.lower() in _NO_COUNTERPART:
-        draft.error(kind_column, "unsupported_evidence_type", _NO_COUNTERPART[kind.lower()], kind)
+    if kind.lower() in _ONCOGENIC_TYPES:
+        draft.error(
+            kind_column,
+            "unsupported_evidence_type",
+            "an oncogenicity assertion is no assertion of the KB: import CIViC's evidence "
+            "items, which propose the alteration's oncogenicity record",
+            kind,
+        )
     else:
         implication = _IMPLICATIONS.get((kind.lower(), significance.lower()))
         if implication is None:
@@ -1792,10 +2051,15 @@ def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_colum
                 "significance",
                 "unsupported_significance",
                 f"{kind or '(no type)'} evidence with significance {significance or '(none)'} "
-                "has no implication in the KB (sensitive, resistant, diagnostic, prognostic)",
+                "has no implication in the KB (sensitive, resistant, diagnostic, prognostic, "
+                "predisposing)",
                 significance,
             )
         draft.implication = implication
+        if kind.lower() != "predictive":
+            draft.direction = _ASSERTION_DIRECTIONS.get(significance.lower())
+        if implication is Implication.PREDISPOSING:
+            draft.pathogenicity = _PATHOGENICITY.get(significance.lower())
     if direction.lower() == "does not support":
         draft.error(
             direction_column,
@@ -1813,17 +2077,16 @@ def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_colum
         )
 
 
-def _set_level(draft: _Draft, column: str, key: str, level: str | None, what: str) -> None:
+def _set_level(
+    draft: _Draft, column: str, key: str, level: str | None, what: str, *, origin: str
+) -> None:
     assert draft.implication is not None
     if level:
         draft.level = level
     elif level == "":
-        draft.error(
-            column,
-            "no_level",
-            f"{what} has no {draft.implication.value} level in the KB's scheme "
-            "(see civic_levels.toml)",
-            key,
+        draft.gap = (
+            f"{what} has no {draft.implication.value} level in the KB's scheme ({origin}): the "
+            "assertion is proposed with the source's level for a curator to settle"
         )
     else:
         draft.error(
@@ -1901,7 +2164,13 @@ def _finish(
         if draft.tree is not None
         else None
     )
-    if builder.errors or expression is None or draft.implication is None or draft.level is None:
+    levelled = draft.level is not None or draft.gap is not None
+    if (
+        builder.errors
+        or expression is None
+        or draft.implication is None
+        or not (levelled or draft.implication is Implication.PREDISPOSING)
+    ):
         return SourceRow(row.location, errors=tuple(builder.errors))
     therapies = [builder.therapy(names, row.at("therapies")) for names in draft.therapies]
     cited = citations(builder)
@@ -1926,6 +2195,11 @@ def _finish(
                 "excluded_tumour_types": [],
                 "implication": draft.implication.value,
                 "evidence_level": draft.level,
+                "source_scheme": AMP_SCHEME if draft.source_level else None,
+                "source_level": draft.source_level,
+                "direction": draft.direction.value if draft.direction else None,
+                "pathogenicity": draft.pathogenicity.value if draft.pathogenicity else None,
+                "syndrome": draft.syndrome,
                 "line_of_therapy": "any",
                 "description": description,
                 "citations": cited,
@@ -1933,7 +2207,8 @@ def _finish(
             {name: letter for name, letter in columns.items() if letter},
             update=False,  # a matching curated assertion stays as it is
         )
-    return SourceRow(row.location, records=tuple(builder.records))
+    notes = (draft.gap,) if draft.gap else ()
+    return SourceRow(row.location, records=tuple(builder.records), notes=notes)
 
 
 def _join(*parts: str) -> str:

@@ -58,7 +58,7 @@ import hashlib
 import heapq
 import re
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -101,6 +101,9 @@ if TYPE_CHECKING:
 
 Adapter = Callable[[Path], Iterable[SourceRow]]
 Status = Literal["new", "changed", "unchanged", "invalid"]
+# The target of a proposed record that may only point at an existing one (`create=False`)
+# when there is none: references to it are dropped.
+_ABSENT: str = "(absent)"
 STATUSES: tuple[Status, ...] = ("new", "changed", "unchanged", "invalid")
 
 # Rows between progress reports and cancel checks.
@@ -138,6 +141,8 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.EXON_MAP: (("gene",),),
     RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
     RecordType.ONCOGENICITY: (("biomarker",),),
+    RecordType.LEVEL_SCHEME: (("name",),),
+    RecordType.LEVEL_CROSSWALK: (("source_scheme", "target_scheme", "implication"),),
 }
 
 
@@ -185,6 +190,7 @@ class PlannedRecord:
     before: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
     deps: frozenset[NewRecord] = frozenset()  # the new records this one refers to
     errors: list[ImportError_] = field(default_factory=list)
+    absent: str = ""  # with target _ABSENT: the note its referrers get
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -288,25 +294,43 @@ class ImportPreview:
             "by_type": {
                 rtype.value: counts.as_json() for rtype, counts in sorted(self.by_type.items())
             },
+            "records": self.record_totals.as_json(),
             "errors": [_jsonable(error.as_json()) for error in shown],
             "error_count": len(errors),
             "notes": [_jsonable(note.as_json()) for note in self.notes],
         }
         if records:
-            data["records"] = [
+            data["proposed"] = [
                 record.as_json()
                 for record in self.plan
                 if record.status in ("new", "changed") and self.rows[record.row].status != "invalid"
             ]
         return data
 
+    @property
+    def record_totals(self) -> TypeCounts:
+        """Records of every type together: the sums of `by_type`."""
+        counts = self.by_type.values()
+        return TypeCounts(
+            sum(c.new for c in counts),
+            sum(c.changed for c in counts),
+            sum(c.unchanged for c in counts),
+            sum(c.invalid for c in counts),
+        )
+
     def summary(self) -> str:
-        """One line for people: "120 rows: 100 new, 5 changed, 10 unchanged, 5 invalid"."""
+        """One line for people: the rows, then the records they propose, so that a change to
+        a record in a row that also adds one is counted (the totals of the per-type counts):
+        "120 rows: 100 new, 5 changed, 10 unchanged, 5 invalid; records: 240 new, 7 changed, …"
+        """
         if self.fatal:
             return f"{self.source}: cannot be imported: {self.file_errors[0].message}"
+        totals = self.record_totals
         return (
             f"{self.source}: {len(self.rows)} rows: {self.new} new, {self.changed} changed, "
-            f"{self.unchanged} unchanged, {self.invalid} invalid"
+            f"{self.unchanged} unchanged, {self.invalid} invalid; records: {totals.new} new, "
+            f"{totals.changed} changed, {totals.unchanged} unchanged"
+            + (f", {totals.invalid} invalid" if totals.invalid else "")
         )
 
 
@@ -439,8 +463,12 @@ def preview(
     source: str = "",
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    take: Collection[str] = (),
 ) -> ImportPreview:
     """Compare what the source proposes with the KB, row by row; write nothing.
+
+    A row that only points at a curated record (`ProposedRecord.update=False`) never changes
+    it, except the fields named in `take`, where the curator chose the source's value.
 
     Reads the rows first (an adapter's `SourceError` becomes the preview's `file_errors`),
     then resolves references, coerces values (located errors), matches existing records by
@@ -463,7 +491,9 @@ def preview(
             return ImportPreview(name, kb_version, file_errors=list(exc.errors))
         if not source:
             source = collected[0].location.file if collected else ""
-        return _Planner(session, source, kb_version, report, cancel).run(collected)
+        planner = _Planner(session, source, kb_version, report, cancel)
+        planner.take = frozenset(take)
+        return planner.run(collected)
 
 
 class _Planner:
@@ -489,6 +519,7 @@ class _Planner:
         self.cache: dict[tuple[RecordType, str], dict[Any, Any]] = {}  # per field: value -> coerced
         self.found: dict[tuple[RecordType, str], str] = {}  # (type, text) -> KB record it names
         self.deps: set[NewRecord] = set()  # the record being planned refers to these new ones
+        self.take: frozenset[str] = frozenset()  # curated fields to take the source's value of
 
     # -- the whole run -------------------------------------------------------------------------
 
@@ -524,6 +555,8 @@ class _Planner:
         total = len(order)
         for done, (index, record) in enumerate(order, 1):
             planned = self._plan(index, record)
+            if planned.target is _ABSENT:
+                continue  # nothing to point at, and not to be created: no record at all
             result.rows[index].records.append(planned)
             result.plan.append(planned)
             if done % BATCH == 0:
@@ -708,13 +741,21 @@ class _Planner:
         if first is not None:
             self._alias(record, planned, resolved, first)
             return
-        if isinstance(target, str) and not record.update:
-            # The KB's curated record stands; the source only points at it.
-            planned.target = target
-            planned.fields = dict(existing[target])
+        if target is None and not record.create:
+            planned.target = _ABSENT
+            planned.absent = record.absent
             planned.status = "unchanged"
-            self.by_target[target] = planned
             return
+        if isinstance(target, str) and not record.update:
+            chosen = {name: value for name, value in resolved.items() if name in self.take}
+            if not chosen:
+                # The KB's curated record stands; the source only points at it.
+                planned.target = target
+                planned.fields = dict(existing[target])
+                planned.status = "unchanged"
+                self.by_target[target] = planned
+                return
+            resolved = chosen  # the curator takes the source's value of these fields
         if isinstance(target, str):
             before = existing[target]
             planned.target = target
@@ -937,11 +978,16 @@ class _Planner:
         kind = spec.kind
         if kind == "ref":
             assert spec.ref is not None
-            return self._resolve(spec.ref, value, deps)
+            found = self._resolve(spec.ref, value, deps)
+            return None if found is _ABSENT else found
         if kind == "refs":
             assert spec.ref is not None
             items = _as_list(value)
-            resolved = [self._resolve(spec.ref, item, deps) for item in items]
+            resolved = [
+                found
+                for found in (self._resolve(spec.ref, item, deps) for item in items)
+                if found is not _ABSENT
+            ]
             if len(set(resolved)) != len(resolved):
                 raise _Problem("invalid_value", "the list names one record twice", items)
             return resolved
@@ -1016,6 +1062,18 @@ class _Planner:
             raise _Problem(
                 "unknown_reference", f"refers to {ref.key!r}, which is not a {rtype} of this file"
             )
+        if planned.target is _ABSENT:
+            self.result.notes.append(
+                ImportError_(
+                    self.result.rows[self.current_row].location,
+                    None,
+                    "note",
+                    planned.absent
+                    or f"the {rtype} it refers to is neither in the KB nor made by this import, "
+                    "so the reference is left out",
+                )
+            )
+            return _ABSENT
         if planned.target is None or planned.status == "invalid":
             raise _Problem(
                 "invalid_reference",

@@ -85,6 +85,12 @@ class ProposedRecord:
     # False: propose the record only if the KB lacks it. An existing one (a curated assertion a
     # source row matches) is referred to as it stands, never rewritten by the source.
     update: bool = True
+    # False: only point at the record if the KB (or another row) has it; never create it. A
+    # reference to it is then dropped from its referrer, with a note (evidence refuting an
+    # assertion nobody made).
+    create: bool = True
+    # With `create=False`: the note a referrer's row gets when there is nothing to point at.
+    absent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ preview it, and (when asked) stage it as a change set — all in the caller's un
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,9 +39,12 @@ def import_file(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
+    take: Collection[str] = (),
 ) -> ImportOutcome:
     """Preview `path` read with `profile` (template, civic-evidence, civic-assertion, ctml, or
     a .toml path); unless `dry_run`, stage it as one draft change set authored by `actor`.
+    `take` names fields of curated records the source only points at (CIViC rows matching a
+    curated assertion) whose values the curator chose to take from the source.
 
     Raises KbError when applying is refused (invalid rows without `skip_invalid`, a file that
     cannot be read); the caller's transaction then rolls back and nothing is written.
@@ -66,7 +70,9 @@ def import_file(
     # One pause of the collector for the whole import, so that the objects the preview made
     # are not walked again between the preview and the apply.
     with paused_gc():
-        result = preview(rows, session, source=path.name, progress=progress, cancel=cancel)
+        result = preview(
+            rows, session, source=path.name, progress=progress, cancel=cancel, take=take
+        )
         if dry_run or actor is None:
             return ImportOutcome(result, None, digest)
         change_set_id = apply(

@@ -54,6 +54,8 @@ SHEET_TITLES: dict[RecordType, str] = {
     RecordType.EXON_MAP: "Exon maps",
     RecordType.EVIDENCE_ITEM: "Evidence items",
     RecordType.ONCOGENICITY: "Oncogenicity",
+    RecordType.LEVEL_SCHEME: "Level schemes",
+    RecordType.LEVEL_CROSSWALK: "Level crosswalks",
 }
 INSTRUCTIONS = "Instructions"
 LISTS = "Lists"

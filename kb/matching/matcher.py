@@ -641,8 +641,12 @@ class TherapyMatch:
     assertion_id: str
     therapy: TherapyInfo | None
     implication: str
-    evidence_level: str
+    evidence_level: str | None  # None: the KB's scheme has no level for it (see source_level)
     level_scheme: str | None
+    source_scheme: str | None
+    source_level: str | None
+    direction: str | None  # diagnostic / prognostic: which way it points
+    germline: dict[str, str] | None  # predisposing: pathogenicity, inheritance, syndrome
     line_of_therapy: str | None
     specimen: str | None
     cdx: str | None
@@ -654,6 +658,21 @@ class TherapyMatch:
     tumour: Explanation
     explanation: Explanation
 
+    @property
+    def level_text(self) -> str:
+        """ "level 1"; without a level in the KB's scheme, the source's, said as such."""
+        if self.evidence_level:
+            return f"level {self.evidence_level}"
+        source = " ".join(p for p in (self.source_scheme, self.source_level) if p)
+        if self.germline:
+            return self.germline.get("pathogenicity", "unclassified").replace("_", " ")
+        return f"no KB level ({source})" if source else "no level"
+
+    @property
+    def implication_text(self) -> str:
+        extra = self.direction or (self.germline or {}).get("syndrome")
+        return f"{self.implication} ({extra.replace('_', ' ')})" if extra else self.implication
+
     def as_json(self) -> dict[str, Any]:
         return {
             "assertion": self.assertion_id,
@@ -661,6 +680,13 @@ class TherapyMatch:
             "implication": self.implication,
             "evidence_level": self.evidence_level,
             "level_scheme": self.level_scheme,
+            "source_level": (
+                {"scheme": self.source_scheme, "level": self.source_level}
+                if self.source_level
+                else None
+            ),
+            "direction": self.direction,
+            "germline": self.germline,
             "line_of_therapy": self.line_of_therapy,
             "validation": {
                 "specimen": self.specimen,
@@ -750,8 +776,8 @@ class MatchResult:
         for therapy in self.therapies:
             name = therapy.therapy.name if therapy.therapy else "(no therapy)"
             lines.append(
-                f"  {therapy.assertion_id}  level {therapy.evidence_level}  "
-                f"{therapy.implication}  {name}  [{therapy.line_of_therapy or 'any'}]"
+                f"  {therapy.assertion_id}  {therapy.level_text}  "
+                f"{therapy.implication_text}  {name}  [{therapy.line_of_therapy or 'any'}]"
             )
             needs = [
                 f"{label}: {value}"
@@ -1204,7 +1230,7 @@ class Matcher:
                 trials.append(self._trial_match(rule, facts, criteria))
             elif verdict is None:
                 review.append(self._trial_match(rule, facts, criteria))
-        therapies.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level, 99), m.assertion_id))
+        therapies.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
         trials.sort(key=lambda m: (m.nct_id, m.arm_id))
         review.sort(key=lambda m: (m.nct_id, m.arm_id))
         warnings = []
@@ -1915,8 +1941,17 @@ class Matcher:
             assertion_id=rule.id,
             therapy=therapy,
             implication=str(fields.get("implication")),
-            evidence_level=str(fields.get("evidence_level")),
+            evidence_level=fields.get("evidence_level") or None,
             level_scheme=fields.get("level_scheme"),
+            source_scheme=fields.get("source_scheme"),
+            source_level=fields.get("source_level"),
+            direction=fields.get("direction"),
+            germline={
+                name: str(fields[name])
+                for name in ("pathogenicity", "inheritance", "syndrome")
+                if fields.get(name)
+            }
+            or None,
             line_of_therapy=fields.get("line_of_therapy"),
             specimen=fields.get("specimen"),
             cdx=fields.get("cdx"),

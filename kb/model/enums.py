@@ -10,6 +10,9 @@ from enum import StrEnum
 
 
 class RecordType(StrEnum):
+    """Listed so that a record refers only to types above its own: a merge creates records in
+    this order."""
+
     GENE = "gene"
     BIOMARKER = "biomarker"
     THRESHOLD = "threshold"
@@ -22,8 +25,10 @@ class RecordType(StrEnum):
     TRIAL = "trial"
     TRIAL_ARM = "trial_arm"
     EXON_MAP = "exon_map"
-    EVIDENCE_ITEM = "evidence_item"
     ONCOGENICITY = "oncogenicity"
+    LEVEL_SCHEME = "level_scheme"
+    LEVEL_CROSSWALK = "level_crosswalk"
+    EVIDENCE_ITEM = "evidence_item"  # refers to assertions and oncogenicity records
 
 
 HUMAN_ID_PREFIX: dict[RecordType, str] = {
@@ -39,8 +44,10 @@ HUMAN_ID_PREFIX: dict[RecordType, str] = {
     RecordType.TRIAL: "TR",
     RecordType.TRIAL_ARM: "TA",
     RecordType.EXON_MAP: "EM",
-    RecordType.EVIDENCE_ITEM: "EV",
     RecordType.ONCOGENICITY: "OG",
+    RecordType.LEVEL_SCHEME: "LS",
+    RecordType.LEVEL_CROSSWALK: "LX",
+    RecordType.EVIDENCE_ITEM: "EV",
 }
 
 
@@ -174,6 +181,55 @@ class Implication(StrEnum):
     RESISTANT = "resistant"
     DIAGNOSTIC = "diagnostic"
     PROGNOSTIC = "prognostic"
+    PREDISPOSING = "predisposing"  # germline risk: matched only against germline findings
+
+
+# Implications whose assertions rank in the KB's level scheme (a predisposing assertion is
+# classified by pathogenicity instead).
+LEVELLED = frozenset(
+    {Implication.SENSITIVE, Implication.RESISTANT, Implication.DIAGNOSTIC, Implication.PROGNOSTIC}
+)
+
+
+class AssertionDirection(StrEnum):
+    """Which way a diagnostic or prognostic assertion points (VA-Spec's predicates: diagnostic
+    inclusion / exclusion criterion, associated with better / worse outcome)."""
+
+    SUPPORTS_DIAGNOSIS = "supports_diagnosis"
+    EXCLUDES_DIAGNOSIS = "excludes_diagnosis"
+    BETTER_OUTCOME = "better_outcome"
+    POORER_OUTCOME = "poorer_outcome"
+
+
+DIRECTIONS_FOR: dict[Implication, frozenset[AssertionDirection]] = {
+    Implication.DIAGNOSTIC: frozenset(
+        {AssertionDirection.SUPPORTS_DIAGNOSIS, AssertionDirection.EXCLUDES_DIAGNOSIS}
+    ),
+    Implication.PROGNOSTIC: frozenset(
+        {AssertionDirection.BETTER_OUTCOME, AssertionDirection.POORER_OUTCOME}
+    ),
+}
+
+
+class Inheritance(StrEnum):
+    """Mode of inheritance of a germline predisposition (VA-Spec's modeOfInheritance)."""
+
+    AUTOSOMAL_DOMINANT = "autosomal_dominant"
+    AUTOSOMAL_RECESSIVE = "autosomal_recessive"
+    X_LINKED_DOMINANT = "x_linked_dominant"
+    X_LINKED_RECESSIVE = "x_linked_recessive"
+    MITOCHONDRIAL = "mitochondrial"
+    UNKNOWN = "unknown"
+
+
+class Pathogenicity(StrEnum):
+    """ACMG/AMP germline classification (Richards et al., Genet Med 17:405-424, 2015)."""
+
+    PATHOGENIC = "pathogenic"
+    LIKELY_PATHOGENIC = "likely_pathogenic"
+    UNCERTAIN_SIGNIFICANCE = "uncertain_significance"
+    LIKELY_BENIGN = "likely_benign"
+    BENIGN = "benign"
 
 
 class EvidenceLevel(StrEnum):

@@ -47,6 +47,7 @@ _DEFINING: dict[RecordType, tuple[str, ...]] = {
         "tumour_types",
         "excluded_tumour_types",
         "implication",
+        "direction",
         "line_of_therapy",
     ),
     RecordType.TRIAL: ("nct_id",),
@@ -54,6 +55,8 @@ _DEFINING: dict[RecordType, tuple[str, ...]] = {
     RecordType.EXON_MAP: ("gene",),
     RecordType.EVIDENCE_ITEM: ("source", "source_id"),
     RecordType.ONCOGENICITY: ("biomarker",),
+    RecordType.LEVEL_SCHEME: ("name",),
+    RecordType.LEVEL_CROSSWALK: ("source_scheme", "target_scheme", "implication"),
 }
 # Compared without regard to case or order.
 _CASELESS = {(RecordType.DRUG, "name"), (RecordType.GENE, "symbol")}

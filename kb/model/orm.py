@@ -40,6 +40,7 @@ from kb.model.enums import (
     Agency,
     ApprovalMeaning,
     Assay,
+    AssertionDirection,
     BiomarkerKind,
     Category,
     ChangeOp,
@@ -56,11 +57,13 @@ from kb.model.enums import (
     ExpressionOp,
     GeneRole,
     Implication,
+    Inheritance,
     LineOfTherapy,
     MutationEffect,
     Oncogenicity,
     Operator,
     Origin,
+    Pathogenicity,
     RecordType,
     Role,
     Sex,
@@ -498,8 +501,22 @@ class Assertion(RecordMixin, Base):
     expression_id: Mapped[str] = mapped_column(ForeignKey("biomarker_expression.id"), index=True)
     therapy_id: Mapped[str | None] = mapped_column(ForeignKey("therapy.id"), index=True)
     implication: Mapped[Implication] = mapped_column(_enum(Implication, "implication"))
-    evidence_level: Mapped[EvidenceLevel] = mapped_column(_enum(EvidenceLevel, "evidence_level"))
+    # None only where the KB's scheme has no level for what the source says (a crosswalk gap,
+    # reported at import) or for a predisposing assertion, which is classified instead.
+    evidence_level: Mapped[EvidenceLevel | None] = mapped_column(
+        _enum(EvidenceLevel, "evidence_level")
+    )
     level_scheme: Mapped[str] = mapped_column(String(128))
+    source_scheme: Mapped[str | None] = mapped_column(String(128))
+    source_level: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[AssertionDirection | None] = mapped_column(
+        _enum(AssertionDirection, "assertion_direction")
+    )
+    inheritance: Mapped[Inheritance | None] = mapped_column(_enum(Inheritance, "inheritance"))
+    pathogenicity: Mapped[Pathogenicity | None] = mapped_column(
+        _enum(Pathogenicity, "pathogenicity")
+    )
+    syndrome: Mapped[str | None] = mapped_column(Text)
     line_of_therapy: Mapped[LineOfTherapy] = mapped_column(
         _enum(LineOfTherapy, "line_of_therapy"), default=LineOfTherapy.ANY
     )
@@ -595,6 +612,8 @@ class EvidenceItem(RecordMixin, Base):
     )
     therapy_id: Mapped[str | None] = mapped_column(ForeignKey("therapy.id"), index=True)
     disease: Mapped[str | None] = mapped_column(Text)
+    # The oncogenicity record an oncogenic or functional statement bears on.
+    oncogenicity_id: Mapped[str | None] = mapped_column(ForeignKey("oncogenicity.id"), index=True)
     status: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
     tumour_links: Mapped[list[EvidenceItemTumourType]] = relationship(
@@ -631,6 +650,59 @@ class OncogenicityRecord(RecordMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     citation_links: Mapped[list[OncogenicityCitation]] = relationship(
         cascade="all, delete-orphan", order_by=OncogenicityCitation.position
+    )
+
+
+class LevelSchemeCitation(Base):
+    __tablename__ = "level_scheme_citation"
+    level_scheme_id: Mapped[str] = mapped_column(
+        ForeignKey("level_scheme.id", ondelete="CASCADE"), primary_key=True
+    )
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citation.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[Citation] = relationship()
+
+
+class LevelScheme(RecordMixin, Base):
+    """A level scheme as curated data (OncoKB therapeutic, AMP/ASCO/CAP tiers, ESCAT, CIViC
+    A-E): its levels, strongest first, each "CODE: meaning"."""
+
+    __tablename__ = "level_scheme"
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    citation_links: Mapped[list[LevelSchemeCitation]] = relationship(
+        cascade="all, delete-orphan", order_by=LevelSchemeCitation.position
+    )
+
+
+class LevelCrosswalkCitation(Base):
+    __tablename__ = "level_crosswalk_citation"
+    level_crosswalk_id: Mapped[str] = mapped_column(
+        ForeignKey("level_crosswalk.id", ondelete="CASCADE"), primary_key=True
+    )
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citation.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    citation: Mapped[Citation] = relationship()
+
+
+class LevelCrosswalk(RecordMixin, Base):
+    """How one scheme's levels read in another's, for one implication: entries "A -> 2", and
+    "D -> " where the target has no level (a gap the import reports, never fills)."""
+
+    __tablename__ = "level_crosswalk"
+    __table_args__ = (
+        UniqueConstraint(
+            "source_scheme_id", "target_scheme_id", "implication", name="uq_level_crosswalk"
+        ),
+    )
+    source_scheme_id: Mapped[str] = mapped_column(ForeignKey("level_scheme.id"), index=True)
+    target_scheme_id: Mapped[str] = mapped_column(ForeignKey("level_scheme.id"), index=True)
+    implication: Mapped[Implication] = mapped_column(_enum(Implication, "implication"))
+    entries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    citation_links: Mapped[list[LevelCrosswalkCitation]] = relationship(
+        cascade="all, delete-orphan", order_by=LevelCrosswalkCitation.position
     )
 
 
@@ -836,4 +908,6 @@ RECORD_CLASSES: dict[RecordType, type[Any]] = {
     RecordType.EXON_MAP: ExonMap,
     RecordType.EVIDENCE_ITEM: EvidenceItem,
     RecordType.ONCOGENICITY: OncogenicityRecord,
+    RecordType.LEVEL_SCHEME: LevelScheme,
+    RecordType.LEVEL_CROSSWALK: LevelCrosswalk,
 }

@@ -28,6 +28,7 @@ from kb.model.enums import (
     LEVEL_SCHEME,
     Agency,
     Assay,
+    AssertionDirection,
     BiomarkerKind,
     Category,
     Characteristic,
@@ -40,11 +41,13 @@ from kb.model.enums import (
     EvidenceType,
     GeneRole,
     Implication,
+    Inheritance,
     LineOfTherapy,
     MutationEffect,
     Oncogenicity,
     Operator,
     Origin,
+    Pathogenicity,
     RecordType,
     Sex,
     Specimen,
@@ -53,6 +56,13 @@ from kb.model.enums import (
 )
 from kb.model.exons import EXPECTED as EXONS_EXPECTED
 from kb.model.exons import ExonMapError, parse_exons
+from kb.model.levels import (
+    ENTRIES_EXPECTED,
+    LEVELS_EXPECTED,
+    LevelSchemeError,
+    parse_entries,
+    parse_levels,
+)
 from kb.model.metrics import METRICS, Metric
 from kb.model.orm import (
     RECORD_CLASSES,
@@ -73,6 +83,10 @@ from kb.model.orm import (
     Expression,
     ExpressionNode,
     HumanIdCounter,
+    LevelCrosswalk,
+    LevelCrosswalkCitation,
+    LevelScheme,
+    LevelSchemeCitation,
     OncogenicityCitation,
     OncogenicityRecord,
     RecordMixin,
@@ -213,8 +227,25 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("tumour_types", "codes", required=True),
         _f("excluded_tumour_types", "codes"),
         _f("implication", "enum", required=True, enum=Implication),
-        _f("evidence_level", "enum", required=True, enum=EvidenceLevel),
+        _f(
+            "evidence_level",
+            "enum",
+            enum=EvidenceLevel,
+            help="in the KB's scheme; empty only for predisposing, or where the source's level "
+            "has none (a crosswalk gap)",
+        ),
         _f("level_scheme", "str"),
+        _f("source_scheme", "str", help="the scheme the source levelled it in, e.g. CIViC"),
+        _f("source_level", "str", help="the level in the source's scheme, e.g. B"),
+        _f(
+            "direction",
+            "enum",
+            enum=AssertionDirection,
+            help="diagnostic: supports/excludes the diagnosis; prognostic: better/poorer outcome",
+        ),
+        _f("pathogenicity", "enum", enum=Pathogenicity, help="predisposing: ACMG/AMP class"),
+        _f("inheritance", "enum", enum=Inheritance, help="predisposing: mode of inheritance"),
+        _f("syndrome", "str", help="predisposing: the associated syndrome, e.g. Lynch syndrome"),
         _f("line_of_therapy", "enum", enum=LineOfTherapy),
         _f("specimen", "enum", enum=Specimen),
         _f("cdx", "text"),
@@ -256,6 +287,12 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("tumour_types", "codes"),
         _f("disease", "str", help="the disease as the source names it, e.g. DOID:3908"),
         _f("assertions", "refs", ref=RecordType.ASSERTION, help="assertions it bears on"),
+        _f(
+            "oncogenicity",
+            "ref",
+            ref=RecordType.ONCOGENICITY,
+            help="the oncogenicity record an oncogenic or functional statement bears on",
+        ),
         _f("citations", "refs", ref=RecordType.CITATION),
         _f("status", "str", help="the source's status, e.g. accepted"),
         _f("description", "text"),
@@ -264,6 +301,25 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("biomarker", "ref", required=True, ref=RecordType.BIOMARKER),
         _f("oncogenicity", "enum", required=True, enum=Oncogenicity),
         _f("mutation_effect", "enum", enum=MutationEffect),
+        _f("description", "text"),
+        _f("citations", "refs", ref=RecordType.CITATION),
+    ),
+    RecordType.LEVEL_SCHEME: (
+        _f("name", "str", required=True, help="e.g. OncoKB therapeutic levels v2 (2019)"),
+        _f("levels", "strings", required=True, help='strongest first, each "CODE: meaning"'),
+        _f("description", "text"),
+        _f("citations", "refs", ref=RecordType.CITATION),
+    ),
+    RecordType.LEVEL_CROSSWALK: (
+        _f("source_scheme", "ref", required=True, ref=RecordType.LEVEL_SCHEME),
+        _f("target_scheme", "ref", required=True, ref=RecordType.LEVEL_SCHEME),
+        _f("implication", "enum", required=True, enum=Implication),
+        _f(
+            "entries",
+            "strings",
+            required=True,
+            help='each "SOURCE -> TARGET"; "D -> " where the target has no level (a gap)',
+        ),
         _f("description", "text"),
         _f("citations", "refs", ref=RecordType.CITATION),
     ),
@@ -300,6 +356,8 @@ _DEFAULTS: dict[RecordType, dict[str, Any]] = {
     RecordType.CITATION: {"title": ""},
     RecordType.EXON_MAP: {"citations": []},
     RecordType.ONCOGENICITY: {"mutation_effect": "unknown", "description": "", "citations": []},
+    RecordType.LEVEL_SCHEME: {"description": "", "citations": []},
+    RecordType.LEVEL_CROSSWALK: {"description": "", "citations": []},
     RecordType.EVIDENCE_ITEM: {
         "tumour_types": [],
         "assertions": [],
@@ -459,6 +517,8 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.EXON_MAP: (("gene_id",),),
     RecordType.ONCOGENICITY: (("biomarker_id",),),
     RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
+    RecordType.LEVEL_SCHEME: (("name",),),
+    RecordType.LEVEL_CROSSWALK: (("source_scheme_id", "target_scheme_id", "implication"),),
 }
 
 _NATURAL_KEY: dict[RecordType, str] = {
@@ -467,6 +527,7 @@ _NATURAL_KEY: dict[RecordType, str] = {
     RecordType.THERAPY: "name",
     RecordType.TRIAL: "nct_id",
     RecordType.CITATION: "identifier",
+    RecordType.LEVEL_SCHEME: "name",
 }
 
 
@@ -549,6 +610,8 @@ _LOADERS: dict[RecordType, Sequence[Any]] = {
     RecordType.TRIAL_ARM: (selectinload(TrialArm.tumour_links),),
     RecordType.EXON_MAP: (selectinload(ExonMap.citation_links),),
     RecordType.ONCOGENICITY: (selectinload(OncogenicityRecord.citation_links),),
+    RecordType.LEVEL_SCHEME: (selectinload(LevelScheme.citation_links),),
+    RecordType.LEVEL_CROSSWALK: (selectinload(LevelCrosswalk.citation_links),),
     RecordType.EVIDENCE_ITEM: (
         selectinload(EvidenceItem.tumour_links),
         selectinload(EvidenceItem.citation_links),
@@ -613,6 +676,24 @@ def count_records(session: Session) -> dict[RecordType, int]:
 
 
 # --- titles -------------------------------------------------------------------------------
+
+
+def implication_words(fields: Mapping[str, Any]) -> str:
+    """An implication with its direction or germline class, e.g. "prognostic, poorer outcome"."""
+    extra = fields.get("direction") or fields.get("pathogenicity")
+    words = str(fields["implication"])
+    return f"{words}, {str(extra).replace('_', ' ')}" if extra else words
+
+
+def level_words(fields: Mapping[str, Any]) -> str:
+    """ "L1"; where the KB's scheme has no level, the source's ("CIViC D, no KB level")."""
+    if fields.get("evidence_level"):
+        return f"L{fields['evidence_level']}"
+    source = " ".join(str(fields.get(k) or "") for k in ("source_scheme", "source_level")).strip()
+    if fields.get("implication") == Implication.PREDISPOSING:
+        return source or "germline"
+    return f"{source}, no KB level" if source else "no level"
+
 
 _CHARACTERISTIC_NAMES = {
     ("MSI", "high"): "MSI-H",
@@ -802,13 +883,15 @@ class Titles:
                 text = self._column(RecordType.EXPRESSION, "text").get(fields["expression"], "?")
                 therapy = self._column(RecordType.THERAPY, "name").get(fields.get("therapy") or "")
                 codes = ", ".join(fields.get("tumour_types") or [])
-                parts = [
-                    text,
-                    therapy or fields["implication"],
-                    codes,
-                    f"L{fields['evidence_level']}",
-                ]
-                return " · ".join(str(part) for part in parts)
+                return " · ".join(
+                    str(part)
+                    for part in (
+                        text,
+                        therapy or implication_words(fields),
+                        codes,
+                        level_words(fields),
+                    )
+                )
             case RecordType.TRIAL:
                 return f"{fields['nct_id']} {fields['title']}"
             case RecordType.TRIAL_ARM:
@@ -817,6 +900,13 @@ class Titles:
             case RecordType.EXON_MAP:
                 gene = self._column(RecordType.GENE, "symbol").get(fields["gene"], "?")
                 return f"{gene} exons on {fields['transcript']}"
+            case RecordType.LEVEL_SCHEME:
+                return f"{fields['name']} ({len(fields.get('levels') or [])} levels)"
+            case RecordType.LEVEL_CROSSWALK:
+                schemes = self._column(RecordType.LEVEL_SCHEME, "name")
+                source = schemes.get(fields["source_scheme"], fields["source_scheme"])
+                target = schemes.get(fields["target_scheme"], fields["target_scheme"])
+                return f"{source} -> {target} ({fields['implication']})"
             case RecordType.ONCOGENICITY:
                 name = self._column(RecordType.BIOMARKER, "label").get(fields["biomarker"], "")
                 what = str(fields["oncogenicity"]).replace("_", " ")
@@ -912,6 +1002,16 @@ def coerce(rtype: RecordType, spec: FieldSpec, value: Any, *, record: str) -> An
                 raise FieldError(
                     record, spec.name, value, spec.expected(), "a value is required, got"
                 )
+            if (rtype, spec.name) == (RecordType.LEVEL_SCHEME, "levels"):
+                try:
+                    parse_levels(cleaned)
+                except LevelSchemeError as exc:
+                    raise FieldError(record, spec.name, value, LEVELS_EXPECTED, str(exc)) from None
+            if (rtype, spec.name) == (RecordType.LEVEL_CROSSWALK, "entries"):
+                try:
+                    parse_entries(cleaned)
+                except LevelSchemeError as exc:
+                    raise FieldError(record, spec.name, value, ENTRIES_EXPECTED, str(exc)) from None
             if (rtype, spec.name) == (RecordType.EXON_MAP, "exons"):
                 try:
                     return [str(exon) for exon in parse_exons(cleaned)]
@@ -1172,6 +1272,18 @@ class Writer:
                     )
                     for i, key in enumerate(value)
                 ]
+            case (RecordType.LEVEL_SCHEME, "citations"):
+                obj.citation_links = [
+                    LevelSchemeCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
+                    for i, key in enumerate(value)
+                ]
+            case (RecordType.LEVEL_CROSSWALK, "citations"):
+                obj.citation_links = [
+                    LevelCrosswalkCitation(
+                        citation_id=self._ref(rtype, spec, key, record), position=i
+                    )
+                    for i, key in enumerate(value)
+                ]
             case (RecordType.EXON_MAP, "citations"):
                 obj.citation_links = [
                     ExonMapCitation(citation_id=self._ref(rtype, spec, key, record), position=i)
@@ -1274,6 +1386,19 @@ _REFERRERS: list[tuple[RecordType, Any, Any]] = [
         EvidenceItemCitation.evidence_item_id,
     ),
     (RecordType.EXON_MAP, ExonMapCitation.citation_id, ExonMapCitation.exon_map_id),
+    (RecordType.EVIDENCE_ITEM, EvidenceItem.oncogenicity_id, EvidenceItem.human_id),
+    (
+        RecordType.LEVEL_SCHEME,
+        LevelSchemeCitation.citation_id,
+        LevelSchemeCitation.level_scheme_id,
+    ),
+    (RecordType.LEVEL_CROSSWALK, LevelCrosswalk.source_scheme_id, LevelCrosswalk.human_id),
+    (RecordType.LEVEL_CROSSWALK, LevelCrosswalk.target_scheme_id, LevelCrosswalk.human_id),
+    (
+        RecordType.LEVEL_CROSSWALK,
+        LevelCrosswalkCitation.citation_id,
+        LevelCrosswalkCitation.level_crosswalk_id,
+    ),
     (RecordType.TRIAL_ARM, TrialArm.trial_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.expression_id, TrialArm.human_id),
     (RecordType.TRIAL_ARM, TrialArm.therapy_id, TrialArm.human_id),

@@ -128,6 +128,15 @@ class SnapshotNames:
 
 # --- tables ---------------------------------------------------------------------------------
 
+# An assertion's source level and what qualifies a diagnostic, prognostic or germline one.
+_ASSERTION_QUALIFIERS = (
+    "source_scheme",
+    "source_level",
+    "direction",
+    "pathogenicity",
+    "inheritance",
+    "syndrome",
+)
 ASSERTION_COLUMNS = (
     "id",
     "biomarkers",
@@ -143,6 +152,7 @@ ASSERTION_COLUMNS = (
     "description",
     "citations",
     "level_scheme",
+    *_ASSERTION_QUALIFIERS,
     "expression_id",
     "therapy_id",
     "uuid",
@@ -214,6 +224,7 @@ def _assertions(entries: Iterable[Entry], names: SnapshotNames) -> Table:
                 f.get("description"),
                 _joined(citation(ct) for ct in f.get("citations") or ()),
                 f.get("level_scheme"),
+                *(f.get(name) for name in _ASSERTION_QUALIFIERS),
                 f.get("expression"),
                 f.get("therapy"),
                 entry.get("uuid"),

@@ -37,6 +37,8 @@ from kb.model.orm import (
     ExonMap,
     Expression,
     Gene,
+    LevelCrosswalk,
+    LevelScheme,
     OncogenicityRecord,
     Therapy,
     TherapyDrug,
@@ -45,7 +47,13 @@ from kb.model.orm import (
     TrialArm,
     TumourType,
 )
-from kb.model.records import biomarker_name, threshold_text, type_of_human_id
+from kb.model.records import (
+    biomarker_name,
+    implication_words,
+    level_words,
+    threshold_text,
+    type_of_human_id,
+)
 from kb.storage.revisions import current_version
 from kb.vocab.releases import vocabulary_versions
 
@@ -341,6 +349,7 @@ def _assertions(session: Session, only: Sequence[str] | None) -> Loaded:
     query = select(
         a.id, a.human_id, a.expression_id, a.therapy_id, _plain(a.implication),
         _plain(a.evidence_level), _plain(a.line_of_therapy), a.kb_version,
+        _plain(a.direction), _plain(a.pathogenicity), a.source_scheme, a.source_level,
     ).order_by(a.human_id)  # fmt: skip
     if only is not None:
         query = query.where(a.human_id.in_(list(only)))
@@ -354,15 +363,25 @@ def _assertions(session: Session, only: Sequence[str] | None) -> Loaded:
     rows: list[tuple[Cell, ...]] = []
     titles: list[str] = []
     no_codes: list[str] = []
-    for uuid, hid, expression_id, therapy_id, implication, level, line, version in result:
+    for (
+        uuid, hid, expression_id, therapy_id, implication, level, line, version,
+        direction, pathogenicity, source_scheme, source_level,
+    ) in result:  # fmt: skip
         text = texts.get(expression_id, "?")
         therapy = therapies.get(therapy_id) if therapy_id else None
         codes = included.get(uuid, no_codes)
+        fields = {
+            "implication": implication, "direction": direction, "pathogenicity": pathogenicity,
+            "evidence_level": level, "source_scheme": source_scheme, "source_level": source_level,
+        }  # fmt: skip
+        shown = level_words(fields)
+        what = implication_words(fields)
         rows.append(
             (hid, text, therapy, _scope(codes, excluded.get(uuid, no_codes)),
-             implication, level, _words(line), version)
+             what, shown.removeprefix("L"), _words(line), version)
         )  # fmt: skip
-        titles.append(f"{text} · {therapy or implication} · {', '.join(codes)} · L{level}")
+        # As kb.model.records.Titles writes it.
+        titles.append(f"{text} · {therapy or what} · {', '.join(codes)} · {shown}")
     return rows, titles
 
 
@@ -420,6 +439,41 @@ def _exon_maps(session: Session, only: Sequence[str] | None) -> Loaded:
     for hid, symbol, transcript, exons, version in session.execute(query):
         rows.append((hid, symbol, transcript, "; ".join(exons or []), version))
         titles.append(f"{symbol} exons on {transcript}")
+    return rows, titles
+
+
+def _level_schemes(session: Session, only: Sequence[str] | None) -> Loaded:
+    query = (
+        select(LevelScheme.human_id, LevelScheme.name, LevelScheme.levels, LevelScheme.kb_version)
+        .where(*_where(LevelScheme, only))
+        .order_by(LevelScheme.human_id)
+    )
+    rows: list[tuple[Cell, ...]] = []
+    titles: list[str] = []
+    for hid, name, levels, version in session.execute(query):
+        codes = [str(level).split(":", 1)[0].strip() for level in levels or []]
+        rows.append((hid, name, ", ".join(codes), version))
+        titles.append(f"{name} ({len(codes)} levels)")
+    return rows, titles
+
+
+def _level_crosswalks(session: Session, only: Sequence[str] | None) -> Loaded:
+    names = _names(session, LevelScheme, "name")
+    query = (
+        select(
+            LevelCrosswalk.human_id, LevelCrosswalk.source_scheme_id,
+            LevelCrosswalk.target_scheme_id, _plain(LevelCrosswalk.implication),
+            LevelCrosswalk.entries, LevelCrosswalk.kb_version,
+        )
+        .where(*_where(LevelCrosswalk, only))
+        .order_by(LevelCrosswalk.human_id)
+    )  # fmt: skip
+    rows: list[tuple[Cell, ...]] = []
+    titles: list[str] = []
+    for hid, source, target, implication, entries, version in session.execute(query):
+        source_name, target_name = names.get(source, "?"), names.get(target, "?")
+        rows.append((hid, source_name, target_name, implication, "; ".join(entries or []), version))
+        titles.append(f"{source_name} -> {target_name} ({implication})")
     return rows, titles
 
 
@@ -567,6 +621,16 @@ TABLES: dict[RecordType, tuple[tuple[Column, ...], Loader]] = {
         (_ID, Column("gene", "Gene"), Column("transcript", "Transcript"),
          Column("exons", "Exons (codons)", stretch=True), _VERSION),
         _exon_maps,
+    ),
+    RecordType.LEVEL_SCHEME: (
+        (_ID, Column("name", "Scheme", stretch=True), Column("levels", "Levels"), _VERSION),
+        _level_schemes,
+    ),
+    RecordType.LEVEL_CROSSWALK: (
+        (_ID, Column("source", "From"), Column("target", "To"),
+         Column("implication", "Implication"), Column("entries", "Entries", stretch=True),
+         _VERSION),
+        _level_crosswalks,
     ),
 }  # fmt: skip
 

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 from kb.model import expression as exprs
 from kb.model.enums import (
     CHARACTERISTIC_STATUSES,
+    DIRECTIONS_FOR,
     EXPRESSION_STATUSES,
+    LEVEL_SCHEME,
+    LEVELLED,
     METHYLATION_STATUSES,
     SPECIAL_SCOPES,
     BiomarkerKind,
@@ -25,10 +28,12 @@ from kb.model.enums import (
     EvidenceLevel,
     Implication,
     Operator,
+    Origin,
     RecordType,
 )
 from kb.model.exons import ExonMapError, parse_exons
 from kb.model.identity import identity_key
+from kb.model.levels import LevelSchemeError, level_key, parse_entries, parse_levels
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model.orm import HgncGene, HgncSynonym
 from kb.model.protein import ProteinChangeError, parse_protein_change
@@ -480,7 +485,7 @@ class _Checker:
     def _check_assertion(self, row: RecordRow) -> Iterator[Problem]:
         f = row.fields
         implication, level = f.get("implication"), f.get("evidence_level")
-        if implication == Implication.RESISTANT and level not in _RESISTANCE_LEVELS:
+        if implication == Implication.RESISTANT and level and level not in _RESISTANCE_LEVELS:
             yield self.problem(
                 row,
                 "evidence_level",
@@ -496,6 +501,8 @@ class _Checker:
                 f"level {level} is for resistance",
                 "1, 2, 3A, 3B or 4",
             )
+        yield from self._assertion_level(row)
+        yield from self._assertion_qualifiers(row)
         if implication in (Implication.SENSITIVE, Implication.RESISTANT) and not f.get("therapy"):
             yield self.problem(
                 row,
@@ -513,6 +520,189 @@ class _Checker:
                 "one or more citation ids",
             )
         yield from self._exclusions(row)
+
+    def _assertion_level(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        implication = f.get("implication")
+        if f.get("evidence_level") or implication not in LEVELLED:
+            return
+        source = " ".join(str(f.get(k) or "") for k in ("source_scheme", "source_level")).strip()
+        if f.get("source_level"):
+            yield self.problem(
+                row,
+                "evidence_level",
+                "no_kb_level",
+                f"the KB's scheme has no {implication} level for {source} (a crosswalk gap): "
+                "set one before approval, or drop the assertion",
+                f"a level of {f.get('level_scheme') or LEVEL_SCHEME}",
+                severity="warning",
+            )
+        else:
+            yield self.problem(
+                row,
+                "evidence_level",
+                "missing_field",
+                f"a {implication} assertion needs an evidence level",
+                "one of " + ", ".join(level.value for level in EvidenceLevel),
+            )
+
+    def _assertion_qualifiers(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        implication = f.get("implication")
+        direction = f.get("direction")
+        allowed = DIRECTIONS_FOR.get(Implication(implication)) if implication else None
+        if direction and (not allowed or direction not in allowed):
+            yield self.problem(
+                row,
+                "direction",
+                "direction_mismatch",
+                f"a {implication} assertion has no direction {direction}"
+                if allowed
+                else "only diagnostic and prognostic assertions have a direction",
+                " or ".join(sorted(allowed)) if allowed else "no direction",
+            )
+        elif allowed and not direction:
+            yield self.problem(
+                row,
+                "direction",
+                "missing_direction",
+                f"a {implication} assertion should say which way it points",
+                " or ".join(sorted(allowed)),
+                severity="warning",
+            )
+        if implication != Implication.PREDISPOSING:
+            for name in ("pathogenicity", "inheritance", "syndrome"):
+                if f.get(name):
+                    yield self.problem(
+                        row,
+                        name,
+                        "germline_only",
+                        f"{name} qualifies predisposing (germline) assertions only",
+                        "no value, or implication predisposing",
+                    )
+            return
+        if f.get("therapy"):
+            yield self.problem(
+                row,
+                "therapy",
+                "unexpected_therapy",
+                "a predisposing assertion names no therapy",
+                "no therapy",
+            )
+        somatic = [
+            biomarker.human_id
+            for biomarker in self._expression_biomarkers(f.get("expression"))
+            if biomarker.fields.get("origin") in (None, Origin.SOMATIC)
+        ]
+        if somatic:
+            yield self.problem(
+                row,
+                "expression",
+                "somatic_predisposition",
+                f"a predisposing assertion matches germline findings only, but "
+                f"{', '.join(somatic)} {'is' if len(somatic) == 1 else 'are'} somatic",
+                "biomarkers of origin germline or either",
+                value=f.get("expression"),
+            )
+
+    def _expression_biomarkers(self, expression: Any) -> list[RecordRow]:
+        found = self.index.get(RecordType.EXPRESSION, {}).get(expression or "")
+        tree = found.fields.get("tree") if found else None
+        if not isinstance(tree, dict):
+            return []
+        biomarkers = self.index.get(RecordType.BIOMARKER, {})
+        return [
+            biomarkers[leaf["biomarker"]]
+            for leaf in exprs.leaves(tree)
+            if leaf.get("biomarker") in biomarkers
+        ]
+
+    def _check_level_scheme(self, row: RecordRow) -> Iterator[Problem]:
+        if row.fields.get("name") != LEVEL_SCHEME:
+            return
+        try:
+            codes = {level.code for level in parse_levels(row.fields.get("levels") or [])}
+        except LevelSchemeError:
+            return  # reported by the field check
+        ours = {level.value for level in EvidenceLevel}
+        if codes != ours:
+            yield self.problem(
+                row,
+                "levels",
+                "kb_scheme_levels",
+                f"the KB's own scheme ranks by {', '.join(sorted(ours))}; this record lists "
+                f"{', '.join(sorted(codes)) or 'none'}",
+                "exactly the KB's evidence levels",
+            )
+
+    def _check_level_crosswalk(self, row: RecordRow) -> Iterator[Problem]:
+        f = row.fields
+        schemes = self.index.get(RecordType.LEVEL_SCHEME, {})
+        source, target = (
+            schemes.get(f.get("source_scheme") or ""),
+            schemes.get(f.get("target_scheme") or ""),
+        )
+        try:
+            entries = parse_entries(f.get("entries") or [])
+            source_levels = parse_levels(source.fields.get("levels") or []) if source else None
+            target_levels = parse_levels(target.fields.get("levels") or []) if target else None
+        except LevelSchemeError:
+            return  # reported by the field check of this record or of the scheme
+        keys = {level_key(code) for code in entries}
+        if source_levels is not None:
+            known = {level_key(level.code) for level in source_levels}
+            for code in entries:
+                if level_key(code) not in known:
+                    yield self.problem(
+                        row,
+                        "entries",
+                        "unknown_level",
+                        f"{code} is not a level of {source.fields['name'] if source else '?'}",
+                        "levels of the source scheme",
+                        value=code,
+                    )
+            missing = [level.code for level in source_levels if level_key(level.code) not in keys]
+            if missing:
+                yield self.problem(
+                    row,
+                    "entries",
+                    "crosswalk_incomplete",
+                    f"no entry for {', '.join(missing)}: rows at those levels are reported as "
+                    "unmapped at import",
+                    'an entry per source level ("X -> " where the target has none)',
+                    value=", ".join(missing),
+                    severity="warning",
+                )
+        if target_levels is not None:
+            known = {level_key(level.code) for level in target_levels}
+            for code, mapped in entries.items():
+                if mapped is not None and level_key(mapped) not in known:
+                    yield self.problem(
+                        row,
+                        "entries",
+                        "unknown_level",
+                        f"{code} -> {mapped}: {mapped} is not a level of "
+                        f"{target.fields['name'] if target else '?'}",
+                        "levels of the target scheme",
+                        value=mapped,
+                    )
+        if target is not None and target.fields.get("name") == LEVEL_SCHEME:
+            resistant = f.get("implication") == Implication.RESISTANT
+            ours = {level.value for level in EvidenceLevel}
+            for code, mapped in entries.items():
+                if mapped is None or mapped not in ours:
+                    continue  # a gap, or an unknown level (reported above)
+                if (mapped in _RESISTANCE_LEVELS) != resistant:
+                    yield self.problem(
+                        row,
+                        "entries",
+                        "level_mismatch",
+                        f"{code} -> {mapped}: "
+                        + ("R1/R2 are" if not resistant else "only R1/R2 are")
+                        + f" levels for resistance, and this crosswalk is {f.get('implication')}",
+                        "R1 or R2" if resistant else "1, 2, 3A, 3B or 4",
+                        value=mapped,
+                    )
 
     def _check_trial(self, row: RecordRow) -> Iterator[Problem]:
         nct = row.fields.get("nct_id") or ""
