@@ -2,8 +2,9 @@
 KB with every error located, then staged into one change set in one transaction, or nothing.
 
 Owns: reading untrusted files safely (`readers`, `isolation`, `limits`), source adapters
-(`template`, `profiles`, `civic`, `ctml`), the engine that compares and stages, the
-ClinicalTrials.gov sync, and the one-call service the command line and the app use.
+(`template`, `profiles`, `civic` with `civic_layouts` for CIViC's older exports, `ctml`), the
+engine that compares and stages, the ClinicalTrials.gov sync, and the one-call service the
+command line and the app use.
 
 May import: `kb.review`, `kb.storage`, `kb.validation`, `kb.matching`, `kb.vocab`, `kb.model`,
 `kb.errors`. Independent of `kb.release`.

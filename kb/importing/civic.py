@@ -68,6 +68,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from kb.errors import KbError
+from kb.importing.civic_layouts import recognise_layout
 from kb.importing.limits import column_letter
 from kb.importing.model import (
     ImportError_,
@@ -1292,6 +1293,8 @@ def _read_tsv(path: Path, required: Sequence[str]) -> Iterator[_Row | SourceRow]
     if not sheet.rows:
         raise SourceError(ImportError_(Location(name), None, "empty_file", "the file is empty"))
     header = [_text(cell).strip() for cell in sheet.rows[0]]
+    layout = recognise_layout(header, required, Location(name, sheet.location_name, 1))
+    required = layout.required  # an older CIViC export is checked against its own columns
     letters = {column: column_letter(i) for i, column in enumerate(header) if column}
     problems = [
         ImportError_(
@@ -1343,7 +1346,10 @@ def _read_tsv(path: Path, required: Sequence[str]) -> Iterator[_Row | SourceRow]
             continue
         cells += [""] * (len(header) - len(cells))
         yield _Row(
-            name, sheet.location_name, index, dict(zip(header, cells, strict=False)), letters
+            name,
+            sheet.location_name,
+            index,
+            *layout.read(dict(zip(header, cells, strict=False)), letters),
         )
 
 
