@@ -105,6 +105,7 @@ from kb.model.orm import (
     HgncSynonym,
     Therapy,
     TherapyDrug,
+    Trial,
     TumourType,
 )
 from kb.model.protein import ProteinChangeError, parse_protein_change
@@ -187,6 +188,8 @@ class KbLookup:
     """Lower-cased OncoTree name -> the codes bearing it (a few names are shared)."""
     diseases: DoidCrosswalk | None = None
     """The DOID -> OncoTree crosswalk derived from the loaded vocabularies (kb.vocab.doid)."""
+    trial_protocols: Mapping[str, str] = field(default_factory=dict)
+    """Upper-cased protocol number -> the NCT id of the KB trial that carries it."""
 
     @classmethod
     def from_session(cls, session: Session) -> KbLookup:
@@ -226,6 +229,15 @@ class KbLookup:
         for code, name in session.execute(select(TumourType.code, TumourType.name)):
             codes.append(code)
             names.setdefault(name.strip().lower(), []).append(code)
+        protocols: dict[str, str] = {}
+        shared: set[str] = set()  # numbers differing only in case: ambiguous, so not looked up
+        for protocol, nct_id in session.execute(
+            select(Trial.protocol_no, Trial.nct_id).where(Trial.protocol_no.is_not(None))
+        ):
+            key = " ".join(str(protocol).upper().split())
+            if key in protocols:
+                shared.add(key)
+            protocols[key] = nct_id
         return cls(
             genes=genes,
             hgnc=hgnc,
@@ -236,6 +248,7 @@ class KbLookup:
             tumour_codes=frozenset(codes),
             tumour_names={name: tuple(sorted(found)) for name, found in names.items()},
             diseases=DoidCrosswalk.from_session(session),
+            trial_protocols={k: v for k, v in protocols.items() if k not in shared},
         )
 
 
