@@ -5,6 +5,7 @@ data, and errors located by JSON path."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def _doc(match: list[Any], **extra: Any) -> dict[str, Any]:
 
 
 def test_tmb_thresholds_are_data() -> None:
+    # nct_ids: the adapter's own mapping of protocol numbers, for callers outside a KB.
     row = _only(list(ctml_adapter(require_shared(TMB), nct_ids={"99-9999": "NCT00000001"})))
     assert row.valid, row.errors
     thresholds = [dict(record.fields) for record in _of(row, RecordType.THRESHOLD)]
@@ -108,7 +110,11 @@ def test_tmb_thresholds_are_data() -> None:
         ("==", "40"),
     ]
     (trial,) = _of(row, RecordType.TRIAL)
-    assert trial.fields == {"nct_id": "NCT00000001", "status": "RECRUITING"}
+    assert trial.fields == {
+        "nct_id": "NCT00000001",
+        "protocol_no": "99-9999",
+        "status": "RECRUITING",
+    }
     arm = _arms(row)["DOSE"]
     assert arm["name"] == "DOSE: DOSE ESCALATION"
     assert arm["suspended"] is False and arm["trial"] == Ref(trial.key)
@@ -126,33 +132,43 @@ def test_tmb_thresholds_are_data() -> None:
 
 
 def test_a_sample_without_an_nct_id_is_reported_not_dropped() -> None:
-    row = _only(list(ctml_adapter(require_shared(TMB))))
+    """MatchMiner's samples carry only a protocol number; the KB keys trials by NCT id, so a
+    number no KB trial carries is refused, saying what to do, never stored as an NCT id."""
+    row = _only(list(ctml_adapter(require_shared(TMB), lookup=LOOKUP)))
     (error,) = row.errors
     assert (error.code, error.location.file, error.location.column) == (
         "missing_nct_id",
         "tmb.json",
         "nct_id",
     )
-    assert "99-9999" in error.message
+    assert "'99-9999'" in error.message and "protocol number on its trial" in error.message
     assert not row.records
 
 
-def test_all_open_sample_reports_what_the_kb_cannot_express() -> None:
-    row = _only(
-        list(
-            ctml_adapter(require_shared(ALL_OPEN), lookup=LOOKUP, nct_ids={"10-002": "NCT00000002"})
-        )
-    )
-    # EGFR In_Frame_Del with no exon or codon: the KB's range biomarkers need a position.
-    paths = {(error.code, error.location.column) for error in row.errors}
-    assert paths == {
-        ("unrepresentable", f"{where}.match[0].and[0].genomic.variant_classification")
-        for where in (
-            "treatment_list.step[0]",
-            "treatment_list.step[0].arm[0]",
-            "treatment_list.step[0].arm[0].dose_level[0]",
-        )
+# The KB as it stands once a curator has recorded the sample's protocol number on its trial.
+WITH_PROTOCOL = replace(LOOKUP, trial_protocols={"10-002": "NCT00000002"})
+
+
+def test_all_open_sample_imports_onto_the_trial_with_its_protocol_number() -> None:
+    row = _only(list(ctml_adapter(require_shared(ALL_OPEN), lookup=WITH_PROTOCOL)))
+    assert row.valid, [str(e) for e in row.errors]
+    (trial,) = _of(row, RecordType.TRIAL)
+    # "open to accrual"; the protocol number stays a protocol number.
+    assert trial.fields == {
+        "nct_id": "NCT00000002",
+        "protocol_no": "10-002",
+        "status": "RECRUITING",
     }
+    assert trial.columns["nct_id"] == "protocol_no"
+    arms = _arms(row)
+    assert sorted(arms) == ["ARM 1", "ARM 1 / LEVEL 1", "ARM 2"]
+    # EGFR In_Frame_Del with no exon or codon: an in-frame deletion anywhere in EGFR, exactly
+    # what MatchMiner matches (not any EGFR mutation, not an exon it does not name).
+    egfr = {"kind": "range", "gene": "EGFR", "consequence": "inframe_deletion"}
+    for code, tumours in (("ARM 1", ["NSCLC"]), ("ARM 1 / LEVEL 1", ["PPB"]), ("ARM 2", ["LUNG"])):
+        assert _tree(row, arms[code]) == egfr
+        assert (arms[code]["tumour_types"], arms[code]["min_age"]) == (tumours, 18)
+    assert arms["ARM 2"]["suspended"] is True and arms["ARM 1"]["suspended"] is False
 
 
 def test_all_open_steps_arms_and_dose_levels(tmp_path: Path) -> None:
@@ -324,6 +340,147 @@ def test_json_list_of_documents_and_a_duplicate_trial(tmp_path: Path) -> None:
     assert second.location.row == 2
 
 
+# --- CTML as MatchMiner writes it in practice ----------------------------------------------------
+
+STATUSES = [
+    ("Open to Accrual", "RECRUITING"),
+    ("open to accrual", "RECRUITING"),
+    ("OPEN_TO_ACCRUAL", "RECRUITING"),
+    ("Open", "RECRUITING"),
+    ("Active", "RECRUITING"),  # NCI CTRP's word for open to accrual
+    ("Closed to Accrual", "ACTIVE_NOT_RECRUITING"),
+    ("closed-to-accrual", "ACTIVE_NOT_RECRUITING"),
+    ("CLOSED TO ACCRUAL AND INTERVENTION", "ACTIVE_NOT_RECRUITING"),
+    ("Active, not recruiting", "ACTIVE_NOT_RECRUITING"),  # ClinicalTrials.gov's, not CTRP's
+    ("Temporarily Closed to Accrual", "SUSPENDED"),
+    ("IRB Study Closure", "COMPLETED"),
+    ("Complete", "COMPLETED"),
+    ("Administratively Complete", "TERMINATED"),
+    ("In Review", "NOT_YET_RECRUITING"),
+    ("NOT_YET_RECRUITING", "NOT_YET_RECRUITING"),
+]
+
+
+@pytest.mark.parametrize(("written", "status"), STATUSES, ids=[s[0] for s in STATUSES])
+def test_status_spellings(tmp_path: Path, written: str, status: str) -> None:
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", _doc([], status=written)))))
+    assert row.valid, [str(e) for e in row.errors]
+    assert _of(row, RecordType.TRIAL)[0].fields["status"] == status
+
+
+@pytest.mark.parametrize("written", ["Closed", "Sleeping"])
+def test_an_unknown_status_names_the_accepted_spellings(tmp_path: Path, written: str) -> None:
+    # "Closed" alone: closed to accrual, or closed for good? Not guessed.
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", _doc([], status=written)))))
+    (error,) = row.errors
+    assert (error.code, error.location.column, error.value) == ("unknown_status", "status", written)
+    assert "'open to accrual'" in error.message and "'active'" in error.message
+    assert "ACTIVE_NOT_RECRUITING" in error.message
+
+
+PHASES = [
+    ("I", "PHASE1"),
+    ("Ib", "PHASE1"),  # a sub-phase is its phase, as ClinicalTrials.gov registers it
+    ("Phase 1b", "PHASE1"),
+    ("II", "PHASE2"),
+    ("IIa", "PHASE2"),
+    ("III", "PHASE3"),
+    ("IV", "PHASE4"),
+    ("I_II", "PHASE1_PHASE2"),
+    ("I/II", "PHASE1_PHASE2"),
+    ("IB/II", "PHASE1_PHASE2"),
+    ("Phase 1/Phase 2", "PHASE1_PHASE2"),
+    ("1/2", "PHASE1_PHASE2"),
+    ("II/III", "PHASE2_PHASE3"),
+    ("Early Phase 1", "EARLY_PHASE1"),
+    ("0", "EARLY_PHASE1"),
+    ("N/A", "NA"),
+    ("NA", "NA"),
+    ("PHASE1_PHASE2", "PHASE1_PHASE2"),
+]
+
+
+@pytest.mark.parametrize(("written", "phase"), PHASES, ids=[p[0] for p in PHASES])
+def test_phase_spellings(tmp_path: Path, written: str, phase: str) -> None:
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", _doc([], phase=written)))))
+    assert row.valid, [str(e) for e in row.errors]
+    assert _of(row, RecordType.TRIAL)[0].fields["phase"] == phase
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        ("Pilot", "a pilot study has no phase of its own"),
+        ("I/II/III", "expected a trial phase"),
+        ("Early Phase 2", "expected a trial phase"),
+    ],
+)
+def test_a_phase_that_is_not_one_is_reported(tmp_path: Path, written: str, says: str) -> None:
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", _doc([], phase=written)))))
+    (error,) = row.errors
+    assert (error.code, error.location.column) == ("unknown_phase", "phase")
+    assert says in error.message and "I_II" in error.message
+
+
+def test_the_nct_id_wherever_matchminer_puts_it(tmp_path: Path) -> None:
+    base = {k: v for k, v in _doc([]).items() if k != "nct_id"}
+    documents = [
+        # MatchMiner copies nct_id into its _summary.
+        {**base, "protocol_no": "10-002", "_summary": {"nct_number": "NCT01234567"}},
+        # Our own export, and some sites, put the NCT id in protocol_no: not a protocol number.
+        {**base, "protocol_no": "nct07654321"},
+    ]
+    first, second = ctml_adapter(_write(tmp_path, "t.json", documents))
+    assert first.valid and second.valid, [str(e) for e in (*first.errors, *second.errors)]
+    one, two = (_of(row, RecordType.TRIAL)[0] for row in (first, second))
+    assert (one.fields["nct_id"], one.fields["protocol_no"]) == ("NCT01234567", "10-002")
+    assert one.columns["nct_id"] == "_summary.nct_number"
+    assert two.fields["nct_id"] == "NCT07654321" and "protocol_no" not in two.fields
+
+
+def test_nct_ids_that_disagree_are_reported(tmp_path: Path) -> None:
+    data = {**_doc([]), "_summary": {"nct_number": "NCT07654321"}}
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", data))))
+    (error,) = row.errors
+    assert (error.code, error.location.column) == ("conflicting_ids", "_summary.nct_number")
+    assert "NCT01234567" in error.message and "NCT07654321" in error.message
+    assert not row.records
+
+
+def test_a_protocol_number_is_looked_up_as_written_apart_from_case_and_spaces(
+    tmp_path: Path,
+) -> None:
+    data = {k: v for k, v in _doc([]).items() if k != "nct_id"} | {"protocol_no": " dfci 10-002 "}
+    lookup = replace(LOOKUP, trial_protocols={"DFCI 10-002": "NCT00000002"})
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", data), lookup=lookup)))
+    assert _of(row, RecordType.TRIAL)[0].fields["nct_id"] == "NCT00000002"
+
+
+def test_documents_one_after_another_in_a_json_file(tmp_path: Path) -> None:
+    """MatchMiner's fixtures hold one JSON object a line (as mongoimport reads them)."""
+    first = _doc([{"genomic": {"hugo_symbol": "EGFR", "protein_change": "p.L858R"}}])
+    second = {**first, "nct_id": "NCT07654321"}
+    path = _write(tmp_path, "t.json", json.dumps(first) + "\n" + json.dumps(second, indent=1))
+    rows = list(ctml_adapter(path))
+    assert [row.location.row for row in rows] == [1, 2] and all(row.valid for row in rows)
+    with pytest.raises(SourceError, match="not valid JSON"):
+        list(ctml_adapter(_write(tmp_path, "u.json", json.dumps(first) + "\n{")))
+
+
+def test_a_classification_alone_is_that_consequence_anywhere_in_the_gene(tmp_path: Path) -> None:
+    """Nonsense_Mutation is a nonsense variant, not any truncating one (MatchMiner would not
+    match a frameshift to it)."""
+    data = _doc(
+        [{"genomic": {"hugo_symbol": "APC", "variant_classification": "Nonsense_Mutation"}}]
+    )
+    row = _only(list(ctml_adapter(_write(tmp_path, "t.json", data))))
+    assert _tree(row, _arms(row)["A"]) == {
+        "kind": "range",
+        "gene": "APC",
+        "consequence": "nonsense",
+    }
+
+
 # --- malformed documents -------------------------------------------------------------------------
 
 MALFORMED: list[tuple[str, Any, str, str | None]] = [
@@ -401,6 +558,12 @@ MALFORMED: list[tuple[str, Any, str, str | None]] = [
         _doc([{"clinical": {"her2_status": "Positive"}}]),
         "unsupported_criterion",
         "treatment_list.step[0].arm[0].match[0].clinical.her2_status",
+    ),
+    (
+        "protocol number too long for the KB",
+        {**_doc([]), "protocol_no": "P" * 65},
+        "too_long",
+        "protocol_no",
     ),
     (
         "unknown status",
@@ -564,6 +727,40 @@ def test_preview_of_the_samples_accounts_for_every_document(demo_with_vocab: Any
         assert len(result.rows) == 1
         assert result.new + result.changed + result.unchanged + result.invalid == 1
         assert result.invalid == 1 and result.errors  # no NCT id: reported, never dropped
+
+
+def test_a_matchminer_document_finds_its_trial_by_protocol_number(
+    demo_with_vocab: Any, tmp_path: Path
+) -> None:
+    """Once a KB trial carries its protocol number (here from a document naming both), the real
+    sample, which carries only that number, imports onto it; no other trial may take it."""
+    from kb.model.records import list_records
+    from tests.test_import_civic import apply_and_merge
+
+    sample = require_shared(ALL_OPEN)
+    with demo_with_vocab.read() as session:
+        first_nct, other_nct = (
+            row.fields["nct_id"] for row in list_records(session, RecordType.TRIAL)[:2]
+        )
+    document = json.loads(sample.read_text(encoding="utf-8"))
+    both = _write(tmp_path, "both.json", {**document, "nct_id": first_nct})
+    named = _preview(demo_with_vocab, both)
+    assert named.invalid == 0, [str(e) for e in named.errors]
+    apply_and_merge(demo_with_vocab, named, both)
+    with demo_with_vocab.read() as session:
+        trial = next(
+            row
+            for row in list_records(session, RecordType.TRIAL)
+            if row.fields["nct_id"] == first_nct
+        )
+    assert trial.fields["protocol_no"] == "10-002"
+    again = _preview(demo_with_vocab, sample)
+    assert (again.new, again.changed, again.unchanged, again.invalid) == (0, 0, 1, 0)
+    clash = _preview(
+        demo_with_vocab, _write(tmp_path, "other.json", {**document, "nct_id": other_nct})
+    )
+    assert clash.invalid == 1
+    assert [e.field for e in clash.errors if "10-002" in str(e)] == ["protocol_no"]
 
 
 def test_the_kbs_own_ctml_export_reimports_without_changes(

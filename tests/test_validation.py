@@ -40,6 +40,17 @@ def _plant(kb: Kb) -> None:
                 "evidence_level": "1",
             },
         )
+        # A protocol number wider than its column (SQLite stores it; PostgreSQL would not).
+        w.create(
+            RecordType.TRIAL,
+            {
+                "nct_id": "NCT09999999",
+                "protocol_no": "P" * 65,
+                "title": "Too long a protocol number",
+                "phase": "PHASE2",
+                "status": "RECRUITING",
+            },
+        )
         # A duplicate of the first demo drug, differing only in case.
         w.create(RecordType.DRUG, {"name": "OSIMERTINIB"})
         # A malformed protein change and a dangling tree leaf, as a bad direct edit leaves them.
@@ -75,6 +86,7 @@ def test_planted_errors_are_each_reported(demo_url: str) -> None:
     hgvs = found[("biomarker", "protein_change", "invalid_value")]
     assert hgvs.record == "BM-00001" and hgvs.value == "p.Zzz600Glu"
     assert found[("drug", "*", "duplicate")].value == "DR-00001"
+    assert found[("trial", "protocol_no", "too_long")].value == "P" * 65
     for problem in problems:
         assert problem.record and problem.field and problem.expected and problem.message
         assert problem.record in str(problem) and problem.field in str(problem)

@@ -116,6 +116,7 @@ from kb.model.orm import (
     LevelScheme,
     Therapy,
     TherapyDrug,
+    Trial,
     TumourType,
 )
 from kb.model.protein import ProteinChangeError, parse_protein_change
@@ -200,6 +201,8 @@ class KbLookup:
     """The DOID -> OncoTree crosswalk derived from the loaded vocabularies (kb.vocab.doid)."""
     crosswalks: Mapping[tuple[str, str], Crosswalk] = field(default_factory=dict)
     """(source scheme name, implication) -> the KB's crosswalk into its own level scheme."""
+    trial_protocols: Mapping[str, str] = field(default_factory=dict)
+    """Upper-cased protocol number -> the NCT id of the KB trial that carries it."""
 
     @classmethod
     def from_session(cls, session: Session) -> KbLookup:
@@ -239,6 +242,15 @@ class KbLookup:
         for code, name in session.execute(select(TumourType.code, TumourType.name)):
             codes.append(code)
             names.setdefault(name.strip().lower(), []).append(code)
+        protocols: dict[str, str] = {}
+        shared: set[str] = set()  # numbers differing only in case: ambiguous, so not looked up
+        for protocol, nct_id in session.execute(
+            select(Trial.protocol_no, Trial.nct_id).where(Trial.protocol_no.is_not(None))
+        ):
+            key = " ".join(str(protocol).upper().split())
+            if key in protocols:
+                shared.add(key)
+            protocols[key] = nct_id
         return cls(
             genes=genes,
             hgnc=hgnc,
@@ -250,6 +262,7 @@ class KbLookup:
             tumour_names={name: tuple(sorted(found)) for name, found in names.items()},
             diseases=DoidCrosswalk.from_session(session),
             crosswalks=_crosswalks(session),
+            trial_protocols={k: v for k, v in protocols.items() if k not in shared},
         )
 
 

@@ -1,6 +1,7 @@
 """CTML import: MatchMiner clinical trial markup (JSON or YAML, one or many documents per file)
 becomes a trial, its arms, and the biomarkers, thresholds and expressions of their eligibility
-(DESIGN §4).
+(DESIGN §4). A JSON file holds one document, a list of them, or several one after another (one
+object a line, as MatchMiner's loaders read them).
 
 `ctml_adapter(path)` yields one `SourceRow` per trial document, following the interface in
 kb/importing/engine.py. Errors are located by the document's JSON path in `Location.column`
@@ -8,20 +9,37 @@ kb/importing/engine.py. Errors are located by the document's JSON path in `Locat
 several documents, `Location.row` is the document's number (1-based), otherwise it is empty.
 Pass ``lookup=KbLookup.from_session(session)`` so that OncoTree names (which CTML uses, e.g.
 "Non-Small Cell Lung Cancer") resolve to codes and genes the KB lacks are proposed with their
-HGNC ids; without it only OncoTree codes are accepted and genes are referred to by symbol.
+HGNC ids, and so that a document carrying only a protocol number finds the KB trial that has it;
+without it only OncoTree codes are accepted and genes are referred to by symbol.
 
 How a document maps, and why:
 
-* ``nct_id`` is required: the KB keys trials by NCT id. Documents that only carry a sponsor
-  ``protocol_no`` (as MatchMiner's test fixtures do) can be given one with
-  ``nct_ids={"10-002": "NCT01234567"}``. ``long_title`` (else ``short_title`` / ``title``),
-  ``phase`` and ``status`` are mapped when present and otherwise left out, so an existing trial
-  keeps its values (a new one then needs them, and the preview says so).
-* ``status``: OnCore/MatchMiner statuses map to ClinicalTrials.gov ones: open to accrual ->
-  RECRUITING; closed to accrual, closed to accrual and intervention -> ACTIVE_NOT_RECRUITING;
-  suspended, on hold, temporarily closed … -> SUSPENDED; IRB study closure, completed ->
-  COMPLETED; new, approved, not yet open -> NOT_YET_RECRUITING; ClinicalTrials.gov values are
-  accepted as they are.
+* The trial is keyed by its NCT id, as the KB keys every trial (release, ClinicalTrials.gov
+  sync, CTML export); a protocol number is never stored as one. The NCT id is read from
+  ``nct_id``, else ``_summary.nct_number`` (where MatchMiner copies it), else ``protocol_no``
+  when that is itself an NCT id (as our own export writes it); ids that disagree are reported.
+  A document with only a sponsor's ``protocol_no`` (as MatchMiner's test fixtures are) is the
+  trial that carries that protocol number in the KB (the trial's ``protocol_no`` field, looked
+  up through `KbLookup`), or the one ``nct_ids={"10-002": "NCT01234567"}`` names; otherwise it is
+  refused, naming the protocol number. A ``protocol_no`` that is not an NCT id is recorded on
+  the trial, so later documents carrying only that number find it.
+* ``long_title`` (else ``short_title`` / ``title``), ``phase`` and ``status`` are mapped when
+  present and otherwise left out, so an existing trial keeps its values (a new one then needs
+  them, and the preview says so).
+* ``status`` (any case; underscores, hyphens and commas read as spaces): OnCore/MatchMiner and
+  NCI CTRP statuses map to ClinicalTrials.gov ones: open to accrual, open, active (CTRP's word
+  for open) -> RECRUITING; closed to accrual (and intervention) -> ACTIVE_NOT_RECRUITING;
+  suspended, on hold, temporarily closed … -> SUSPENDED; IRB study closure, complete(d) ->
+  COMPLETED; administratively complete (CTRP: ended early) -> TERMINATED; new, approved, in
+  review, not yet open -> NOT_YET_RECRUITING; ClinicalTrials.gov values ("Active, not
+  recruiting", RECRUITING …) are accepted as they are. Anything else ("closed" alone is one of
+  them: closed to accrual, or closed for good?) is reported with the accepted spellings.
+* ``phase``: I, II, III, IV in Roman or Arabic numerals, with or without "Phase"; a sub-phase is
+  its phase (Ib -> PHASE1, IIa -> PHASE2); two joined by /, _, -, & or "and" (I/II, I_II, IB/II,
+  1/2, Phase 1/Phase 2) -> PHASE1_PHASE2 or PHASE2_PHASE3; Early Phase 1 and Phase 0 ->
+  EARLY_PHASE1; N/A, NA, Not Applicable -> NA; ClinicalTrials.gov values as they are. Anything
+  else is reported: "Pilot" names no phase, and guessing one would put a wrong phase in the
+  release.
 * Each ``treatment_list.step[].arm[]`` becomes a trial arm (code ``arm_code``, name
   ``arm_description``, suspended when ``arm_suspended`` is "Y" or every dose level is
   suspended). MatchMiner matches at step, arm and dose level independently; the KB has arms
@@ -41,15 +59,17 @@ How a document maps, and why:
 * ``genomic``: ``protein_change`` -> sequence variant; ``wildcard_protein_change`` ("p.G12") ->
   range at that codon (consequence from ``variant_classification``, else missense, as CIViC
   codon variants); ``exon`` -> range at that exon (consequence from ``variant_classification``,
-  else any); ``variant_category`` CNV with ``cnv_call`` High level amplification /
-  Homozygous deletion -> copy number (Gain and Heterozygous deletion have no KB kind and are
-  reported); SV -> fusion (with ``fusion_partner_hugo_symbol`` when given; orientation as in
-  kb.importing.civic.FIVE_PRIME_GENES); Mutation -> categorical oncogenic mutations;
-  ``variant_classification`` alone -> truncating mutations for nonsense / frameshift / splice
-  site, else reported (the KB needs an exon or codon for a consequence); Any Variation ->
-  oncogenic mutations OR amplification OR deletion OR fusion; ``mmr_status`` / ``ms_status``
-  -> MMR / MSI characteristic biomarkers. ``!`` negations inside genomic values are reported
-  (they mean "a variant of this gene other than …", which the KB cannot express).
+  else any); ``variant_classification`` with neither -> that consequence anywhere in the gene
+  (a range with no exon or codons, e.g. EGFR In_Frame_Del -> EGFR inframe deletion; MAF's
+  Frame_Shift_Del and _Ins are both the KB's frameshift); ``variant_category`` CNV with
+  ``cnv_call`` High level amplification / Homozygous deletion -> copy number (Gain and
+  Heterozygous deletion are reported: the KB's gain and loss include amplification and deep
+  deletion, MatchMiner's calls do not); SV -> fusion (with ``fusion_partner_hugo_symbol`` when
+  given; orientation as in kb.importing.civic.FIVE_PRIME_GENES); Mutation -> categorical
+  oncogenic mutations; Any Variation -> oncogenic mutations OR amplification OR deletion OR
+  fusion; ``mmr_status`` / ``ms_status`` -> MMR / MSI characteristic biomarkers. ``!``
+  negations inside genomic values are reported (they mean "a variant of this gene other than
+  …", which the KB cannot express).
 """
 
 from __future__ import annotations
@@ -96,6 +116,7 @@ from kb.model.enums import (
 )
 from kb.model.expression import MAX_DEPTH
 from kb.model.metrics import Metric
+from kb.model.orm import PROTOCOL_NO_LENGTH
 from kb.model.protein import ProteinChangeError, parse_protein_change
 
 __all__ = ["ctml_adapter", "read_documents"]
@@ -120,7 +141,7 @@ def read_documents(path: Path) -> tuple[str, list[Any]]:
     documents: list[Any] = []
     if as_json:
         try:
-            loaded = json.loads(text)
+            values = _json_values(text)
         except json.JSONDecodeError as exc:
             raise _fail(
                 name,
@@ -129,7 +150,8 @@ def read_documents(path: Path) -> tuple[str, list[Any]]:
             ) from None
         except RecursionError:
             raise _fail(name, "too_deep", "the JSON is nested too deeply") from None
-        documents = loaded if isinstance(loaded, list) else [loaded]
+        for loaded in values:
+            documents.extend(loaded if isinstance(loaded, list) else [loaded])
     else:
         try:
             for loaded in yaml.load_all(text, Loader=NoAliasLoader):
@@ -149,6 +171,23 @@ def read_documents(path: Path) -> tuple[str, list[Any]]:
     return name, documents
 
 
+def _json_values(text: str) -> list[Any]:
+    """The JSON values of `text`: one, or several one after another (one object a line, as
+    MatchMiner's loaders and mongoimport read them). Raises json.JSONDecodeError."""
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    end, size = 0, len(text)
+    while True:
+        while end < size and text[end] in " \t\r\n":
+            end += 1
+        if end == size and values:
+            return values
+        value, end = decoder.raw_decode(text, end)
+        values.append(value)
+        if len(values) > _MAX_DOCUMENTS:
+            return values
+
+
 def _fail(file: str, code: str, message: str) -> SourceError:
     return SourceError(ImportError_(Location(file), None, code, message))
 
@@ -165,7 +204,7 @@ def ctml_adapter(
     """Read a CTML file: one SourceRow per trial document.
 
     `nct_ids` maps a document's ``protocol_no`` to the NCT id to use when the document has no
-    ``nct_id`` of its own.
+    NCT id of its own; it is consulted before the KB trials' protocol numbers in `lookup`.
     """
     name, documents = read_documents(path)
     many = len(documents) > 1
@@ -278,31 +317,26 @@ class _Document:
 
     def _trial(self, document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
         """The trial's fields and the path each came from; None if it has no usable NCT id."""
-        nct = _scalar(document.get("nct_id"))
         protocol = _scalar(document.get("protocol_no"))
-        path = "nct_id"
-        if not nct and protocol and protocol in self.nct_ids:
-            nct, path = self.nct_ids[protocol], "protocol_no"
-        if not nct:
-            self.error(
-                "nct_id",
-                "missing_nct_id",
-                "the document has no nct_id; the KB keys trials by NCT id"
-                + (
-                    f" (protocol_no {protocol!r} is the sponsor's number; give its NCT id)"
-                    if protocol
-                    else ""
-                ),
-            )
+        found = self._nct_id(document, protocol)
+        if found is None:
             return None
-        nct = nct.strip().upper()
-        if not _NCT.match(nct):
-            self.error(path, "malformed_id", "is not an NCT id (NCT followed by 8 digits)", nct)
-            return None
+        nct, path = found
         self.nct_id = nct
         fields: dict[str, Any] = {"nct_id": nct}
         # Where each field is (or would be): a new trial lacking one gets an error located there.
         columns = {"nct_id": path, "title": "long_title", "phase": "phase", "status": "status"}
+        if protocol and not _NCT.match(protocol.upper()):
+            if len(protocol) > PROTOCOL_NO_LENGTH:
+                self.error(
+                    "protocol_no",
+                    "too_long",
+                    f"a protocol number has at most {PROTOCOL_NO_LENGTH} characters",
+                    protocol,
+                )
+                return None
+            # Recorded on the trial, so that a later document carrying only this number finds it.
+            fields["protocol_no"], columns["protocol_no"] = protocol, "protocol_no"
         for key in ("long_title", "short_title", "title"):
             title = _scalar(document.get(key))
             if title:
@@ -312,25 +346,14 @@ class _Document:
         if phase_text:
             phase = _phase(phase_text)
             if phase is None:
-                self.error(
-                    "phase",
-                    "unknown_phase",
-                    "expected a trial phase such as I, II, I/II, III or IV",
-                    phase_text,
-                )
+                self.error("phase", "unknown_phase", _phase_expected(phase_text), phase_text)
             else:
                 fields["phase"], columns["phase"] = phase.value, "phase"
         status_text = _scalar(document.get("status"))
         if status_text:
             status = _status(status_text)
             if status is None:
-                self.error(
-                    "status",
-                    "unknown_status",
-                    "expected a CTML status such as 'Open to Accrual' or a ClinicalTrials.gov "
-                    "status such as RECRUITING",
-                    status_text,
-                )
+                self.error("status", "unknown_status", _STATUS_EXPECTED, status_text)
             else:
                 fields["status"], columns["status"] = status.value, "status"
         # kb.release.ctml_export keeps the ClinicalTrials.gov status it had to simplify for
@@ -340,6 +363,65 @@ class _Document:
         if exact and exact in TrialStatus.__members__:
             fields["status"], columns["status"] = TrialStatus[exact].value, "kb_curator"
         return fields, columns
+
+    def _nct_id(self, document: Mapping[str, Any], protocol: str | None) -> tuple[str, str] | None:
+        """The document's NCT id and the path it came from, or None (with the error recorded).
+
+        MatchMiner writes it as ``nct_id`` and copies it to ``_summary.nct_number``; our own
+        export (and some sites) put it in ``protocol_no`` too. Failing those, the protocol
+        number is looked up: in `nct_ids`, then among the KB's trials' protocol numbers.
+        """
+        written: list[tuple[str, str]] = []
+        own = _scalar(document.get("nct_id"))
+        if own:
+            written.append(("nct_id", own))
+        summary = document.get("_summary")
+        copied = _scalar(summary.get("nct_number")) if isinstance(summary, dict) else None
+        if copied:
+            written.append(("_summary.nct_number", copied))
+        if protocol and _NCT.match(protocol.upper()):
+            written.append(("protocol_no", protocol))
+        if not written and protocol:
+            known = self.lookup.trial_protocols if self.lookup else {}
+            if protocol in self.nct_ids:
+                written.append(("protocol_no", self.nct_ids[protocol]))
+            elif _protocol_key(protocol) in known:
+                written.append(("protocol_no", known[_protocol_key(protocol)]))
+        if not written:
+            self.error(
+                "nct_id",
+                "missing_nct_id",
+                "the document has no NCT id (nct_id, or MatchMiner's _summary.nct_number) and "
+                "the KB keys trials by NCT id"
+                + (
+                    f"; no KB trial has the protocol number {protocol!r}: add the nct_id to the "
+                    "document, or record the protocol number on its trial in the KB"
+                    if protocol
+                    else ""
+                ),
+            )
+            return None
+        ids: dict[str, str] = {}
+        for path, text in written:
+            nct = text.strip().upper()
+            if not _NCT.match(nct):
+                self.error(
+                    path, "malformed_id", "is not an NCT id (NCT followed by 8 digits)", text
+                )
+                return None
+            ids.setdefault(nct, path)
+        if len(ids) > 1:
+            where = ", ".join(f"{path} {nct}" for nct, path in ids.items())
+            self.error(
+                written[-1][0],
+                "conflicting_ids",
+                f"the document names more than one NCT id ({where}); which trial it describes "
+                "is unclear",
+                written[-1][1],
+            )
+            return None
+        ((nct, path),) = ids.items()
+        return nct, path
 
     def _arms(self, document: Mapping[str, Any]) -> list[_Arm]:
         arms: list[_Arm] = []
@@ -916,8 +998,10 @@ class _Document:
                 self.error(
                     f"{path}.cnv_call",
                     "unrepresentable",
-                    "the KB holds amplification and (homozygous) deletion; "
-                    f"{fields.get('cnv_call') or 'a CNV without cnv_call'!r} has no KB kind",
+                    "the KB reads High level amplification and Homozygous deletion; "
+                    f"{fields.get('cnv_call') or 'a CNV without cnv_call'!r} has no KB kind "
+                    "that means the same (the KB's gain and loss include amplification and "
+                    "deep deletion)",
                     fields.get("cnv_call"),
                 )
                 return None
@@ -926,20 +1010,8 @@ class _Document:
             partner = fields.get("fusion_partner_hugo_symbol", "").strip().upper() or None
             return Leaf(_fusion_spec(symbol, partner))
         if consequence is not None:
-            if consequence in _TRUNCATING:
-                return Leaf(
-                    BiomarkerSpec(
-                        BiomarkerKind.CATEGORICAL, symbol, category=Category.TRUNCATING_MUTATIONS
-                    )
-                )
-            self.error(
-                f"{path}.variant_classification",
-                "unrepresentable",
-                f"{classification} anywhere in {symbol} cannot be expressed: the KB needs an "
-                "exon or codon for a consequence (add 'exon' or 'wildcard_protein_change')",
-                classification,
-            )
-            return None
+            # That consequence anywhere in the gene: a range with no exon or codons.
+            return Leaf(BiomarkerSpec(BiomarkerKind.RANGE, symbol, consequence=consequence))
         if category in ("mutation", ""):
             return Leaf(
                 BiomarkerSpec(
@@ -1045,7 +1117,6 @@ def _category(text: str) -> str:
     return _CATEGORY_ALIASES.get(key, key)
 
 
-_TRUNCATING = frozenset({Consequence.NONSENSE, Consequence.FRAMESHIFT, Consequence.SPLICE})
 _CNV_CALLS = {
     "high level amplification": CopyNumberType.AMPLIFICATION,
     "high amplification": CopyNumberType.AMPLIFICATION,
@@ -1098,37 +1169,69 @@ def _comparison(text: str) -> tuple[Operator, str] | None:
     return _OPERATORS[match[1]], match[2]
 
 
+# A phase as one number: Roman or Arabic, with an optional sub-phase letter (Ib, IIa, 1b):
+# a sub-phase is part of its phase, as ClinicalTrials.gov registers it.
+_PHASE_PART = re.compile(r"^(IV|III|II|I|[0-4])[ABC]?$")
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+_PHASE_SETS = {
+    (0,): TrialPhase.EARLY_PHASE1,  # Phase 0 is registered as Early Phase 1
+    (1,): TrialPhase.PHASE1,
+    (1, 2): TrialPhase.PHASE1_PHASE2,
+    (2,): TrialPhase.PHASE2,
+    (2, 3): TrialPhase.PHASE2_PHASE3,
+    (3,): TrialPhase.PHASE3,
+    (4,): TrialPhase.PHASE4,
+}
+
+
 def _phase(text: str) -> TrialPhase | None:
-    key = text.strip().upper().replace("PHASE", "").replace("_", " ").strip()
-    key = re.sub(r"\s*([/,&-]|AND)\s*", "/", key)
-    romans = {"IV": "4", "III": "3", "II": "2", "I": "1", "0": "0"}
-    parts = [romans.get(part.strip(), part.strip()) for part in key.split("/") if part.strip()]
-    phases = {
-        ("0",): TrialPhase.EARLY_PHASE1,
-        ("EARLY 1",): TrialPhase.EARLY_PHASE1,
-        ("EARLY1",): TrialPhase.EARLY_PHASE1,
-        ("1",): TrialPhase.PHASE1,
-        ("1", "2"): TrialPhase.PHASE1_PHASE2,
-        ("2",): TrialPhase.PHASE2,
-        ("2", "3"): TrialPhase.PHASE2_PHASE3,
-        ("3",): TrialPhase.PHASE3,
-        ("4",): TrialPhase.PHASE4,
-        ("NA",): TrialPhase.NA,
-        ("N/A",): TrialPhase.NA,
-        ("N", "A"): TrialPhase.NA,
-    }
-    found = phases.get(tuple(parts))
-    if found is not None:
-        return found
+    """A phase as MatchMiner and OnCore write it ("I", "Ib", "I/II", "I_II", "IB/II",
+    "Phase 1/Phase 2", "1/2", "Early Phase 1", "N/A", "NA") or as ClinicalTrials.gov does
+    ("PHASE1_PHASE2"); None for anything else."""
+    upper = " ".join(text.upper().split())
     try:
-        return TrialPhase(text.strip().upper())
+        return TrialPhase(upper.replace(" ", "_"))
     except ValueError:
-        return None
+        pass
+    words = upper.replace("PHASE", " ")
+    if re.sub(r"[^A-Z]", "", words) in ("NA", "NOTAPPLICABLE"):
+        return TrialPhase.NA
+    parts = [part for part in re.split(r"[\s/,&_+-]+", words) if part and part != "AND"]
+    early = bool(parts) and parts[0].startswith("EARLY")
+    if early:
+        parts = [parts[0].removeprefix("EARLY"), *parts[1:]]
+        parts = [part for part in parts if part]
+    numbers: set[int] = set()
+    for part in parts:
+        match = _PHASE_PART.match(part)
+        if match is None:
+            return None
+        numbers.add(_ROMAN.get(match[1]) or int(match[1]))
+    if early:
+        return TrialPhase.EARLY_PHASE1 if numbers == {1} else None
+    return _PHASE_SETS.get(tuple(sorted(numbers)))
 
 
+def _phase_expected(text: str) -> str:
+    accepted = (
+        "expected a trial phase: I, II, III or IV (sub-phases such as Ib or IIa count as "
+        "their phase), I/II or II/III (also written I_II, IB/II, 1/2, Phase 1/Phase 2), "
+        "Early Phase 1 or Phase 0, N/A, or a ClinicalTrials.gov phase such as PHASE1_PHASE2"
+    )
+    if "PILOT" in text.upper():
+        return (
+            "a pilot study has no phase of its own: give the phase it is registered with on "
+            f"ClinicalTrials.gov; {accepted}"
+        )
+    return accepted
+
+
+# OnCore's and NCI CTRP's statuses (as MatchMiner carries them) -> ClinicalTrials.gov's. Keys are
+# lower case with underscores, hyphens and commas read as spaces.
 _STATUSES = {
     "open to accrual": TrialStatus.RECRUITING,
     "open": TrialStatus.RECRUITING,
+    "active": TrialStatus.RECRUITING,  # NCI CTRP: open to accrual
     "closed to accrual": TrialStatus.ACTIVE_NOT_RECRUITING,
     "closed to accrual and intervention": TrialStatus.ACTIVE_NOT_RECRUITING,
     "closed to new accrual": TrialStatus.ACTIVE_NOT_RECRUITING,
@@ -1139,23 +1242,37 @@ _STATUSES = {
     "temporarily closed to accrual and intervention": TrialStatus.SUSPENDED,
     "irb study closure": TrialStatus.COMPLETED,
     "completed": TrialStatus.COMPLETED,
+    "complete": TrialStatus.COMPLETED,
+    "administratively complete": TrialStatus.TERMINATED,  # NCI CTRP: closed before its end
     "terminated": TrialStatus.TERMINATED,
     "withdrawn": TrialStatus.WITHDRAWN,
     "new": TrialStatus.NOT_YET_RECRUITING,
     "approved": TrialStatus.NOT_YET_RECRUITING,
+    "in review": TrialStatus.NOT_YET_RECRUITING,
     "not yet open": TrialStatus.NOT_YET_RECRUITING,
     "enrolling by invitation": TrialStatus.ENROLLING_BY_INVITATION,
 }
+_STATUS_EXPECTED = (
+    "expected a trial status (any case; spaces, underscores or hyphens): "
+    + ", ".join(f"'{key}'" for key in _STATUSES)
+    + "; or a ClinicalTrials.gov status: "
+    + ", ".join(status.value for status in TrialStatus)
+)
 
 
 def _status(text: str) -> TrialStatus | None:
-    key = " ".join(text.lower().replace(",", " ").replace("_", " ").split())
+    key = " ".join(re.sub(r"[_,-]", " ", text.lower()).split())
     if key in _STATUSES:
         return _STATUSES[key]
     for status in TrialStatus:
         if status.value.lower().replace("_", " ") == key:
             return status
     return None
+
+
+def _protocol_key(protocol: str) -> str:
+    """A protocol number as kb.importing.civic.KbLookup.trial_protocols keys it."""
+    return " ".join(protocol.upper().split())
 
 
 def _scalar(value: Any) -> str | None:

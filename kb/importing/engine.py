@@ -135,7 +135,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.GENE: (("symbol",), ("hgnc_id",)),
     RecordType.DRUG: (("name",),),
     RecordType.THERAPY: (("name",),),
-    RecordType.TRIAL: (("nct_id",),),
+    RecordType.TRIAL: (("nct_id",), ("protocol_no",)),
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial", "code"),),
     RecordType.EXON_MAP: (("gene",),),

@@ -545,10 +545,16 @@ class TrialCitation(Base):
     citation: Mapped[Citation] = relationship()
 
 
+PROTOCOL_NO_LENGTH = 64
+
+
 class Trial(RecordMixin, Base):
     __tablename__ = "trial"
     __table_args__ = (CheckConstraint("nct_id LIKE 'NCT%'", name="nct_id_form"),)
     nct_id: Mapped[str] = mapped_column(String(16), unique=True)
+    # The sponsor's or site's own number (MatchMiner names trials by it): lets a CTML document
+    # that carries only this number find its trial.
+    protocol_no: Mapped[str | None] = mapped_column(String(PROTOCOL_NO_LENGTH), unique=True)
     title: Mapped[str] = mapped_column(Text)
     phase: Mapped[TrialPhase] = mapped_column(_enum(TrialPhase, "trial_phase"))
     status: Mapped[TrialStatus] = mapped_column(_enum(TrialStatus, "trial_status"))

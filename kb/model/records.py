@@ -255,6 +255,11 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
     ),
     RecordType.TRIAL: (
         _f("nct_id", "str", required=True),
+        _f(
+            "protocol_no",
+            "str",
+            help="the sponsor's or site's protocol number, e.g. 10-002 (MatchMiner's trial key)",
+        ),
         _f("title", "text", required=True),
         _f("phase", "enum", required=True, enum=TrialPhase),
         _f("status", "enum", required=True, enum=TrialStatus),
@@ -511,7 +516,7 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.GENE: (("symbol",), ("hgnc_id",)),
     RecordType.DRUG: (("name",),),
     RecordType.THERAPY: (("name",),),
-    RecordType.TRIAL: (("nct_id",),),
+    RecordType.TRIAL: (("nct_id",), ("protocol_no",)),
     RecordType.CITATION: (("kind", "identifier"),),
     RecordType.TRIAL_ARM: (("trial_id", "code"),),
     RecordType.EXON_MAP: (("gene_id",),),

@@ -91,7 +91,9 @@ def _trial(
     fields = trial["fields"]
     status = _STATUSES.get(str(fields.get("status")), "unknown")
     return {
-        "protocol_no": fields["nct_id"],
+        # MatchMiner names a trial by its protocol number; the NCT id stands in where the KB
+        # has none.
+        "protocol_no": fields.get("protocol_no") or fields["nct_id"],
         "nct_id": fields["nct_id"],
         "long_title": fields.get("title") or "",
         "phase": _PHASES.get(str(fields.get("phase")), str(fields.get("phase"))),

@@ -35,7 +35,7 @@ from kb.model.exons import ExonMapError, parse_exons
 from kb.model.identity import identity_key
 from kb.model.levels import LevelSchemeError, level_key, parse_entries, parse_levels
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
-from kb.model.orm import HgncGene, HgncSynonym
+from kb.model.orm import PROTOCOL_NO_LENGTH, HgncGene, HgncSynonym
 from kb.model.protein import ProteinChangeError, parse_protein_change
 from kb.model.records import SPECS, FieldError, RecordRow, coerce, list_records
 from kb.vocab.oncotree import TumourTree
@@ -709,6 +709,15 @@ class _Checker:
         if not _NCT.match(nct):
             yield self.problem(
                 row, "nct_id", "malformed_id", "is not an NCT id", "NCT followed by 8 digits"
+            )
+        protocol = row.fields.get("protocol_no") or ""
+        if len(protocol) > PROTOCOL_NO_LENGTH:
+            yield self.problem(
+                row,
+                "protocol_no",
+                "too_long",
+                f"is longer than {PROTOCOL_NO_LENGTH} characters",
+                f"a protocol number of at most {PROTOCOL_NO_LENGTH} characters",
             )
 
     def _check_trial_arm(self, row: RecordRow) -> Iterator[Problem]:
