@@ -1023,3 +1023,43 @@ def test_publish_needs_the_server_to_confirm(
     with pytest.raises(PublishError) as excinfo:
         publish_release(release, secret_url, retries=0, timeout=5)
     assert "hunter2" not in str(excinfo.value)
+
+
+def test_ctml_never_widens_a_biomarker_into_any_mutation() -> None:
+    """KRAS codon 12 or a KRAS frameshift written as "any KRAS mutation" would offer a trial to
+    patients it does not fit: what CTML cannot say exactly is a display name only (kb.json
+    holds the rule); what it can, it says."""
+    from kb.release.ctml_export import _leaf
+    from kb.release.tables import SnapshotNames
+
+    def biomarker(bm_id: str, **fields: Any) -> dict[str, Any]:
+        return {"id": bm_id, "fields": {"gene": "GN-00001", "origin": "somatic", **fields}}
+
+    names = SnapshotNames(
+        {
+            "records": {
+                "gene": [{"id": "GN-00001", "fields": {"symbol": "KRAS"}}],
+                "biomarker": [
+                    biomarker("BM-00001", kind="range", codon_start=12, codon_end=12,
+                              consequence="missense", label="KRAS G12"),
+                    biomarker("BM-00002", kind="range", exon=2, consequence="frameshift",
+                              label="KRAS exon 2 frameshift"),
+                    biomarker("BM-00003", kind="categorical", category="oncogenic_mutations",
+                              label="KRAS oncogenic mutations"),
+                    biomarker("BM-00004", kind="range", exon=19, consequence="inframe_deletion",
+                              label="exon 19 deletion"),
+                    biomarker("BM-00005", kind="categorical", category="any_mutation",
+                              label="KRAS any mutation"),
+                ],
+            }
+        }
+    )  # fmt: skip
+    shown = {bm: _leaf({"biomarker": bm}, names, negate=False)["genomic"] for bm in
+             ("BM-00001", "BM-00002", "BM-00003", "BM-00004", "BM-00005")}  # fmt: skip
+    for vague in ("BM-00001", "BM-00002", "BM-00003"):
+        assert set(shown[vague]) == {"display_name"}, shown[vague]
+    assert shown["BM-00004"] == {
+        "hugo_symbol": "KRAS", "variant_category": "Mutation", "exon": 19,
+        "variant_classification": "In_Frame_Del", "display_name": "exon 19 deletion",
+    }  # fmt: skip
+    assert shown["BM-00005"]["variant_category"] == "Mutation"

@@ -199,7 +199,7 @@ def _leaf(leaf: Tree, names: SnapshotNames, *, negate: bool) -> Node:
                 change = "p." + parse_protein_change(change).short
             if change:
                 criterion["protein_change"] = change
-        case "range" | "categorical":
+        case "range" | "categorical" if _expressible(fields):
             criterion = {"hugo_symbol": gene, "variant_category": "Mutation"}
             if fields.get("exon") is not None:
                 criterion["exon"] = fields["exon"]
@@ -231,6 +231,22 @@ def _leaf(leaf: Tree, names: SnapshotNames, *, negate: bool) -> Node:
         criterion[negatable] = f"!{criterion[negatable]}"
     criterion["display_name"] = f"NOT {display}" if negate else display
     return {"genomic": criterion}
+
+
+def _expressible(fields: Mapping[str, Any]) -> bool:
+    """Whether CTML's mutation criteria say exactly what a range or category biomarker means.
+    A codon span (MatchMiner's wildcard needs the reference residue, which the KB does not
+    keep), a consequence with no single variant classification (frameshift, ITD …) or a
+    category that needs oncogenicity would become "any mutation in the gene": a wider rule
+    than the KB's, which could offer a trial to a patient it does not fit. Those are written as
+    a display name only; the release's kb.json holds the rule."""
+    if fields.get("codon_start") is not None or fields.get("codon_end") is not None:
+        return False
+    consequence = fields.get("consequence")
+    if consequence and consequence != "any" and consequence not in _CLASSIFICATIONS:
+        return False
+    category = fields.get("category")
+    return not category or category == "any_mutation"
 
 
 def _tmb(threshold: Mapping[str, Any], *, negate: bool) -> Node:
