@@ -219,3 +219,38 @@ def test_duplicate_keys_in_one_type_are_refused(tmp_path: Path) -> None:
     assert rows[0].valid
     (error,) = rows[1].errors
     assert (error.code, error.location.row) == ("duplicate_key", 5)
+
+
+def test_genes_hgnc_knows_are_proposed_not_refused(demo_kb: Kb, tmp_path: Path) -> None:
+    """A biomarker naming a gene the KB lacks but HGNC knows proposes the gene record (HGNC id,
+    name, aliases); an alias reads as its approved symbol, saying so; a name HGNC does not know
+    is still an error."""
+    path = _write(
+        tmp_path,
+        """\
+        records:
+          biomarker:
+          - {key: CDK4_R24C, kind: sequence_variant, gene: CDK4, protein_change: p.R24C}
+          - {key: CDK4_K22M, kind: sequence_variant, gene: cdk4, protein_change: p.K22M}
+          - {key: HER2_V777L, kind: sequence_variant, gene: HER2, protein_change: p.V777L}
+          - {key: NOPE_V1A, kind: sequence_variant, gene: NOTAGENE9, protein_change: p.V1A}
+        """,
+    )
+    with demo_kb.read() as session:
+        preview = import_file(session, path, profile="kb-records").preview
+        (erbb2,) = (g.human_id for g in list_records(session, RecordType.GENE)
+                    if g.fields["symbol"] == "ERBB2")  # fmt: skip
+    genes = [r for r in preview.plan if r.rtype is RecordType.GENE]
+    assert [(g.status, g.fields["symbol"], g.fields["hgnc_id"]) for g in genes] == [
+        ("new", "CDK4", "HGNC:1773")
+    ]
+    assert "PSK-J3" in genes[0].fields["aliases"] and genes[0].fields["name"]
+    biomarkers = {r.fields["protein_change"]: r for r in preview.plan
+                  if r.rtype is RecordType.BIOMARKER and r.status != "invalid"}  # fmt: skip
+    assert biomarkers["p.Arg24Cys"].fields["gene"] == genes[0].target
+    assert biomarkers["p.Lys22Met"].fields["gene"] == genes[0].target  # one gene, proposed once
+    assert biomarkers["p.Val777Leu"].fields["gene"] == erbb2
+    assert any("HER2 is an HGNC alias" in n.message and "ERBB2" in n.message
+               for n in preview.notes)  # fmt: skip
+    (refused,) = [e for e in preview.errors if e.value == "NOTAGENE9"]
+    assert refused.code == "unknown_reference"

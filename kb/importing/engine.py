@@ -84,7 +84,7 @@ from kb.model import expression as exprs
 from kb.model.enums import HUMAN_ID_PREFIX, SPECIAL_SCOPES, Operator, RecordType
 from kb.model.identity import identity_key
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
-from kb.model.orm import HgncGene
+from kb.model.orm import HgncGene, HgncSynonym
 from kb.model.records import (
     _DEFAULTS,  # the defaults a new record takes; the engine must compare against the same
     SPECS,
@@ -365,6 +365,8 @@ class _KbState:
         self._tree: TumourTree | None = None
         self._tree_loaded = False
         self._hgnc: dict[str, str] | None = None
+        self._hgnc_upper: dict[str, str] | None = None
+        self._synonyms: dict[str, str] = {}
 
     def fields(self, rtype: RecordType) -> dict[str, dict[str, Any]]:
         """Human id -> fields (references as human ids), for every record of `rtype`."""
@@ -425,6 +427,41 @@ class _KbState:
         if self._hgnc is None:
             self._hgnc = dict(self.session.execute(select(HgncGene.symbol, HgncGene.hgnc_id)).all())
         return self._hgnc
+
+    def hgnc_gene(self, text: str) -> tuple[dict[str, Any], str | None] | None:
+        """The HGNC gene a symbol, previous symbol or alias names, as new gene fields (approved
+        symbol, HGNC id, name, aliases), and the approved symbol when `text` was not it; None
+        when HGNC does not know it or an alias names several genes."""
+        if not self.hgnc():
+            return None
+        if self._hgnc_upper is None:
+            self._hgnc_upper = {symbol.upper(): symbol for symbol in self.hgnc()}
+            synonyms: dict[str, set[str]] = defaultdict(set)
+            query = select(HgncSynonym.synonym, HgncGene.symbol).join(
+                HgncGene, HgncGene.hgnc_id == HgncSynonym.hgnc_id
+            )
+            for synonym, symbol in self.session.execute(query):
+                synonyms[synonym.upper()].add(symbol)
+            self._synonyms = {k: next(iter(v)) for k, v in synonyms.items() if len(v) == 1}
+        upper = text.strip().upper()
+        approved = self._hgnc_upper.get(upper)
+        renamed = None
+        if approved is None:
+            renamed = self._synonyms.get(upper)
+            if renamed is None:
+                return None
+        chosen = approved or renamed
+        row = self.session.execute(
+            select(HgncGene.hgnc_id, HgncGene.name).where(HgncGene.symbol == chosen)
+        ).one()
+        aliases = sorted(
+            self.session.scalars(
+                select(HgncSynonym.synonym).where(HgncSynonym.hgnc_id == row.hgnc_id)
+            )
+        )
+        fields = {"symbol": chosen, "hgnc_id": row.hgnc_id, "name": row.name or "",
+                  "aliases": aliases}  # fmt: skip
+        return fields, renamed
 
 
 def kb_records(session: Session, rtype: RecordType) -> dict[str, dict[str, Any]]:
@@ -519,6 +556,8 @@ class _Planner:
         self.cache: dict[tuple[RecordType, str], dict[Any, Any]] = {}  # per field: value -> coerced
         self.found: dict[tuple[RecordType, str], str] = {}  # (type, text) -> KB record it names
         self.deps: set[NewRecord] = set()  # the record being planned refers to these new ones
+        # Gene texts this import resolved through HGNC -> the KB's gene or the proposed key.
+        self.hgnc_genes: dict[str, str] = {}
         self.take: frozenset[str] = frozenset()  # curated fields to take the source's value of
 
     # -- the whole run -------------------------------------------------------------------------
@@ -1043,6 +1082,10 @@ class _Planner:
         if proposed is not None:
             return self._resolve_ref(rtype, Ref(proposed), deps)
         found = self.kb.keys(rtype).get(upper)
+        if found is None and rtype is RecordType.GENE:
+            via_hgnc = self._gene_from_hgnc(text, deps)
+            if via_hgnc is not None:
+                return via_hgnc  # not remembered below: it may be a record this file proposes
         if found is None:
             raise _Problem(
                 "unknown_reference",
@@ -1055,6 +1098,49 @@ class _Planner:
         if len(self.found) < _CACHE_SIZE:
             self.found[(rtype, value)] = found
         return found
+
+    def _gene_from_hgnc(self, text: str, deps: set[NewRecord]) -> Target | None:
+        """A gene the KB lacks but HGNC knows: proposed as a new gene record (once per import)
+        and referred to; an alias or previous symbol reads as the approved symbol, with a note.
+        """
+        known = self.hgnc_genes.get(text.upper())
+        if known is None:
+            found = self.kb.hgnc_gene(text)
+            if found is None:
+                return None
+            fields, renamed = found
+            index = self.current_row
+            row = self.result.rows[index]
+            if renamed is not None:
+                self.result.notes.append(
+                    ImportError_(
+                        row.location,
+                        None,
+                        "note",
+                        f"{text} is an HGNC alias or previous symbol of {renamed} "
+                        f"({fields['hgnc_id']}): read as {renamed}",
+                    )
+                )
+            approved = self.kb.keys(RecordType.GENE).get(str(fields["symbol"]).upper())
+            if approved is not None:
+                known = approved
+            else:
+                key = f"hgnc {fields['symbol']}"
+                if key not in self.planned:
+                    record = ProposedRecord(RecordType.GENE, key, fields, row.location)
+                    saved, self.deps = self.deps, set()
+                    try:
+                        planned = self._plan(index, record)
+                    finally:
+                        self.deps = saved
+                        self.current_row = index
+                    row.records.append(planned)
+                    self.result.plan.append(planned)
+                known = key
+            self.hgnc_genes[text.upper()] = known
+        if known.startswith("hgnc "):
+            return self._resolve_ref(RecordType.GENE, Ref(known), deps)
+        return known
 
     def _resolve_ref(self, rtype: RecordType, ref: Ref, deps: set[NewRecord]) -> Target:
         planned = self.planned.get(ref.key)
