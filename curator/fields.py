@@ -271,6 +271,19 @@ class StringsField(TextField):
         super().set_value(value)
 
 
+class LinesField(LongTextField):
+    """A list whose items are sentences (a scheme's levels, "3A: …, …"): one item a line, so
+    that commas stay inside their item."""
+
+    def value(self) -> Any:
+        return [line.strip() for line in self.edit.toPlainText().splitlines() if line.strip()]
+
+    def set_value(self, value: Any) -> None:
+        if isinstance(value, list | tuple):
+            value = "\n".join(str(item) for item in value)
+        super().set_value(value)
+
+
 class ThresholdValueField(FieldWidget):
     """A threshold's value: the metric's ordinal scale as a list (HER2 IHC 0, 1+, 2+, 3+), or
     a number typed with the metric's range as the hint."""

@@ -32,6 +32,7 @@ from curator.fields import (
     EnumField,
     FieldWidget,
     IntField,
+    LinesField,
     LongTextField,
     RefField,
     StringsField,
@@ -77,6 +78,10 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, int | str) and isinstance(b, int | str) and not isinstance(a, bool):
         return str(a).strip() == str(b).strip()
     return bool(a == b)
+
+
+# List fields whose items may hold commas: edited one item a line.
+LINE_LISTS = frozenset({"levels", "entries"})
 
 
 class RecordEditor(QWidget):
@@ -162,6 +167,8 @@ class RecordEditor(QWidget):
                 return RefField(spec, self.store, spec.ref.value)
             case "codes":
                 return RefField(spec, self.store, TUMOUR_KEY)
+            case "strings" if spec.name in LINE_LISTS:
+                return LinesField(spec)
             case "strings":
                 return StringsField(spec)
             case "tree":

@@ -17,7 +17,8 @@ from curator.main_window import MainWindow
 from curator.qt_compat import emit
 from curator.settings import Settings
 from curator.theme import ThemeManager, is_dark
-from kb.model.enums import Role
+from kb.model.enums import RecordType, Role
+from kb.model.records import SPECS
 from kb.review.users import Actor, add_user
 from kb.storage.db import open_kb
 from tests.conftest import demo_admin
@@ -421,3 +422,31 @@ def test_light_and_dark_palettes(qtbot, make_window, people) -> None:
     assert not is_dark(app.palette())
     window.set_theme("system")
     assert window.settings.theme() == "system"
+
+
+def test_a_level_crosswalk_is_made_in_the_generated_form(qtbot, make_window, people) -> None:
+    """The new record types edit through the same forms: a curator adds a crosswalk (its
+    levels one a line, commas and all) and it lands in the draft."""
+    window = make_window(people["cora"], view="level_scheme")
+    assert window.records.model.rowCount() == 4
+    window.act_new.trigger()
+    editor = window.record_pane.editor
+    assert set(editor.widgets) == {"name", "levels", "description", "citations"}
+    editor.widgets["name"].set_value("ESCAT short")  # type: ignore[union-attr]
+    editor.widgets["levels"].set_value(  # type: ignore[union-attr]
+        ["I: ready for routine use, with randomised evidence", "X: no evidence"]
+    )
+    assert editor.widgets["levels"].value() == [  # type: ignore[union-attr]
+        "I: ready for routine use, with randomised evidence",
+        "X: no evidence",
+    ]
+    with qtbot.waitSignal(window.draft_loaded, timeout=10_000):
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 1, timeout=10_000)
+    for rtype in ("level_crosswalk", "evidence_item", "oncogenicity", "exon_map"):
+        with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb=rtype.__eq__):
+            window.navigator.setCurrentItem(window.navigator.items[rtype])
+        window.act_new.trigger()
+        fields = {spec.name for spec in SPECS[RecordType(rtype)]}
+        assert set(window.record_pane.editor.widgets) == fields, rtype
+        window.record_pane.cancel_edit(ask=False)

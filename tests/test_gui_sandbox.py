@@ -379,3 +379,31 @@ def test_models_keep_the_qt_contract(qtmodeltester, env) -> None:
     assert (
         codes.rowCount() == 1 and codes.index(0, 0).data() == "NSCLC — Non-Small Cell Lung Cancer"
     )
+
+
+def test_the_explanation_tree_shows_exon_placement_and_oncogenicity(qtbot, sandbox) -> None:
+    """New forms in the tree: EGFR p.E746_A750del placed in exon 19 by the KB's exon map (no
+    exon in the patient), and KRAS G12C read as activating from the KB's oncogenicity record."""
+    form = sandbox.form
+    form.patient_id.setText("lung-2")
+    form.code.setText("LUAD")
+    form.variants.add_row({"gene": "EGFR", "protein_change": "p.E746_A750del"})
+    match(qtbot, sandbox)
+    lines = tree_lines(sandbox.explanation_model)
+    assert lines[0].startswith("[+] assertion AS-00001 — Osimertinib, level 1")
+    assert (
+        "    [+] EGFR exon 19 in-frame deletion: patient has EGFR p.Glu746_Ala750del in exon 19 "
+        "(codons 729-761 of NM_005228.5), by the KB's exon map, an in-frame deletion"
+    ) in lines
+    form.set_json(
+        {"id": "crc-1", "oncotree_code": "COADREAD",
+         "variants": [{"gene": "KRAS", "protein_change": "p.G12C"}]}
+    )  # fmt: skip
+    match(qtbot, sandbox)
+    resistant = [row for row in rows(sandbox.therapy_model) if row[3] == "resistant"]
+    assert resistant, rows(sandbox.therapy_model)
+    sandbox.therapy_view.setCurrentIndex(
+        sandbox.therapy_model.index(rows(sandbox.therapy_model).index(resistant[0]), 0)
+    )
+    text = "\n".join(tree_lines(sandbox.explanation_model))
+    assert "oncogenic" in text and "OG-" in text, text
