@@ -113,3 +113,24 @@ def test_console_script_and_env_url(tmp_path: Path) -> None:
     assert (tmp_path / "env.sqlite").exists()
     result = subprocess.run([str(kb), "list"], check=False, capture_output=True, text=True, env=env)
     assert result.returncode == 2
+
+
+def test_a_mistyped_db_is_an_error_not_a_new_kb(tmp_path: Path) -> None:
+    """Only `kb init` creates a KB: any other command on a path with no KB says so, exits
+    non-zero and leaves nothing behind (not even the missing folders)."""
+    missing = tmp_path / "no" / "such" / "kb.sqlite"
+    result = subprocess.run(
+        [sys.executable, "-m", "kb", "--db", str(missing), "validate"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "there is no KB at" in result.stderr and "kb init" in result.stderr
+    assert not (tmp_path / "no").exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    result = subprocess.run(
+        [sys.executable, "-m", "kb", "--db", str(empty), "info"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "there is no KB at" in result.stderr
+    assert empty.stat().st_size == 0

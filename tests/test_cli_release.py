@@ -228,6 +228,18 @@ def test_release_cycle(world: dict[str, Path]) -> None:
         check=False,
     )
     assert rolled_back.returncode == 1 and "rollback" in rolled_back.stderr
+    # A hostile, deeply nested patient or state file is one line, not a traceback.
+    deep = tmp / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for option in ("--patient", "--state"):
+        others = ["--patient", str(patient)] if option == "--state" else []
+        nested = kb(
+            db, "match", "--release", second["path"], "--root", str(root),
+            option, str(deep), *others, check=False,
+        )  # fmt: skip
+        assert nested.returncode == 1, nested.stderr
+        assert "Traceback" not in nested.stderr and len(nested.stderr.splitlines()) == 1
+        assert "nested too deeply" in nested.stderr
 
     tampered = Path(second["path"]) / "payload" / "kb.json"
     tampered.write_bytes(tampered.read_bytes().replace(b'"2"', b'"1"', 1))

@@ -260,3 +260,17 @@ def test_export_errors_csv_and_xlsx(tmp_path: Path, demo_kb: Kb) -> None:
     assert copy["C3"].comment is None
     with pytest.raises(KbError, match=r"\.xlsx or \.csv"):
         export_errors(result, tmp_path / "errors.txt")
+
+
+def test_exported_csv_errors_never_run_as_formulas(tmp_path: Path, demo_kb: Kb) -> None:
+    """An error quotes the source's cell; a cell like =HYPERLINK(...) must open as text."""
+    rows = {BM: [(None, {"kind": '=HYPERLINK("http://evil.example","x")', "gene": "BRAF"})]}
+    source = write_template_rows(tmp_path / "bad.xlsx", rows)
+    with demo_kb.read() as session:
+        result = preview(template_adapter(source), session, source=source.name)
+    out = tmp_path / "errors.csv"
+    assert export_errors(result, out) >= 1
+    with out.open(encoding="utf-8-sig") as handle:
+        values = [row["value"] for row in csv.DictReader(handle)]
+    assert '\'=HYPERLINK("http://evil.example","x")' in values
+    assert not any(value.startswith(("=", "+", "-", "@")) for value in values)

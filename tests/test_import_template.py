@@ -231,3 +231,28 @@ def test_tree_text_errors(text: str, problem: str) -> None:
 def test_tree_text_accepts_json_and_any_case() -> None:
     assert parse_ids('{"biomarker": "BM-00001"}') == {"biomarker": "BM-00001"}
     assert parse_ids("not bm-1") == {"op": "NOT", "args": [{"biomarker": "bm-1"}]}
+
+
+def test_the_operator_drop_down_never_offers_a_formula(tmp_path: Path, demo_kb: Kb) -> None:
+    """Picking a drop-down value is typing it: "==" would become a broken formula. The list
+    offers "equals", and a threshold row saying so imports as ==."""
+    path = tmp_path / "template.xlsx"
+    write_template(path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["Thresholds"]
+    letter = next(c.column_letter for c in sheet[1] if c.value == "operator")
+    (operator,) = (
+        v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith(f"{letter}2:")
+    )
+    column = operator.formula1.split("!")[1].split(":")[0].replace("$", "")[0]
+    offered = [c.value for c in book["Lists"][column][1:] if c.value]
+    assert "equals" in offered and not any(str(v).startswith("=") for v in offered)
+    columns = {c.value: c.column for c in sheet[1]}
+    for name, value in (("metric", "TMB"), ("operator", "equals"), ("value", "10")):
+        sheet.cell(row=2, column=columns[name], value=value)
+    book.save(path)
+    with demo_kb.read() as session:
+        result = preview(template_adapter(path), session, source=path.name)
+    assert result.invalid == 0, result.errors[:3]
+    (threshold,) = (r for r in result.plan if r.rtype is RecordType.THRESHOLD)
+    assert threshold.fields["operator"] == "=="

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kb.errors import KbError
-from kb.storage.db import Kb, open_kb
+from kb.storage.db import Kb, display_url, kb_exists, open_kb
 
 if TYPE_CHECKING:
     from kb.review.users import Actor
@@ -43,8 +43,13 @@ def os_user() -> str:
         return "curator"
 
 
-def open_from_args(args: argparse.Namespace) -> Kb:
-    """The KB named by --db (else KB_DATABASE_URL, else the user-data SQLite file)."""
+def open_from_args(args: argparse.Namespace, *, create: bool = False) -> Kb:
+    """The KB named by --db (else KB_DATABASE_URL, else the user-data SQLite file). Only `kb
+    init` (`create`) makes one: a mistyped --db is an error, not a new empty KB."""
+    if not create and not kb_exists(args.db):
+        raise KbError(
+            f"there is no KB at {display_url(args.db)}; check --db, or create one with `kb init`"
+        )
     return open_kb(args.db)
 
 

@@ -91,7 +91,7 @@ def _cmd_init(args: argparse.Namespace, out: TextIO) -> int:
     from kb.storage.meta import initialise, kb_info
     from kb.storage.revisions import current_version
 
-    kb = open_from_args(args)
+    kb = open_from_args(args, create=True)
     try:
         accounts: dict[str, str] = {}
         with kb.unit_of_work() as session:

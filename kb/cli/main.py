@@ -12,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from kb import __version__
 from kb.cli import importing, knowledge, release, review
 from kb.cli.context import Handler, Parser, UsageError
@@ -58,6 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("kb: interrupted; nothing was changed", file=sys.stderr)
+        return 1
+    except RecursionError:
+        # json and YAML parsers recurse once per nesting level: a hostile file nests deeper
+        # than any real patient, state or manifest file ever does.
+        print(
+            "kb: an input file is nested too deeply to be a real KB, patient, state or "
+            "release file; nothing was changed",
+            file=sys.stderr,
+        )
+        return 1
+    except DBAPIError as exc:
+        # One line, not a driver traceback: a missing privilege, a lost connection …
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"kb: the database refused: {reason}; nothing was changed", file=sys.stderr)
         return 1
 
 

@@ -1585,12 +1585,24 @@ def export_errors(result: ImportPreview, path: Path, *, source: Path | None = No
             writer.writerow(ERROR_COLUMNS)
             for error in errors:
                 data = error.as_json()
-                writer.writerow([_cell_text(data.get(column)) for column in ERROR_COLUMNS])
+                writer.writerow(
+                    [_csv_safe(_cell_text(data.get(column))) for column in ERROR_COLUMNS]
+                )
         return len(errors)
     if suffix != ".xlsx":
         raise KbError(f"errors can be written to .xlsx or .csv, not {path.name}")
     _errors_workbook(errors, path, source)
     return len(errors)
+
+
+# A cell starting with one of these runs as a formula when the CSV is opened in a spreadsheet
+# ("CSV injection"; the release's TSVs guard the same way, kb.release.tables). An import's
+# errors quote the untrusted file's own cells, so they get the mark spreadsheets use for text.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
 
 
 def _cell_text(value: Any) -> str:

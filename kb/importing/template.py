@@ -34,7 +34,7 @@ from kb.importing.profiles import Profile, SheetMapping, map_workbook
 from kb.importing.progress import CancelToken
 from kb.importing.readers import read_workbook
 from kb.importing.treetext import render_ids
-from kb.model.enums import RecordType
+from kb.model.enums import Operator, RecordType
 from kb.model.records import SPECS, FieldSpec
 
 ID_COLUMN = "ID"
@@ -245,7 +245,11 @@ class TemplateWriter:
             sheet.column_dimensions[letter].width = 40 if spec.kind in ("text", "tree") else 18
             validation = None
             if spec.kind == "enum" and spec.enum is not None:
-                values = [member.value for member in spec.enum]
+                # A value picked from a drop-down is entered as if typed, so "==" would become
+                # a formula: the list offers "equals", which reads back as == (Operator).
+                values = [
+                    "equals" if member is Operator.EQ else member.value for member in spec.enum
+                ]
                 validation = DataValidation(
                     type="list",
                     formula1=self._list_range(spec.enum.__name__, values),

@@ -141,6 +141,14 @@ class Operator(StrEnum):
     EQ = "=="
     IN = "in"
 
+    @classmethod
+    def _missing_(cls, value: object) -> Operator | None:
+        # "equals" is how the import template's drop-down offers ==: a cell a spreadsheet
+        # user fills with "==" turns into a (broken) formula. "=" and "'==" mean the same.
+        if isinstance(value, str) and value.strip().lower() in ("equals", "=", "'=="):
+            return cls.EQ
+        return None
+
 
 class Specimen(StrEnum):
     TISSUE = "tissue"

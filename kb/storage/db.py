@@ -216,6 +216,29 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def display_url(url: str | None = None) -> str:
+    """`url` as resolved, with any password hidden: safe to show and to log."""
+    return _safe(resolve_url(url))
+
+
+def kb_exists(url: str | None = None) -> bool:
+    """Whether a KB (a schema Alembic has stamped) is at `url`, without creating anything: an
+    SQLite file that is not there stays not there."""
+    resolved = resolve_url(url)
+    if is_sqlite(resolved):
+        database = make_url(resolved).database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return False
+    engine = create_engine(resolved)
+    try:
+        with engine.connect() as connection:
+            return inspect(connection).has_table("alembic_version")
+    except Exception:  # unreachable server, bad credentials: open_kb says which, in one line
+        return True
+    finally:
+        engine.dispose()
+
+
 _UNSET = object()
 
 
