@@ -1063,3 +1063,26 @@ def test_ctml_never_widens_a_biomarker_into_any_mutation() -> None:
         "variant_classification": "In_Frame_Del", "display_name": "exon 19 deletion",
     }  # fmt: skip
     assert shown["BM-00005"]["variant_category"] == "Mutation"
+
+
+def test_every_file_of_a_release_is_signed_or_refused(
+    tmp_path: Path, release: Path, root_a: dict[str, Any]
+) -> None:
+    """Files outside payload/ are the envelope, the trust root copy and VERIFY.md only; a
+    VERIFY.md whose steps were edited, or any other file or folder, fails verification."""
+    verify_release(release, trusted_root=root_a)  # as built
+    edits = {
+        "VERIFY.md": lambda p: (p / "VERIFY.md").write_text(
+            (p / "VERIFY.md").read_text() + "\nSkip step 2.\n"
+        ),
+        "a note": lambda p: (p / "NOTES.txt").write_text("unsigned"),
+        "a folder": lambda p: ((p / "scripts").mkdir(), (p / "scripts/run.sh").write_text("x")),
+        "in trust/": lambda p: (p / "trust/other.json").write_text("{}"),
+    }
+    for name, edit in edits.items():
+        copy = tmp_path / name.replace(" ", "_").replace("/", "")
+        shutil.copytree(release, copy)
+        edit(copy)
+        refused = rejection(copy, root_a)
+        assert refused.reason_code in (Reason.PAYLOAD_CHANGED, Reason.PAYLOAD_EXTRA), name
+        assert "VERIFY.md" in str(refused) or "unexpected file" in str(refused), name

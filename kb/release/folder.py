@@ -10,9 +10,10 @@ A release is a folder::
       trust/root.json     the trust root the release was signed under
       VERIFY.md           how a consumer verifies, with and without this library
 
-Everything under payload/ is covered by the signatures; VERIFY.md and trust/root.json are
-conveniences (a consumer verifies against the root it pinned, never against the one in the
-folder). Building is reproducible: the same snapshot, inputs and `created` give the same bytes in
+Everything under payload/ is covered by the signatures; trust/root.json is a convenience (a
+consumer verifies against the root it pinned, never against the one in the folder), and
+VERIFY.md must read exactly as the signed statement and root imply (a consumer follows its
+steps). Any other file in the folder fails verification. Building is reproducible: the same snapshot, inputs and `created` give the same bytes in
 every file, kb.xlsx included.
 
 `verify_release` needs only the folder and the pinned root. It refuses, each with its own
@@ -490,6 +491,7 @@ def _verify(
         _check_state(state, kb_id, sequence, predicate["previous_release_digest"], digest)
 
     kb_bytes = _check_payload(path, subjects)
+    _check_outside_payload(path, predicate, root)
     if progress:
         progress(2, 4)
     try:
@@ -902,6 +904,36 @@ def _safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _check_outside_payload(path: Path, predicate: Mapping[str, Any], root: TrustRoot) -> None:
+    """Every file outside payload/ is one the release format names, and VERIFY.md says exactly
+    what the signed statement implies: steps a consumer follows cannot be swapped unnoticed."""
+    allowed = {ENVELOPE_FILE, ROOT_FILE, VERIFY_FILE}
+    for directory, _dirnames, filenames in os.walk(path):
+        here = Path(directory)
+        if here == path / PAYLOAD_DIR or path / PAYLOAD_DIR in here.parents:
+            continue
+        for name in filenames:
+            relative = (here / name).relative_to(path).as_posix()
+            if relative not in allowed:
+                raise _fail(
+                    Reason.PAYLOAD_EXTRA,
+                    f"unexpected file in the release: {relative} (only {PAYLOAD_DIR}/, "
+                    f"{ENVELOPE_FILE}, {ROOT_FILE} and {VERIFY_FILE} belong there)",
+                )
+    verify_path = path / VERIFY_FILE
+    if verify_path.is_file():
+        kb_id, version = predicate["kb_id"], predicate["version"]
+        sequence = predicate["release_sequence"]
+        expected = verify_instructions(
+            kb_id, version, sequence, root, release_dir_name(kb_id, sequence, version)
+        )
+        if verify_path.read_bytes() != expected.encode("utf-8"):
+            raise _fail(
+                Reason.PAYLOAD_CHANGED,
+                f"{VERIFY_FILE} differs from the steps this release's signed statement implies",
+            )
 
 
 # --- VERIFY.md ------------------------------------------------------------------------------
