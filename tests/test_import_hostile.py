@@ -212,6 +212,14 @@ def _too_many_columns_csv(tmp: Path) -> tuple[Path, Adapter]:
     return path, _PROFILE
 
 
+def _commas_csv(tmp: Path) -> tuple[Path, Adapter]:
+    """A CSV of nothing but commas: millions of empty cells, refused before they fill memory
+    (a real 190 MB one peaked at 4 GB before this limit)."""
+    path = tmp / "commas.csv"
+    path.write_text(("," * 999 + "\n") * 30_000)  # 30 million cells, 29 MB
+    return path, _PROFILE
+
+
 def _typo(tmp: Path) -> tuple[Path, Adapter]:
     path = write_template_rows(tmp / "typo.xlsx", {BM: [(None, GOOD_BIOMARKER)]})
     import openpyxl
@@ -252,6 +260,7 @@ CASES = [
         "too_many_columns",
     ),
     Case("too many columns (csv)", _too_many_columns_csv, "too_many_columns", (None, 1, "ALM")),
+    Case("a CSV of commas", _commas_csv, "too_many_cells", (None, 25_001, None)),
     Case("formula cell", _formula, "formula", ("Biomarkers", 2, "E")),
     Case("external link", _external_link, "formula", ("Biomarkers", 2, "E")),
     Case("password-protected", _bytes("secret.xlsx", _ole(True)), "password_protected"),

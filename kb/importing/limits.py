@@ -44,6 +44,9 @@ class Limits:
     max_ratio: float = 200.0
     max_rows: int = 500_000  # rows of a sheet, header rows included
     max_columns: int = 1_000
+    # Cells of a text file in all (a CSV of nothing but commas is millions of empty cells, each
+    # a pointer in memory): 25 million is 500,000 rows of 50 columns.
+    max_cells: int = 25_000_000
     # Excel's own limit for one cell.
     max_cell_chars: int = 32_767
     # The isolated reader process: wall-clock seconds and address space.

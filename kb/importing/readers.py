@@ -257,8 +257,18 @@ def _read_text(
         strict=False,
     )
     rows: list[list[Cell]] = []
+    cells = 0
     try:
         for row in reader:
+            cells += len(row)
+            if cells > limits.max_cells:
+                raise fail(
+                    file,
+                    "too_many_cells",
+                    f"the file has more than the {limits.max_cells:,} cells allowed (row "
+                    f"{len(rows) + 1}); split it, or drop its empty columns",
+                    row=len(rows) + 1,
+                )
             rows.append(list(row))
             if len(rows) > limits.max_rows:
                 raise fail(

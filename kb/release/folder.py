@@ -13,8 +13,8 @@ A release is a folder::
 Everything under payload/ is covered by the signatures; trust/root.json is a convenience (a
 consumer verifies against the root it pinned, never against the one in the folder), and
 VERIFY.md must read exactly as the signed statement and root imply (a consumer follows its
-steps). Any other file in the folder fails verification. Building is reproducible: the same snapshot, inputs and `created` give the same bytes in
-every file, kb.xlsx included.
+steps). Any other file in the folder fails verification. Building is reproducible: the same
+snapshot, inputs and `created` give the same bytes in every file, kb.xlsx included.
 
 `verify_release` needs only the folder and the pinned root. It refuses, each with its own
 `Reason`: a changed, missing or extra payload file, a malformed envelope or statement, a bad
