@@ -60,6 +60,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -2038,10 +2039,11 @@ def _read_profile_and_disease(
     with no OncoTree counterpart is returned as the reason, for the caller to weigh."""
     row = draft.row
     profile_text = row.get("molecular_profile")
-    try:
-        draft.tree = profile_tree(parse_molecular_profile(profile_text))
-    except ProfileError as exc:
-        draft.error("molecular_profile", exc.code, exc.message, profile_text)
+    tree = _profile_tree_of(profile_text)
+    if isinstance(tree, ProfileError):
+        draft.error("molecular_profile", tree.code, tree.message, profile_text)
+    else:
+        draft.tree = tree
     derived = options.lookup.diseases if options.lookup else None
     codes = options.diseases.codes(row.get("doid"), row.get("disease"), derived)
     if isinstance(codes, str):
@@ -2067,6 +2069,16 @@ def _read_profile_and_disease(
             )
         draft.codes = codes
     return None
+
+
+@lru_cache(maxsize=16_384)
+def _profile_tree_of(text: str) -> SpecTree | ProfileError:
+    """A profile's tree, or why it has none; a release names each profile on many rows, and
+    trees are immutable, so each is read once."""
+    try:
+        return profile_tree(parse_molecular_profile(text))
+    except ProfileError as exc:
+        return exc
 
 
 def _read_kind_and_direction(draft: _Draft, *, direction_column: str, kind_column: str) -> None:
