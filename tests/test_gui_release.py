@@ -680,3 +680,39 @@ def test_a_void_approval_is_marked_and_does_not_count(make_dialog, env: Env) -> 
     assert item.text(2) == "void: the content changed since"
     assert "version 1 has no valid approval" in dialog.status.text()
     assert not dialog.cut_button.isEnabled()
+
+
+def test_a_release_folder_appears_only_once_the_kb_has_committed_it(env: Env) -> None:
+    """Sequence and folder agree: a transaction that fails after the build leaves no release
+    folder (and no staging one); one that commits leaves exactly one; a crash between the
+    commit and the final rename is recovered on the next run."""
+    approve_version_1(env)
+    key = load_private_key(env.keys.one, PASSPHRASES["key-one"].encode())
+    out = env.tmp / "out"
+    root = read_json_file(env.keys.root, "trust root")
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), env.kb.unit_of_work() as session:
+        made = create_release(
+            session, actor=env.team.rm, version="2026.10.0", root_envelope=root,
+            signing_keys=[key], out_dir=out,
+        )  # fmt: skip
+        assert not made.path.exists()  # still staged while the KB has not committed
+        raise Crash
+    assert not out.exists() or list(out.iterdir()) == []
+    with env.kb.read() as session:
+        assert list_releases(session) == []
+
+    cut_with_kb(env, "2026.10.0", out)
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("kb-release-") and "-1-2026.10.0" in folder.name
+    verify_release(folder, trusted_root=root)
+    # The process died after the commit, before the rename: the next release recovers it.
+    folder.rename(out / f".{folder.name}.x1y2z3")
+    merge_version_2(env)
+    cut_with_kb(env, "2026.11.0", out)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
+        [folder.name, folder.name.replace("-1-2026.10.0", "-2-2026.11.0")]
+    )

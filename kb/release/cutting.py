@@ -16,14 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from kb.errors import KbError
 from kb.model.enums import ApprovalMeaning, RecordType
 from kb.model.orm import KbVersion, Release, utcnow
 from kb.model.records import RecordRow
-from kb.release.folder import build_release, release_dir_name
+from kb.release.folder import (
+    build_release,
+    discard_release,
+    finalise_release,
+    recover_release,
+    release_dir_name,
+)
 from kb.review.audit import record_event
 from kb.review.users import Actor, Permission, require
 from kb.review.versions import approve_version, list_approvals
@@ -113,6 +119,16 @@ def release_problems(session: Session, kb_version: int) -> list[str]:
     return problems
 
 
+def recover_releases(session: Session) -> list[str]:
+    """Move into place the folders of committed releases that a crash left in staging; the
+    versions recovered."""
+    recovered = []
+    for release in session.scalars(select(Release).order_by(Release.sequence)):
+        if release.location and recover_release(Path(release.location)):
+            recovered.append(release.version)
+    return recovered
+
+
 def create_release(
     session: Session,
     *,
@@ -129,6 +145,7 @@ def create_release(
     """Validate, sign and write release `version` of `kb_version` (default: the newest) into
     a new folder under `out_dir`, and register it; one transaction with the caller's."""
     require(actor, Permission.RELEASE)
+    recover_releases(session)
     if not _VERSION.match(version):
         raise KbError(f"release version {version!r} is not like 2026.11.0 (three numbers)")
     if session.scalar(select(Release.id).where(Release.version == version)):
@@ -166,7 +183,13 @@ def create_release(
         out_dir=target,
         progress=progress,
         cancel=cancel,
+        final=False,
     )
+    # The folder becomes a release only once the KB has committed its record (sequence and
+    # digest): a crash before leaves no valid release the KB does not know, only a hidden
+    # staging folder; a crash after is recovered by `recover_releases` on the next run.
+    event.listen(session, "after_commit", lambda _s: finalise_release(result), once=True)
+    event.listen(session, "after_rollback", lambda _s: discard_release(result), once=True)
     session.add(
         Release(
             version=version,

@@ -108,6 +108,9 @@ class ReleaseResult:
     subjects: dict[str, str]  # "payload/<relpath>" -> sha256
     predicate: dict[str, Any]
     summary: dict[str, int]  # changes per category against the previous release
+    # Built with final=False: the complete folder waiting, under a name no consumer takes for
+    # a release, for `finalise_release` (or `discard_release`).
+    staging: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +166,13 @@ def build_release(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     content_time: str | None = None,
+    final: bool = True,
 ) -> ReleaseResult:
     """Write a signed release of `snapshot` to `out_dir` (which must not exist, or be empty).
+
+    Not `final`: the folder is left complete in a hidden staging folder beside `out_dir`, for
+    the caller to move into place once its own record of the release is committed
+    (`finalise_release`), or to drop (`discard_release`).
 
     `created` (ISO 8601 UTC, `2026-11-01T09:30:00Z`) is passed in rather than read from the
     clock so that a rebuild gives the same bytes. Each approval is a JSON object recorded in
@@ -276,20 +284,50 @@ def build_release(
         step()
         check()
         os.chmod(staging, 0o755)  # mkdtemp made it private; a release is for reading
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(staging, out_dir)
+        result = ReleaseResult(
+            out_dir,
+            hashlib.sha256(envelope_bytes).hexdigest(),
+            dict(sorted(writer.subjects.items())),
+            predicate,
+            changes["summary"],
+            staging,
+        )
+        if final:
+            finalise_release(result)
         step()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ReleaseResult(
-        out_dir,
-        hashlib.sha256(envelope_bytes).hexdigest(),
-        dict(sorted(writer.subjects.items())),
-        predicate,
-        changes["summary"],
-    )
+    return result
+
+
+def finalise_release(result: ReleaseResult) -> None:
+    """Move a staged release into its folder (one rename: it appears whole or not at all)."""
+    staging = result.staging
+    if staging is None or not staging.exists():
+        return
+    if result.path.exists():
+        result.path.rmdir()  # an empty folder the caller made; a full one was refused
+    os.replace(staging, result.path)
+
+
+def discard_release(result: ReleaseResult) -> None:
+    """Drop a staged release that was never committed."""
+    if result.staging is not None:
+        shutil.rmtree(result.staging, ignore_errors=True)
+
+
+def recover_release(path: Path) -> bool:
+    """A release the KB committed but whose folder never left staging (the process died
+    between the two): move the staged folder into place. True if one was recovered."""
+    path = Path(path)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    for candidate in sorted(path.parent.glob(f".{path.name}.*")):
+        if (candidate / ENVELOPE_FILE).is_file() and (candidate / VERIFY_FILE).is_file():
+            os.replace(candidate, path)
+            return True
+    return False
 
 
 class _PayloadWriter:
