@@ -4,7 +4,7 @@ The schema is migrated once per test session into a template, and each test gets
 copy for SQLite, `CREATE DATABASE … TEMPLATE` for PostgreSQL.
 
 PostgreSQL comes from KB_TEST_POSTGRES_URL (an admin URL such as
-postgresql://postgres@127.0.0.1:54329/postgres; `.ci/run` starts one). Without it the
+postgresql://postgres@127.0.0.1:54329/postgres; `.ci/run` starts one on a free port). Without it the
 PostgreSQL leg is skipped with that reason — except in CI, where a missing server is a failure.
 """
 
