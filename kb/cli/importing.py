@@ -132,7 +132,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
                     dry_run=args.dry_run,
                     skip_invalid=args.skip_invalid,
                     progress=bar,
-                    take=_fields(args.take_source),
+                    take=args.take_source.split(","),
                 )
             finally:
                 bar.close()
@@ -190,18 +190,3 @@ def _cmd_template(args: argparse.Namespace, out: TextIO) -> int:
         write_template(args.out)
     out.write(f"wrote {args.out}\n")
     return 0
-
-
-def _fields(text: str) -> frozenset[str]:
-    """The field names of --take-source, each a field of some record type."""
-    from kb.model.records import SPECS
-
-    names = frozenset(name.strip() for name in text.split(",") if name.strip())
-    known = {spec.name for specs in SPECS.values() for spec in specs}
-    unknown = sorted(names - known)
-    if unknown:
-        raise KbError(
-            f"--take-source: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} no "
-            "record field; e.g. evidence_level, citations, description"
-        )
-    return names

@@ -1286,9 +1286,6 @@ def _check_group(group: str, source: str, part: str) -> None:
         )
 
 
-_level_key = level_key
-
-
 # --- reading the TSV ------------------------------------------------------------------------------
 
 
@@ -1634,13 +1631,7 @@ def _evidence_draft(row: _Row, options: _Options) -> _Draft:
     draft.direction = _ASSERTION_DIRECTIONS.get(significance) if kind != "predictive" else None
     if draft.implication is Implication.PREDISPOSING:
         draft.pathogenicity = _PATHOGENICITY.get(significance)
-        if unmapped and (row.get("doid") or row.get("disease")):
-            # A hereditary syndrome: the finding matters whatever the tumour.
-            disease, doid = row.get("disease"), row.get("doid")
-            draft.syndrome = f"{disease} (DOID:{doid})" if doid else disease
-            draft.codes = (ALL_TUMOURS,)
-            draft.linkable = True
-            unmapped = None
+        unmapped = _as_syndrome(draft, unmapped)
     if unmapped:
         draft.block(unmapped)
         draft.linkable = False
@@ -1668,6 +1659,23 @@ def _evidence_draft(row: _Row, options: _Options) -> _Draft:
         strict=False,
     )
     return draft
+
+
+def _disease_name(row: _Row) -> str | None:
+    """The row's disease as CIViC names it, with its DOID: "Lynch Syndrome (DOID:3883)"."""
+    disease, doid = row.get("disease"), row.get("doid")
+    return f"{disease} (DOID:{doid})" if doid else disease or None
+
+
+def _as_syndrome(draft: _Draft, unmapped: str | None) -> str | None:
+    """A predisposing row's disease that is no OncoTree type is a hereditary syndrome: the
+    finding matters whatever the tumour. Returns why the disease stays unmapped, if it does."""
+    name = _disease_name(draft.row) if unmapped else None
+    if name is None:
+        return unmapped
+    draft.syndrome = name
+    draft.codes = (ALL_TUMOURS,)
+    return None
 
 
 def _single_alteration(tree: SpecTree) -> bool:
@@ -1770,8 +1778,6 @@ def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> So
             notes.append(draft.gap)
         linked.append(Ref(group.key))
     evidence_id = row.get("evidence_id")
-    disease = row.get("disease")
-    doid = row.get("doid")
     fields: dict[str, Any] = {
         "source": "CIViC",
         "source_id": f"EID{evidence_id}",
@@ -1784,7 +1790,7 @@ def _evidence_row(draft: _Draft, groups: Mapping[tuple[Any, ...], _Group]) -> So
         "expression": expression,
         "therapy": therapies[0] if len(therapies) == 1 else None,
         "tumour_types": [c for c in draft.codes if c != ALL_TUMOURS or not draft.syndrome],
-        "disease": f"{disease} (DOID:{doid})" if doid else disease or None,
+        "disease": _disease_name(row),
         "assertions": linked,
         "oncogenicity": oncogenicity,
         "citations": cited,
@@ -1950,7 +1956,7 @@ def _assertion_row(row: _Row, options: _Options) -> SourceRow:
     )
     if draft.implication in LEVELLED:
         assert draft.implication is not None
-        category = _level_key(row.get("amp_category"))
+        category = level_key(row.get("amp_category"))
         draft.source_level = row.get("amp_category") or None
         level = options.levels.assertion.get(draft.implication.value, {}).get(category)
         approved = row.get("regulatory_approval").lower() == "true"
@@ -2021,11 +2027,7 @@ def _read_common(
     if draft.implication is Implication.PREDISPOSING:
         # Predisposition is germline by definition (the assertion file has no origin column).
         draft.origin = Origin.GERMLINE
-        if unmapped and (row.get("doid") or row.get("disease")):
-            disease, doid = row.get("disease"), row.get("doid")
-            draft.syndrome = f"{disease} (DOID:{doid})" if doid else disease
-            draft.codes = (ALL_TUMOURS,)
-            unmapped = None
+        unmapped = _as_syndrome(draft, unmapped)
     if unmapped:
         column = "doid" if row.get("doid") else "disease"
         code = "unmapped_disease" if row.get("doid") or row.get("disease") else "missing_disease"

@@ -529,8 +529,21 @@ def preview(
         if not source:
             source = collected[0].location.file if collected else ""
         planner = _Planner(session, source, kb_version, report, cancel)
-        planner.take = frozenset(take)
+        planner.take = _take_fields(take)
         return planner.run(collected)
+
+
+def _take_fields(names: Collection[str]) -> frozenset[str]:
+    """The fields a curator takes from the source, each a field of some record type."""
+    chosen = frozenset(name.strip() for name in names if name.strip())
+    known = {name for specs in _SPECS.values() for name in specs}
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise KbError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} no record field to "
+            "take from the source; e.g. evidence_level, citations, description"
+        )
+    return chosen
 
 
 class _Planner:
