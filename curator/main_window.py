@@ -18,12 +18,14 @@ from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QLabel,
     QMainWindow,
     QMenu,
     QSplitter,
     QStackedWidget,
     QToolButton,
     QUndoView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -45,6 +47,7 @@ from curator.undo import EditController
 from curator.workers import CancelToken, Workers
 from kb.model.enums import RecordType
 from kb.model.records import type_of_human_id
+from kb.review.integrity import IntegrityReport, check_integrity
 from kb.review.users import Actor
 from kb.storage.db import Kb
 from kb.storage.meta import KbInfo, kb_info
@@ -140,7 +143,23 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([210, 760, 430])
-        self.setCentralWidget(self.splitter)
+        # Shown while the KB fails its integrity check (kb.review.integrity): kb refuses
+        # edits, approvals and releases then, and the curator should know why before trying.
+        self.integrity_banner = QLabel()
+        self.integrity_banner.setObjectName("integrity_banner")
+        self.integrity_banner.setWordWrap(True)
+        self.integrity_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.integrity_banner.setStyleSheet(
+            "QLabel#integrity_banner { background: #b3261e; color: white; padding: 6px 10px; }"
+        )
+        self.integrity_banner.hide()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.integrity_banner)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
         self.menus = Menus(self.menuBar(), self)
         self._build_docks()
         self._build_actions()
@@ -546,6 +565,29 @@ class MainWindow(QMainWindow):
                 return kb_info(session)
 
         self.workers.read("kb info", work, on_result=self._show_info)
+        self.check_integrity()
+
+    def check_integrity(self) -> None:
+        """Check the audit chain and every record against its version off the UI thread, and
+        show the banner while either fails."""
+        kb = self.kb
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> IntegrityReport:
+            with kb.read() as session:
+                return check_integrity(session)
+
+        self.workers.read("integrity check", work, on_result=self._show_integrity)
+
+    def _show_integrity(self, report: IntegrityReport) -> None:
+        if report.ok:
+            self.integrity_banner.hide()
+            return
+        self.integrity_banner.setText(
+            f"This KB failed its integrity check: {report.problem()}. Edits, approvals and "
+            "releases are refused until an admin repairs it (docs/security.md, Repair)."
+        )
+        self.integrity_banner.setToolTip(report.text())
+        self.integrity_banner.show()
 
     def _show_info(self, info: KbInfo) -> None:
         self.info = info

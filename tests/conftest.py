@@ -195,3 +195,24 @@ def require_shared(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"reference file {path} is missing (shared/data sits beside the checkout)")
     return path
+
+
+def load_full_vocabularies(kb: Kb) -> None:
+    """Load the full OncoTree and HGNC files from shared/data into a demo KB, as its admin does
+    (into a new version: the demo's version 1 is signed off)."""
+    from kb.review.vocabulary import load_vocabulary
+    from kb.vocab.hgnc import load_hgnc
+    from kb.vocab.oncotree import load_oncotree
+
+    oncotree, hgnc = require_shared(ONCOTREE_FILE), require_shared(HGNC_FILE)
+    with kb.unit_of_work() as session:
+        admin = demo_admin(session)
+        load_vocabulary(
+            session, actor=admin, kind="oncotree", load=lambda s: load_oncotree(s, oncotree)
+        )
+        load_vocabulary(
+            session,
+            actor=admin,
+            kind="hgnc",
+            load=lambda s: load_hgnc(s, hgnc, version="hgnc-2022"),
+        )

@@ -64,20 +64,43 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_vocab_load_then_validate_checks_demo(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = str(tmp_path / "kb.sqlite")
     run(capsys, "--db", db, "init", "--demo")
-    code, out, _ = run(
-        capsys, "--db", db, "vocab", "load", "oncotree", str(require_shared(ONCOTREE_FILE))
+    oncotree = str(require_shared(ONCOTREE_FILE))
+    # Vocabularies are an admin's to load.
+    monkeypatch.setenv("KB_PASSWORD", "demo-curator")
+    code, _, err = run(
+        capsys, "--db", db, "--user", "curator", "vocab", "load", "oncotree", oncotree
     )
-    assert code == 0 and "898 entries" in out
-    code, out, _ = run(capsys, "--db", db, "vocab", "load", "hgnc", str(require_shared(HGNC_FILE)))
-    assert code == 0 and "39824 entries" in out
+    assert code == 1 and "only admins may admin" in err
+    monkeypatch.setenv("KB_PASSWORD", "demo-admin")
+    code, out, _ = run(capsys, "--db", db, "--user", "admin", "vocab", "load", "oncotree", oncotree)
+    # The demo's version 1 is signed off: the load goes into version 2 and leaves 1 alone.
+    assert code == 0 and "898 entries" in out and "KB version 2" in out
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--user",
+        "admin",
+        "vocab",
+        "load",
+        "hgnc",
+        str(require_shared(HGNC_FILE)),
+    )
+    assert code == 0 and "39824 entries" in out and "KB version 3" in out
     code, out, _ = run(capsys, "--db", db, "info", "--format", "json")
     assert json.loads(out)["vocabularies"]["oncotree"] == "oncotree_2025_10_03"
     code, out, _ = run(capsys, "--db", db, "validate", "--format", "json")
     assert code == 0 and json.loads(out)["errors"] == 0
+    code, out, _ = run(capsys, "--db", db, "versions", "list", "--format", "json")
+    versions = json.loads(out)
+    assert [v["approvals"][0]["void"] for v in versions if v["approvals"]] == [False]
+    assert (
+        versions[1]["note"] == "vocabulary: oncotree oncotree_2025_10_03 (was oncotree_2025_10_03)"
+    )
     code, out, _ = run(capsys, "--db", db, "tumour-types", "LUAD")
     assert code == 0 and "NSCLC > LUNG > TISSUE" in out
 

@@ -17,10 +17,8 @@ from kb.review.users import bootstrap_admin
 from kb.review.versions import list_approvals
 from kb.storage.db import Kb, open_kb
 from kb.validation.checks import validate_kb
-from kb.vocab import hgnc as vocab_hgnc
-from kb.vocab import oncotree as vocab_oncotree
 from kb.vocab.releases import sha256_file
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, require_shared
+from tests.conftest import load_full_vocabularies
 
 
 def test_demo_meets_its_brief(demo_kb: Kb) -> None:
@@ -55,9 +53,7 @@ def test_demo_meets_its_brief(demo_kb: Kb) -> None:
 
 def test_demo_validates_against_full_oncotree_and_hgnc(demo_url: str) -> None:
     kb = open_kb(demo_url)
-    with kb.unit_of_work() as session:
-        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
-        vocab_hgnc.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+    load_full_vocabularies(kb)
     with kb.read() as session:
         problems = validate_kb(session)
     kb.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from sqlalchemy import text
 
 from curator.about_dialog import AboutDialog, versions
 from curator.expression_editor import ExpressionEditor
@@ -450,3 +451,21 @@ def test_a_level_crosswalk_is_made_in_the_generated_form(qtbot, make_window, peo
         fields = {spec.name for spec in SPECS[RecordType(rtype)]}
         assert set(window.record_pane.editor.widgets) == fields, rtype
         window.record_pane.cancel_edit(ask=False)
+
+
+# --- integrity ----------------------------------------------------------------------------------
+
+
+def test_a_banner_says_when_the_tables_were_changed_outside_a_merge(
+    qtbot, make_window, people, demo_url: str
+) -> None:
+    window = make_window(people["cora"])
+    qtbot.waitUntil(lambda: not window.workers._running, timeout=10_000)
+    assert window.integrity_banner.isHidden()
+    # A direct write behind the app's back, as a login with table access could make.
+    with open_kb(demo_url).engine.begin() as connection:
+        connection.execute(text("UPDATE threshold SET value = '1' WHERE human_id = 'TH-00001'"))
+    window.check_integrity()
+    qtbot.waitUntil(window.integrity_banner.isVisible, timeout=10_000)
+    banner = window.integrity_banner.text()
+    assert "TH-00001.value" in banner and "refused until an admin repairs it" in banner

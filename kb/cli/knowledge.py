@@ -19,6 +19,7 @@ from kb.cli.context import (
     open_from_args,
     os_user,
     password_from_env_or_prompt,
+    signed_in,
 )
 from kb.errors import KbError
 from kb.model.records import get_record, list_records, record_type_of
@@ -179,41 +180,53 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_vocab(args: argparse.Namespace, out: TextIO) -> int:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from kb.model.orm import User
+    from kb.review.vocabulary import load_vocabulary
     from kb.vocab import doid as vocab_doid
     from kb.vocab import fetch as vocab_fetch
     from kb.vocab import hgnc as vocab_hgnc
     from kb.vocab import oncotree as vocab_oncotree
     from kb.vocab.bundled import load_bundled
+    from kb.vocab.releases import LoadResult
 
     if args.vocab_command == "load" and (args.file is None) == (not args.bundled):
         raise UsageError("give a release FILE or --bundled (not both)")
     if args.vocab_command == "fetch" and args.kind == "doid":
         raise UsageError("the Disease Ontology is loaded from its files: kb vocab load doid DIR")
+    if args.vocab_command == "load" and not args.bundled:
+        exists = args.file.is_dir() if args.kind == "doid" else args.file.is_file()
+        if not exists and not args.file.is_file():
+            raise KbError(f"{args.file}: no such file")
+
+    def load(session: Session) -> LoadResult:
+        if args.vocab_command == "load" and args.bundled:
+            return load_bundled(session, args.kind)
+        if args.vocab_command == "load":
+            loader = {
+                "oncotree": vocab_oncotree.load_oncotree,
+                "hgnc": vocab_hgnc.load_hgnc,
+                "doid": vocab_doid.load_doid,
+            }[args.kind]
+            return loader(session, args.file, version=args.vocab_version)
+        cache = Path(platformdirs.user_cache_dir("kb-curator", appauthor=False))
+        fetcher = vocab_fetch.fetch_oncotree if args.kind == "oncotree" else vocab_fetch.fetch_hgnc
+        return fetcher(session, cache, version=args.vocab_version, url=args.url)
+
     kb = open_from_args(args)
     try:
+        with kb.read() as session:
+            has_users = bool(session.scalar(select(func.count()).select_from(User)))
+        # Vocabularies are the KB's admins' to change; a KB with no accounts yet has no one to
+        # sign in.
+        actor = signed_in(args, kb) if has_users else None
         with kb.unit_of_work() as session:
-            if args.vocab_command == "load" and args.bundled:
-                result = load_bundled(session, args.kind)
-            elif args.vocab_command == "load":
-                exists = args.file.is_dir() if args.kind == "doid" else args.file.is_file()
-                if not exists and not args.file.is_file():
-                    raise KbError(f"{args.file}: no such file")
-                loader = {
-                    "oncotree": vocab_oncotree.load_oncotree,
-                    "hgnc": vocab_hgnc.load_hgnc,
-                    "doid": vocab_doid.load_doid,
-                }[args.kind]
-                result = loader(session, args.file, version=args.vocab_version)
-            else:
-                cache = Path(platformdirs.user_cache_dir("kb-curator", appauthor=False))
-                fetcher = (
-                    vocab_fetch.fetch_oncotree
-                    if args.kind == "oncotree"
-                    else vocab_fetch.fetch_hgnc
-                )
-                result = fetcher(session, cache, version=args.vocab_version, url=args.url)
+            loaded = load_vocabulary(session, actor=actor, kind=args.kind, load=load)
     finally:
         kb.close()
+    result = loaded.result
     emit(
         args,
         out,
@@ -223,11 +236,10 @@ def _cmd_vocab(args: argparse.Namespace, out: TextIO) -> int:
             "entries": result.entries,
             "sha256": result.sha256,
             "source": result.source,
+            "kb_version": loaded.kb_version,
+            "previous": loaded.previous,
         },
-        lambda: (
-            f"loaded {result.kind.value} {result.version}: {result.entries} entries "
-            f"(sha256 {result.sha256[:16]}…)"
-        ),
+        loaded.text,
     )
     return 0
 

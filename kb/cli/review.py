@@ -95,7 +95,19 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     fmt(history)
     audit = commands.add_parser("audit", help="the audit trail")
     asub = audit.add_subparsers(dest="audit_command", required=True, parser_class=type(user))
-    fmt(asub.add_parser("verify", help="check the hash chain"))
+    verify = asub.add_parser("verify", help="check the hash chain (and, with --deep, drift)")
+    fmt(verify)
+    verify.add_argument(
+        "--deep",
+        action="store_true",
+        help="also compare every typed record with the current version's revisions",
+    )
+    repair = asub.add_parser(
+        "repair",
+        help="admin: rewrite the typed tables from the current version (audited)",
+    )
+    repair.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+    fmt(repair)
     alist = asub.add_parser("list", help="newest events first")
     alist.add_argument("--limit", type=int, default=50)
     alist.add_argument("--subject")
@@ -444,26 +456,51 @@ def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.review.audit import list_events, verify_chain
+def _audit_repair(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.integrity import repair_drift
 
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            result = repair_drift(session, actor=actor, reason=args.reason)
+    finally:
+        kb.close()
+    cli.emit(
+        args,
+        out,
+        {
+            "restored": list(result.restored),
+            "removed": list(result.removed),
+            "recreated": list(result.recreated),
+        },
+        result.text,
+    )
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.audit import list_events
+    from kb.review.integrity import check_integrity
+
+    if args.audit_command == "repair":
+        return _audit_repair(args, out)
     kb = cli.open_from_args(args)
     try:
         with kb.read() as session:
             if args.audit_command == "verify":
-                report = verify_chain(session)
-                cli.emit(
-                    args,
-                    out,
-                    {
-                        "ok": report.ok,
-                        "events": report.events,
-                        "first_bad_event": report.first_bad_seq,
-                        "problem": report.problem,
-                    },
-                    report.text,
-                )
-                return 0 if report.ok else 1
+                integrity = check_integrity(session, deep=args.deep)
+                report = integrity.chain
+                data: dict[str, Any] = {
+                    "ok": integrity.ok,
+                    "events": report.events,
+                    "first_bad_event": report.first_bad_seq,
+                    "problem": report.problem,
+                }
+                if integrity.drift is not None:
+                    data["drift"] = integrity.drift.as_json()
+                cli.emit(args, out, data, integrity.text)
+                return 0 if integrity.ok else 1
             events = list_events(session, limit=args.limit, subject=args.subject)
     finally:
         kb.close()

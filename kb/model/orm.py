@@ -217,6 +217,25 @@ class VocabularyRelease(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class VocabularyState(Base):
+    """The vocabulary release a KB version was built with, pinned when it is loaded: a snapshot
+    of version N reads the newest state at or before N, never the tables loaded since, so a
+    later load cannot change what an approval of N signed. `content` keeps what the snapshot
+    carries of the release (OncoTree's tumour types); other kinds carry only their version."""
+
+    __tablename__ = "vocabulary_state"
+    __table_args__ = (
+        UniqueConstraint("kb_version", "kind", name="uq_vocabulary_state_version_kind"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kb_version: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class TumourType(Base):
     """An OncoTree node. `path` ("/TISSUE/LUNG/NSCLC/") makes descendant queries a prefix match."""
 

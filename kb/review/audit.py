@@ -152,6 +152,8 @@ class ChainReport:
     events: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    # The verified tip, for resuming (verify_chain's `since`).
+    head: tuple[int, str] = (0, GENESIS)
 
     def text(self) -> str:
         if self.ok:
@@ -159,10 +161,24 @@ class ChainReport:
         return f"audit chain broken at event {self.first_bad_seq}: {self.problem}"
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Walk the chain from the first event; report the first modified, deleted or reordered one."""
+def verify_chain(session: Session, *, since: tuple[int, str] | None = None) -> ChainReport:
+    """Walk the chain from the first event; report the first modified, deleted or reordered one.
+
+    `since` (seq, hash) resumes from an event this process verified before: that event must
+    still carry the same hash, and only the events after it are walked (the counts then cover
+    those). A rewrite of the history before it is found by a full walk, not by a resumed one.
+    """
     expected_seq, prev, count = 1, GENESIS, 0
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=5000)
+    if since is not None and since[0] > 0:
+        seq, digest = since
+        stored = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+        if stored != digest:
+            return ChainReport(
+                False, 0, seq, "it no longer carries the hash it had when last verified"
+            )
+        expected_seq, prev = seq + 1, digest
+        query = query.where(AuditEvent.seq > seq)
     for event in session.scalars(query):
         count += 1
         if event.seq != expected_seq:
@@ -203,7 +219,7 @@ def verify_chain(session: Session) -> ChainReport:
             f"the chain ends at event {expected_seq - 1} but {head_seq} were written "
             "(the latest events were deleted)",
         )
-    return ChainReport(True, count)
+    return ChainReport(True, count, head=(expected_seq - 1, prev))
 
 
 def list_events(

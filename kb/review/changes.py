@@ -44,6 +44,7 @@ from kb.model.records import (
     type_of_human_id,
 )
 from kb.review.audit import NewEvent, record_event, record_events
+from kb.review.integrity import Scope, require_intact
 from kb.review.users import Actor, Permission, PermissionDenied, require
 from kb.storage.db import bulk_insert
 from kb.storage.revisions import current_version, new_version
@@ -639,6 +640,7 @@ def open_draft(
     Call `.flush()` (or let the unit of work commit after `.close()`) to write the audit events.
     """
     require(actor, Permission.EDIT)
+    require_intact(session, action="editing", scope=Scope.EDIT)
     if change_set_id is not None:
         cs = _load(session, change_set_id, lock=True)
         if cs.status is not ChangeSetStatus.DRAFT:
@@ -783,6 +785,7 @@ def submit_change_set(session: Session, *, actor: Actor, change_set_id: str) -> 
         raise KbError(f"{cs.human_id} is {cs.status.value}; only a draft can be submitted")
     if not cs.changes:
         raise KbError(f"{cs.human_id} has no changes to submit")
+    require_intact(session, action=f"submitting {cs.human_id}", scope=Scope.EDIT)
     problems = validate_change_set(session, cs.id)
     if problems:
         raise ValidationFailed(problems)
@@ -880,6 +883,12 @@ def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) ->
             f"{actor.name} authored changes in {cs.human_id} and cannot approve it: "
             "another reviewer must (four-eyes rule)"
         )
+    require_intact(
+        session,
+        action=f"approving {cs.human_id}",
+        scope=Scope.MERGE,
+        record_ids={c.record_id for c in cs.changes if c.op is not ChangeOp.CREATE},
+    )
     conflicts = find_conflicts(session, cs)
     if conflicts:
         raise ConflictError(cs.human_id, conflicts)

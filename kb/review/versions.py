@@ -128,6 +128,7 @@ def approve_version(
     canonical snapshot approved. Reviewers approve or review; release managers release."""
     from kb.model.orm import User, VersionApproval
     from kb.review.audit import record_event
+    from kb.review.integrity import Scope, require_intact
     from kb.review.users import Permission, require
     from kb.storage.snapshot import build_snapshot
 
@@ -137,6 +138,7 @@ def approve_version(
     )
     if not reason or not reason.strip():
         raise KbError("an approval needs a reason")
+    require_intact(session, action=f"signing off version {version}", scope=Scope.SIGN)
     snapshot = build_snapshot(session, version)
     user = session.get(User, actor.user_id)
     name = printed_name or (user.display_name if user and user.display_name else actor.name)

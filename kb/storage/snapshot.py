@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from kb.errors import NotFoundError
 from kb.model.enums import RecordType
-from kb.model.orm import Revision, TumourType
+from kb.model.orm import Revision
 from kb.storage.meta import get_meta
 from kb.storage.revisions import current_version
-from kb.vocab.releases import vocabulary_versions
+from kb.vocab.releases import pinned_state
 
 SNAPSHOT_FORMAT = "kb-curator-snapshot/1"
 
@@ -136,30 +136,13 @@ def build_snapshot(session: Session, version: int | None = None) -> Snapshot:
         grouped[record_type].append({"id": human_id, "uuid": record_id, "fields": data})
     for entries in grouped.values():
         entries.sort(key=lambda entry: entry["id"])
-    tumour_types = [
-        {
-            "code": code,
-            "name": name,
-            "main_type": main_type,
-            "tissue": tissue,
-            "parent": parent,
-            "level": level,
-        }
-        for code, name, main_type, tissue, parent, level in session.execute(
-            select(
-                TumourType.code,
-                TumourType.name,
-                TumourType.main_type,
-                TumourType.tissue,
-                TumourType.parent_code,
-                TumourType.level,
-            ).order_by(TumourType.code)
-        )
-    ]
+    # The vocabularies pinned to this version, not those loaded since (an approval of it must
+    # keep matching its content).
+    vocabularies, tumour_types = pinned_state(session, version)
     return Snapshot(
         kb_id=get_meta(session, "kb_id") or "",
         version=version,
         records=grouped,
         tumour_types=tumour_types,
-        vocabularies=vocabulary_versions(session),
+        vocabularies=vocabularies,
     )

@@ -100,9 +100,28 @@ class Vocabularies:
 
 
 def validate_kb(session: Session) -> list[Problem]:
-    """Validate the KB's main line against its loaded vocabularies."""
+    """Validate the KB's main line against its loaded vocabularies, and check that its typed
+    tables still hold what its current version says (drift is an error: they were written
+    outside a merge)."""
+    from kb.storage.drift import check_drift
+
     rows = [row for rtype in RecordType for row in list_records(session, rtype)]
-    return validate_rows(rows, Vocabularies.from_session(session))
+    problems = validate_rows(rows, Vocabularies.from_session(session))
+    drift = check_drift(session)
+    problems += [
+        Problem(
+            d.human_id,
+            d.record_type,
+            d.field or "record",
+            d.stored,
+            "drift",
+            "was written outside a merge" if d.field else d.problem,
+            f"{d.versioned!r}, as version {drift.version} holds "
+            "(`kb audit verify --deep` lists every difference)",
+        )
+        for d in drift.drifts
+    ]
+    return problems
 
 
 def validate_rows(

@@ -104,8 +104,25 @@ def _replace_tumour_types(
     for start in range(0, len(rows), BATCH):
         batch = [{**row, "release": version} for row in rows[start : start + BATCH]]
         session.execute(insert(TumourType), batch)
+    content = [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "main_type": row["main_type"],
+            "tissue": row["tissue"],
+            "parent": row["parent_code"],
+            "level": row["level"],
+        }
+        for row in sorted(rows, key=lambda row: row["code"])
+    ]
     record_release(
-        session, VocabularyKind.ONCOTREE, version, source=source, digest=digest, entries=len(rows)
+        session,
+        VocabularyKind.ONCOTREE,
+        version,
+        source=source,
+        digest=digest,
+        entries=len(rows),
+        content=content,
     )
     derive_crosswalk(session)
     return LoadResult(VocabularyKind.ONCOTREE, version, len(rows), digest, source)
