@@ -98,9 +98,7 @@ def test_vocab_load_then_validate_checks_demo(
     code, out, _ = run(capsys, "--db", db, "versions", "list", "--format", "json")
     versions = json.loads(out)
     assert [v["approvals"][0]["void"] for v in versions if v["approvals"]] == [False]
-    assert (
-        versions[1]["note"] == "vocabulary: oncotree oncotree_2025_10_03 (was oncotree_2025_10_03)"
-    )
+    assert versions[1]["note"] == "vocabulary: oncotree load (was oncotree_2025_10_03)"
     code, out, _ = run(capsys, "--db", db, "tumour-types", "LUAD")
     assert code == 0 and "NSCLC > LUNG > TISSUE" in out
 

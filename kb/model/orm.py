@@ -905,6 +905,20 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class MergeTicket(Base):
+    """PostgreSQL: which transaction merged which change set into which version. Written only by
+    the server's merge function (migration 0012); the typed-table guards admit a login's writes
+    only for records the merge of its own transaction revised. Unused on SQLite."""
+
+    __tablename__ = "kb_merge_ticket"
+    change_set_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    xact: Mapped[str] = mapped_column(String(24), index=True)
+    kb_version: Mapped[int] = mapped_column(Integer, unique=True)
+    merged_by: Mapped[str] = mapped_column(String(128))
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    merged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Release(Base):
     __tablename__ = "kb_release"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

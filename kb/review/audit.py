@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+import orjson
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kb.model.orm import AuditEvent, AuditHead, utcnow
@@ -84,6 +85,8 @@ def record_events(session: Session, events: Iterable[NewEvent]) -> int:
     if not items:
         return 0
     session.flush()
+    if server_function(session, "kb_audit_append(json)"):
+        return _append_on_server(session, items)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     seq, prev = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
@@ -119,6 +122,34 @@ def record_events(session: Session, events: Iterable[NewEvent]) -> int:
         session.execute(insert(AuditEvent), rows[start : start + 2000])
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     return seq
+
+
+def server_function(session: Session, signature: str) -> bool:
+    """Whether the database is PostgreSQL with the function `signature` (migration 0012 adds
+    them; a KB still at an older schema, while it is being migrated, has none)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    found = session.execute(text("SELECT to_regprocedure(:f)"), {"f": signature}).scalar()
+    return found is not None
+
+
+def _append_on_server(session: Session, items: list[NewEvent]) -> int:
+    # On PostgreSQL a login may not write the trail itself: kb_audit_append (migration 0012)
+    # numbers, times, links and hashes the events server-side, with event_hash's canonical form.
+    payload = [
+        {
+            "actor": item.actor,
+            "action": item.action,
+            "subject": item.subject,
+            "details": _jsonable(dict(item.details or {})),
+        }
+        for item in items
+    ]
+    tip = session.execute(
+        text("SELECT kb_audit_append(CAST(:events AS json))"),
+        {"events": orjson.dumps(payload).decode()},
+    ).scalar_one()
+    return int(tip)
 
 
 def record_event(

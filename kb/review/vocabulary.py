@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kb.review.audit import record_event
+from kb.review.audit import record_event, server_function
 from kb.review.integrity import Scope, require_intact
 from kb.review.users import Actor, Permission, require
 from kb.storage.revisions import current_version, new_version
@@ -51,15 +52,18 @@ def load_vocabulary(
     require_intact(session, action=f"loading {kind}", scope=Scope.SIGN)
     previous = vocabulary_versions(session).get(kind)
     number = current_version(session)
-    version = None
     if number:
         who = actor.name if actor is not None else "kb"
-        version = new_version(session, author=who, note=f"vocabulary: {kind}")
-        number = version.number
+        note = f"vocabulary: {kind} load (was {previous or 'none'})"
+        if server_function(session, "kb_open_vocabulary_version(text, text)"):
+            # PostgreSQL team mode: no login writes kb_version; the server opens it for admins.
+            number = session.execute(
+                text("SELECT kb_open_vocabulary_version(:who, :note)"), {"who": who, "note": note}
+            ).scalar_one()
+        else:
+            number = new_version(session, author=who, note=note).number
     result = load(session)
-    if version is not None:
-        was = f" (was {previous})" if previous else ""
-        version.note = f"vocabulary: {result.kind.value} {result.version}{was}"
+    if number:
         record_event(
             session,
             actor=actor.name if actor is not None else "kb",
