@@ -197,9 +197,9 @@ def require_shared(path: Path) -> Path:
     return path
 
 
-def load_full_vocabularies(kb: Kb) -> None:
-    """Load the full OncoTree and HGNC files from shared/data into a demo KB, as its admin does
-    (into a new version: the demo's version 1 is signed off)."""
+def load_full_vocabularies(kb: Kb, *, hgnc: bool = True) -> None:
+    """Load the full OncoTree (and HGNC) files from shared/data into a demo KB, as its admin
+    does (into a new version: the demo's version 1 is signed off)."""
     from kb.review.vocabulary import load_vocabulary
     from kb.vocab.hgnc import load_hgnc
     from kb.vocab.oncotree import load_oncotree
@@ -210,6 +210,8 @@ def load_full_vocabularies(kb: Kb) -> None:
         load_vocabulary(
             session, actor=admin, kind="oncotree", load=lambda s: load_oncotree(s, oncotree)
         )
+        if not hgnc:
+            return
         load_vocabulary(
             session,
             actor=admin,

@@ -22,7 +22,11 @@ from kb.importing.model import Location, SourceError
 from kb.importing.service import import_file
 from kb.model.enums import RecordType
 from kb.storage.db import Kb, open_kb
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, require_shared
+from tests.conftest import (
+    SHARED_DATA,
+    load_full_vocabularies,
+    require_shared,
+)
 
 EVIDENCE = SHARED_DATA / "civic" / "civic-evidence-sample-2024-08-01.tsv"
 ASSERTIONS = SHARED_DATA / "civic" / "civic-assertion-sample-2024-08-01.tsv"
@@ -224,13 +228,8 @@ def _write(path: Path, columns: list[str], rows: list[Row]) -> Path:
 @pytest.fixture
 def kb(demo_url: str) -> Iterator[Kb]:
     """The demo KB with OncoTree and HGNC loaded, so that new genes can be proposed."""
-    from kb.vocab.hgnc import load_hgnc
-    from kb.vocab.oncotree import load_oncotree
-
     opened = open_kb(demo_url)
-    with opened.unit_of_work() as session:
-        load_oncotree(session, require_shared(ONCOTREE_FILE))
-        load_hgnc(session, require_shared(HGNC_FILE))
+    load_full_vocabularies(opened)
     yield opened
     opened.close()
 

@@ -39,7 +39,13 @@ from kb.model.enums import (
     RecordType,
     Role,
 )
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, demo_admin, require_shared
+from tests.conftest import (
+    ONCOTREE_FILE,
+    SHARED_DATA,
+    demo_admin,
+    load_full_vocabularies,
+    require_shared,
+)
 
 EVIDENCE = SHARED_DATA / "civic" / "civic-evidence-sample-2024-08-01.tsv"
 ASSERTIONS = SHARED_DATA / "civic" / "civic-assertion-sample-2024-08-01.tsv"
@@ -767,12 +773,7 @@ def test_an_alias_symbol_suggests_the_approved_one(tmp_path: Path, evidence_file
 
 
 def _vocabularies(kb: Any) -> None:
-    from kb.vocab.hgnc import load_hgnc
-    from kb.vocab.oncotree import load_oncotree
-
-    with kb.unit_of_work() as session:
-        load_oncotree(session, require_shared(ONCOTREE_FILE))
-        load_hgnc(session, require_shared(HGNC_FILE))
+    load_full_vocabularies(kb)
 
 
 @pytest.fixture

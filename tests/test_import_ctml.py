@@ -15,7 +15,11 @@ from kb.importing.civic import KbLookup
 from kb.importing.ctml import ctml_adapter
 from kb.importing.model import ProposedRecord, Ref, SourceError, SourceRow
 from kb.model.enums import RecordType
-from tests.conftest import HGNC_FILE, ONCOTREE_FILE, SHARED_DATA, require_shared
+from tests.conftest import (
+    SHARED_DATA,
+    load_full_vocabularies,
+    require_shared,
+)
 
 TMB = SHARED_DATA / "ctml" / "tmb.json"
 ALL_OPEN = SHARED_DATA / "ctml" / "all_open.json"
@@ -670,13 +674,9 @@ def test_json_errors_say_where(tmp_path: Path) -> None:
 @pytest.fixture
 def demo_with_vocab(demo_url: str) -> Any:
     from kb.storage.db import open_kb
-    from kb.vocab.hgnc import load_hgnc
-    from kb.vocab.oncotree import load_oncotree
 
     kb = open_kb(demo_url)
-    with kb.unit_of_work() as session:
-        load_oncotree(session, require_shared(ONCOTREE_FILE))
-        load_hgnc(session, require_shared(HGNC_FILE))
+    load_full_vocabularies(kb)
     yield kb
     kb.close()
 

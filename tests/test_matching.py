@@ -31,8 +31,7 @@ from kb.matching.matcher import (
 )
 from kb.storage.db import Kb, open_kb
 from kb.storage.snapshot import build_snapshot
-from kb.vocab.oncotree import load_oncotree
-from tests.conftest import ONCOTREE_FILE, require_shared
+from tests.conftest import load_full_vocabularies
 
 # --- fixtures ----------------------------------------------------------------------------------
 
@@ -56,9 +55,7 @@ def demo_json(demo_copy: Kb) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def kb_json(demo_copy: Kb, demo_json: dict[str, Any]) -> dict[str, Any]:
     """The demo KB with the full OncoTree release loaded, as kb.json."""
-    oncotree = require_shared(ONCOTREE_FILE)
-    with demo_copy.unit_of_work() as session:
-        load_oncotree(session, oncotree)
+    load_full_vocabularies(demo_copy, hgnc=False)
     with demo_copy.read() as session:
         return build_snapshot(session).as_json()
 
