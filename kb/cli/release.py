@@ -72,11 +72,17 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     match.add_argument("--maf", type=Path, help="a MAF file (with --clinical)")
     match.add_argument("--clinical", type=Path, help="clinical JSON for --maf")
     match.add_argument(
+        "--fhir", type=Path, help="a FHIR R4 Bundle of Genomics Reporting Observations"
+    )
+    match.add_argument(
         "--state",
         type=Path,
         help="the last release accepted (as kb release verify keeps it): an older one is refused",
     )
     fmt(match)
+    for action in match._actions:  # --format fhir: the answer as a FHIR Bundle (kb match only)
+        if action.dest == "format" and action.choices is not None:
+            action.choices = (*action.choices, "fhir")
     return {"keys": _cmd_keys, "trust": _cmd_trust, "release": _cmd_release, "match": _cmd_match}
 
 
@@ -254,8 +260,10 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.maf and not args.clinical:
         raise cli.UsageError("kb match: --maf needs --clinical")
-    if not args.maf and not args.patient:
-        raise cli.UsageError("kb match: give --patient FILE, or --maf FILE --clinical FILE")
+    if not args.maf and not args.patient and not args.fhir:
+        raise cli.UsageError(
+            "kb match: give --patient FILE, --fhir BUNDLE, or --maf FILE --clinical FILE"
+        )
     root = read_json_file(args.root, "trust root")
     try:
         verified = verify_release(args.release, trusted_root=root, state_file=args.state)
@@ -265,6 +273,10 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
         raise KbError(f"release NOT verified ({exc.reason_code.value}): {exc}") from None
     matcher = Matcher.from_snapshot(verified.kb_json)
     matcher.release_version = verified.version
+    if args.fhir or args.format == "fhir":
+        from kb.cli.match_fhir import match_fhir
+
+        return match_fhir(args, out, matcher, verified)
     patient = read_maf(args.maf, args.clinical) if args.maf else load_patient_file(args.patient)
     result = matcher.match(patient)
     cli.emit(args, out, result.as_json(), result.text)
