@@ -112,6 +112,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from kb.errors import KbError
+from kb.matching.lines import SkippedLine
 from kb.model import expression as exprs
 from kb.model.enums import (
     ALL_LIQUID,
@@ -894,10 +895,12 @@ class MatchResult:
     release_version: str | None = None
     warnings: list[str] = field(default_factory=list)
     possible_therapies: list[TherapyMatch] = field(default_factory=list)
+    skipped: list[SkippedLine] = field(default_factory=list)  # input lines left out
 
     def as_json(self) -> dict[str, Any]:
         return {
             "warnings": list(self.warnings),
+            "skipped": [line.as_json() for line in self.skipped],
             "patient": self.patient.id,
             "kb_id": self.kb_id,
             "kb_version": self.kb_version,
@@ -919,6 +922,7 @@ class MatchResult:
         release = self.release_version or f"KB version {self.kb_version}"
         lines = [f"Patient {patient.id} ({', '.join(facts)}) against {release}"]
         lines += [f"warning: {warning}" for warning in self.warnings]
+        lines += [f"skipped {line.text()}" for line in self.skipped]
         lines.append("")
         lines.append(f"Therapies ({len(self.therapies)})")
         if not self.therapies:
