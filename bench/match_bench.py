@@ -6,6 +6,10 @@ must check, and trials), indexes it with `Matcher.from_snapshot`, matches random
 prints the rate as its last line: `match_patients_per_s=…`.
 
     .venv/bin/python bench/match_bench.py [--assertions 100000] [--patients 5000] [--seed 7]
+        [--release DIR --root ROOT.json [--batch-patients 20]]
+
+With a release, it first times `kb match` one process per patient against one batch process
+(`--patients DIR`) over the same patients and prints `batch_speedup=…`.
 """
 
 from __future__ import annotations
@@ -299,7 +303,12 @@ def main(argv: Sequence[str] | None = None) -> float:
     parser.add_argument("--assertions", type=int, default=100_000)
     parser.add_argument("--patients", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--release", help="a release folder: also time kb match's batch mode")
+    parser.add_argument("--root", help="the trust root for --release")
+    parser.add_argument("--batch-patients", type=int, default=20)
     args = parser.parse_args(argv)
+    if args.release and args.root:
+        batch_figures(args.release, args.root, args.batch_patients)
     genes = 400
     started = time.perf_counter()
     snapshot, known = build_snapshot(args.assertions, genes=genes, seed=args.seed)
@@ -326,6 +335,37 @@ def main(argv: Sequence[str] | None = None) -> float:
     )
     print(f"match_patients_per_s={rate:.0f}")
     return rate
+
+
+def batch_figures(release: str, root: str, patients: int = 20) -> float:
+    """`kb match` once per patient (a process each) against one `kb match --patients DIR`
+    process for the same patients; prints both times and their ratio, `batch_speedup=…`."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "resources" / "patients"
+    profiles = sorted(demo.glob("*.json"))
+    with tempfile.TemporaryDirectory() as folder:
+        for index in range(patients):
+            data = json.loads(profiles[index % len(profiles)].read_text("utf-8"))
+            data.pop("$schema", None)
+            data["id"] = f"bench-{index}"
+            (Path(folder) / f"{index:04d}.json").write_text(json.dumps(data), "utf-8")
+        base = [sys.executable, "-m", "kb", "match", "--release", release, "--root", root]
+        begin = time.perf_counter()
+        for path in sorted(Path(folder).glob("*.json")):
+            subprocess.run([*base, "--patient", str(path)], check=True, capture_output=True)
+        single = time.perf_counter() - begin
+        begin = time.perf_counter()
+        subprocess.run([*base, "--patients", folder], check=True, capture_output=True)
+        batch = time.perf_counter() - begin
+    print(f"kb match, one process per patient: {single / patients:.3f} s per patient")
+    print(f"kb match --patients DIR: {batch / patients:.3f} s per patient ({patients} patients)")
+    print(f"batch_speedup={single / batch:.1f}")
+    return single / batch
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ from kb.storage.snapshot import build_snapshot
 
 _Index = QModelIndex | QPersistentModelIndex
 _MARKS = {True: "[+]", False: "[-]", None: "[?]"}
+# Nodes that state what the KB requires or what to order, not a criterion judged true or false.
+_NODE_MARKS = {"requirements": "[i]", "requirement": "[i]", "tests": "[>]", "test": "[>]"}
 _COLOURS = {True: QColor("#2e9d5b"), False: QColor("#d64545"), None: QColor("#8a8a8a")}
 _PROBLEM = "#d64545"
 
@@ -277,6 +279,38 @@ class TherapyMatchModel(_ResultTable):
         return values[column]
 
 
+class PossibleTherapyModel(_ResultTable):
+    """Assertions that tests the patient never had could make a match, with those tests."""
+
+    HEADERS = ("Assertion", "Therapy", "Level", "Tests to order")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._matches: tuple[TherapyMatch, ...] = ()
+
+    def set_matches(self, matches: Sequence[TherapyMatch]) -> None:
+        self.beginResetModel()
+        self._matches = tuple(matches)
+        self.endResetModel()
+
+    def match_at(self, row: int) -> TherapyMatch | None:
+        return self._matches[row] if 0 <= row < len(self._matches) else None
+
+    def _count(self) -> int:
+        return len(self._matches)
+
+    def _cell(self, row: int, column: int) -> str:
+        match = self._matches[row]
+        tests = "; ".join(f"{t.name} ({t.needed})" for t in match.tests_to_order)
+        values = (
+            match.assertion_id,
+            match.therapy.name if match.therapy else "(no therapy)",
+            match.level_text.removeprefix("level "),
+            tests,
+        )
+        return values[column]
+
+
 class TrialMatchModel(_ResultTable):
     """Matched open arms, then the arms to review (only age or sex left unknown)."""
 
@@ -376,7 +410,8 @@ class ExplanationModel(QAbstractItemModel):
         explanation = node.explanation
         if role == Qt.ItemDataRole.DisplayRole:
             if index.column() == 0:
-                return f"{_MARKS[explanation.result]} {explanation.text}"
+                mark = _NODE_MARKS.get(explanation.node) or _MARKS[explanation.result]
+                return f"{mark} {explanation.text}"
             return explanation.reason
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
             return _COLOURS[explanation.result]
@@ -398,14 +433,55 @@ class PatientCodeFilter(QSortFilterProxyModel):
         return key not in SPECIAL_SCOPES
 
 
+def requirements_node(match: TherapyMatch) -> Explanation | None:
+    """What the KB says a result must be validated with (None when it names nothing)."""
+    lines = match.requirement_lines()
+    if not lines:
+        return None
+    items = tuple(
+        Explanation("requirement", head, True, rest)
+        for head, _space, rest in (line.partition(" ") for line in lines)
+    )
+    return Explanation(
+        "requirements", "validation requirements", True, f"{len(items)} named by the KB", items
+    )
+
+
 def therapy_tree(match: TherapyMatch) -> Explanation:
     name = match.therapy.name if match.therapy else "no therapy"
+    requirements = requirements_node(match)
     return Explanation(
         "AND",
         f"assertion {match.assertion_id} — {name}, {match.level_text}",
         True,
         "the tumour type and the biomarker expression hold",
-        (match.tumour, match.explanation),
+        (match.tumour, match.explanation, *([requirements] if requirements else [])),
+    )
+
+
+def possible_tree(match: TherapyMatch) -> Explanation:
+    """A possible therapy: the tests to order first, then why, then the KB's requirements."""
+    name = match.therapy.name if match.therapy else "no therapy"
+    tests = tuple(
+        Explanation("test", test.criterion, None, test.phrase().partition(": ")[2])
+        for test in match.tests_to_order
+    )
+    parts = [
+        Explanation(
+            "tests", "tests to order", None, f"{len(tests)} untested criteria decide it", tests
+        ),
+        match.tumour,
+        match.explanation,
+    ]
+    requirements = requirements_node(match)
+    if requirements is not None:
+        parts.append(requirements)
+    return Explanation(
+        "AND",
+        f"assertion {match.assertion_id} — {name}, {match.level_text}",
+        None,
+        "possible: holds if the tests the patient never had come back as needed",
+        tuple(parts),
     )
 
 
@@ -846,6 +922,8 @@ class MatchingSandbox(QDialog):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.therapy_model = TherapyMatchModel(self)
         self.therapy_view = _view(self.therapy_model, "therapies")
+        self.possible_model = PossibleTherapyModel(self)
+        self.possible_view = _view(self.possible_model, "possible_therapies")
         self.trial_model = TrialMatchModel(self)
         self.trial_view = _view(self.trial_model, "trials")
         self.explanation_model = ExplanationModel(self)
@@ -860,11 +938,14 @@ class MatchingSandbox(QDialog):
         self.explanation_view.header().setStretchLastSection(True)
         self.therapy_view.selectionModel().currentRowChanged.connect(self._therapy_selected)
         self.trial_view.selectionModel().currentRowChanged.connect(self._trial_selected)
+        self.possible_view.selectionModel().currentRowChanged.connect(self._possible_selected)
         self.therapy_label = QLabel("<b>Therapies</b>")
+        self.possible_label = QLabel("<b>Possible with tests</b>")
         self.trial_label = QLabel("<b>Trial arms</b>")
         results = QSplitter(Qt.Orientation.Vertical)
         for label, widget in (
             (self.therapy_label, self.therapy_view),
+            (self.possible_label, self.possible_view),
             (self.trial_label, self.trial_view),
             (QLabel("<b>Why</b> — the selected match's explanation"), self.explanation_view),
         ):
@@ -874,7 +955,7 @@ class MatchingSandbox(QDialog):
             pane_layout.addWidget(label)
             pane_layout.addWidget(widget)
             results.addWidget(pane)
-        results.setSizes([220, 140, 300])
+        results.setSizes([200, 140, 120, 260])
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -1052,8 +1133,9 @@ class MatchingSandbox(QDialog):
         result = self.match_result = outcome.result
         self.therapy_model.set_matches(result.therapies)
         self.trial_model.set_matches(result.trials, result.trials_to_review)
+        self.possible_model.set_matches(result.possible_therapies)
         self.explanation_model.set_roots([])
-        for view in (self.therapy_view, self.trial_view):
+        for view in (self.therapy_view, self.possible_view, self.trial_view):
             view.resizeColumnsToContents()
             # Long arm names and trial titles are elided (full text in the tooltip) so that
             # every column stays in view.
@@ -1061,6 +1143,10 @@ class MatchingSandbox(QDialog):
                 view.setColumnWidth(column, min(view.columnWidth(column), 300))
             view.horizontalHeader().setStretchLastSection(True)
         self.therapy_label.setText(f"<b>Therapies</b> ({len(result.therapies)})")
+        self.possible_label.setText(
+            f"<b>Possible with tests</b> ({len(result.possible_therapies)}) — "
+            "blocked only by tests the patient never had"
+        )
         review = f", {len(result.trials_to_review)} to review" if result.trials_to_review else ""
         self.trial_label.setText(f"<b>Trial arms</b> ({len(result.trials)} open{review})")
         warnings = "".join(
@@ -1068,10 +1154,13 @@ class MatchingSandbox(QDialog):
         )
         self.status.setText(
             f"Patient <b>{result.patient.id}</b> against {outcome.knowledge.against}: "
-            f"{len(result.therapies)} therapies, {len(result.trials)} open trial arms.{warnings}"
+            f"{len(result.therapies)} therapies, {len(result.possible_therapies)} possible with "
+            f"tests, {len(result.trials)} open trial arms.{warnings}"
         )
         if result.therapies:
             self.therapy_view.selectRow(0)
+        elif self.possible_model.rowCount():
+            self.possible_view.selectRow(0)
         elif self.trial_model.rowCount():
             self.trial_view.selectRow(0)
         emit(self.matched)
@@ -1090,12 +1179,21 @@ class MatchingSandbox(QDialog):
         match = self.therapy_model.match_at(current.row()) if current.isValid() else None
         if match is not None:
             self.trial_view.clearSelection()
+            self.possible_view.clearSelection()
             self._explain(therapy_tree(match))
+
+    def _possible_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        match = self.possible_model.match_at(current.row()) if current.isValid() else None
+        if match is not None:
+            self.therapy_view.clearSelection()
+            self.trial_view.clearSelection()
+            self._explain(possible_tree(match))
 
     def _trial_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         match = self.trial_model.match_at(current.row()) if current.isValid() else None
         if match is not None:
             self.therapy_view.clearSelection()
+            self.possible_view.clearSelection()
             self._explain(trial_tree(match))
 
     def _explain(self, tree: Explanation) -> None:

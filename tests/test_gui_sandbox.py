@@ -407,3 +407,34 @@ def test_the_explanation_tree_shows_exon_placement_and_oncogenicity(qtbot, sandb
     )
     text = "\n".join(tree_lines(sandbox.explanation_model))
     assert "oncogenic" in text and "OG-" in text, text
+
+
+def test_untested_egfr_and_alk_show_pembrolizumab_as_possible_with_the_tests(
+    qtbot, qtmodeltester, sandbox
+) -> None:
+    """Issue 14 item 3: PD-L1 TPS 75 % NSCLC, never tested for EGFR or ALK."""
+    sandbox.set_patient({"id": "lung-2", "oncotree_code": "NSCLC", "pdl1_tps": 75})
+    match(qtbot, sandbox)
+    assert "AS-00039" not in {row[0] for row in rows(sandbox.therapy_model)}
+    possible = {row[0]: row for row in rows(sandbox.possible_model)}
+    pembro = possible["AS-00039"]
+    assert pembro[1] == "Pembrolizumab" and pembro[2] == "1"
+    assert pembro[3] == (
+        "EGFR exon 19 in-frame deletion (negative); EGFR L858R (negative); ALK fusion (negative)"
+    )
+    assert "possible with tests" in sandbox.status.text()
+    qtmodeltester.check(sandbox.possible_model)
+
+    row = list(possible).index("AS-00039")
+    sandbox.possible_view.setCurrentIndex(sandbox.possible_model.index(row, 0))
+    lines = tree_lines(sandbox.explanation_model)
+    assert lines[0].startswith("[?] assertion AS-00039 — Pembrolizumab, level 1")
+    assert lines[1] == "  [>] tests to order: 3 untested criteria decide it"
+    assert any(
+        line.startswith("    [>] ALK fusion: ALK fusion testing (RNA sequencing, FISH or IHC)")
+        and "needs negative" in line
+        for line in lines
+    )
+    assert "    [i] threshold: CD274 TPS >= 50% by PD-L1 IHC 22C3 pharmDx on tissue" in lines
+    assert any(line.startswith("    [i] approval: FDA 2016-10-24") for line in lines)
+    qtmodeltester.check(sandbox.explanation_model)

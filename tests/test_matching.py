@@ -974,3 +974,89 @@ def test_germline_predisposition_is_reported_for_germline_findings_only(
     assert f"{hboc}  pathogenic  predisposing (Hereditary breast" in germline.text()
     somatic = matcher.match(patient(oncotree_code="PAAD", variants=[frameshift]))
     assert hboc not in assertion_ids(somatic)
+
+
+# --- tests to order (issue 14 item 3) ------------------------------------------------------------
+
+
+def test_untested_egfr_and_alk_make_first_line_pembrolizumab_possible(matcher: Matcher) -> None:
+    """PD-L1 TPS 75 % in NSCLC, a file that never mentions EGFR or ALK: pembrolizumab is not
+    matched, but listed as possible with the three tests that decide it, each needed negative."""
+    result = matcher.match(patient(oncotree_code="NSCLC", pdl1_tps=75))
+    assert "AS-00039" not in assertion_ids(result)
+    possible = {m.assertion_id: m for m in result.possible_therapies}
+    pembro = possible["AS-00039"]
+    assert pembro.therapy is not None and pembro.therapy.name == "Pembrolizumab"
+    assert pembro.explanation.result is None
+    tests = {t.name: t for t in pembro.tests_to_order}
+    assert set(tests) == {"EGFR exon 19 in-frame deletion", "EGFR L858R", "ALK fusion"}
+    assert {t.needed for t in tests.values()} == {"negative"}
+    assert tests["ALK fusion"].missing == "fusions"
+    assert tests["EGFR L858R"].missing == "variants"
+    assert "fusion testing" in tests["ALK fusion"].test
+    assert tests["ALK fusion"].specimen == "tissue"
+    # The threshold that already holds travels as a validation requirement, with its assay.
+    (threshold,) = pembro.thresholds
+    assert threshold.assay == "PD-L1 IHC 22C3 pharmDx" and threshold.specimen == "tissue"
+    assert any(a.cdx == "PD-L1 IHC 22C3 pharmDx" for a in pembro.approvals)
+
+    data = result.as_json()
+    entry = next(e for e in data["possible_therapies"] if e["assertion"] == "AS-00039")
+    assert {t["needed"] for t in entry["tests_to_order"]} == {"negative"}
+    assert entry["validation"]["thresholds"][0]["assay"] == "PD-L1 IHC 22C3 pharmDx"
+    assert entry["validation"]["cdx"] == "PD-L1 IHC 22C3 pharmDx"
+    assert {"agency", "date", "indication", "cdx"} <= set(entry["validation"]["approvals"][0])
+    text = result.text()
+    assert "Possible with tests (" in text
+    assert "order: ALK fusion: ALK fusion testing" in text
+    assert "needs negative; patient file has no fusions" in text
+    assert "threshold CD274 TPS >= 50% by PD-L1 IHC 22C3 pharmDx on tissue" in text
+
+
+def test_tested_negative_turns_possible_into_a_match(matcher: Matcher) -> None:
+    tested = matcher.match(patient(oncotree_code="NSCLC", pdl1_tps=75, variants=[], fusions=[]))
+    assert "AS-00039" in assertion_ids(tested)
+    assert "AS-00039" not in [m.assertion_id for m in tested.possible_therapies]
+    (match,) = [m for m in tested.therapies if m.assertion_id == "AS-00039"]
+    assert match.tests_to_order == () and not match.possible
+    # A PD-L1 below the threshold is a definite no, whatever EGFR and ALK turn out to be.
+    low = matcher.match(patient(oncotree_code="NSCLC", pdl1_tps=20))
+    assert "AS-00039" not in [m.assertion_id for m in low.possible_therapies]
+    # An EGFR driver found rules it out too.
+    driver = matcher.match(
+        patient(
+            oncotree_code="NSCLC",
+            pdl1_tps=75,
+            variants=[{"gene": "EGFR", "protein_change": "p.L858R"}],
+        )
+    )
+    assert "AS-00039" not in [m.assertion_id for m in driver.possible_therapies]
+
+
+def test_partly_tested_lists_only_the_missing_test(matcher: Matcher) -> None:
+    result = matcher.match(patient(oncotree_code="NSCLC", pdl1_tps=75, variants=[]))
+    pembro = next(m for m in result.possible_therapies if m.assertion_id == "AS-00039")
+    assert [t.name for t in pembro.tests_to_order] == ["ALK fusion"]
+
+
+def test_unknowns_a_test_would_not_settle_are_not_possible(matcher: Matcher) -> None:
+    """An EGFR variant given without its protein change stays unknown after any new test:
+    osimertinib is not offered as possible for it."""
+    result = matcher.match(
+        patient(oncotree_code="NSCLC", variants=[{"gene": "EGFR", "consequence": "missense"}])
+    )
+    assert "AS-00001" not in [m.assertion_id for m in result.possible_therapies]
+    assert "AS-00001" not in assertion_ids(result)
+
+
+def test_matched_therapies_carry_the_validation_requirements(matcher: Matcher) -> None:
+    result = matcher.match(
+        patient(oncotree_code="NSCLC", variants=[{"gene": "EGFR", "protein_change": "p.L858R"}])
+    )
+    first = next(m for m in result.as_json()["therapies"] if m["assertion"] == "AS-00001")
+    validation = first["validation"]
+    assert validation["cdx"] == "cobas EGFR Mutation Test v2"
+    assert validation["confirmatory_test"]
+    assert any(a["cdx"] == "cobas EGFR Mutation Test v2" for a in validation["approvals"])
+    assert first["tests_to_order"] == []
+    assert "approval FDA 2018-04-18: First-line metastatic NSCLC" in result.text()

@@ -42,6 +42,7 @@ def match_fhir(args: argparse.Namespace, out: TextIO, matcher: Matcher, verified
             release_version=verified.version,
             release_digest=verified.release_digest,
             citations=citation_index(verified.kb_json),
+            possible=result.possible_therapies,
         )
         cli.emit(argparse.Namespace(format="json"), out, answer, str)
         return 0

@@ -69,8 +69,24 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     match.add_argument("--release", required=True, type=Path)
     match.add_argument("--root", required=True, type=Path)
     match.add_argument("--patient", type=Path, help="patient JSON")
-    match.add_argument("--maf", type=Path, help="a MAF file (with --clinical)")
-    match.add_argument("--clinical", type=Path, help="clinical JSON for --maf")
+    match.add_argument("--clinical", type=Path, help="clinical JSON the data files add to")
+    match.add_argument("--maf", type=Path, help="a MAF (one sample, or the clinical 'sample')")
+    match.add_argument("--vcf", type=Path, action="append", help="a VEP- or SnpEff-annotated VCF")
+    match.add_argument(
+        "--cna", type=Path, help="copy number: a gene-level discrete table or CNVkit .cns/.cnr"
+    )
+    match.add_argument(
+        "--fusions", type=Path, action="append", help="STAR-Fusion or Arriba fusion calls"
+    )
+    match.add_argument(
+        "--patients", type=Path, help="batch: a folder of patient JSON files (JSON lines out)"
+    )
+    match.add_argument(
+        "--clinical-table",
+        type=Path,
+        help="batch: one clinical row per sample (TSV or JSON list) for a multi-sample --maf "
+        "and --cna (JSON lines out)",
+    )
     match.add_argument(
         "--fhir", type=Path, help="a FHIR R4 Bundle of Genomics Reporting Observations"
     )
@@ -253,17 +269,33 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.matching.maf import read_maf
-    from kb.matching.matcher import Matcher, load_patient_file
+    from dataclasses import replace
+
+    from kb.matching.matcher import Matcher
     from kb.release.folder import verify_release
     from kb.release.signing import VerificationError, read_json_file
 
-    if args.maf and not args.clinical:
-        raise cli.UsageError("kb match: --maf needs --clinical")
-    if not args.maf and not args.patient and not args.fhir:
+    batch = args.patients is not None or args.clinical_table is not None
+    if args.fhir is not None and (batch or args.patient or args.clinical or args.maf):
+        raise cli.UsageError("kb match: --fhir BUNDLE is the whole patient; give it alone")
+    if args.patients is not None and args.clinical_table is not None:
+        raise cli.UsageError("kb match: give --patients DIR or --clinical-table FILE, not both")
+    if batch and (args.patient or args.clinical or args.vcf or args.fusions):
         raise cli.UsageError(
-            "kb match: give --patient FILE, --fhir BUNDLE, or --maf FILE --clinical FILE"
+            "kb match: a batch takes --patients DIR, or --clinical-table FILE with --maf/--cna"
         )
+    if args.clinical_table is not None and not (args.maf or args.cna):
+        raise cli.UsageError("kb match: --clinical-table needs --maf and/or --cna")
+    if not batch and args.fhir is None:
+        if args.patient and args.clinical:
+            raise cli.UsageError("kb match: give --patient or --clinical, not both")
+        if args.maf and not (args.clinical or args.patient):
+            raise cli.UsageError("kb match: --maf needs --clinical")
+        if not (args.patient or args.clinical):
+            raise cli.UsageError(
+                "kb match: give --patient FILE, --fhir BUNDLE, or --clinical FILE with "
+                "--maf/--vcf/--cna/--fusions, or --patients DIR for a batch"
+            )
     root = read_json_file(args.root, "trust root")
     try:
         verified = verify_release(args.release, trusted_root=root, state_file=args.state)
@@ -277,7 +309,109 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
         from kb.cli.match_fhir import match_fhir
 
         return match_fhir(args, out, matcher, verified)
-    patient = read_maf(args.maf, args.clinical) if args.maf else load_patient_file(args.patient)
-    result = matcher.match(patient)
+    if batch:
+        return _match_batch(args, matcher, out)
+    patient, skipped = _one_patient(args)
+    result = replace(matcher.match(patient), skipped=skipped)
     cli.emit(args, out, result.as_json(), result.text)
     return 0
+
+
+def _clinical_json(path: Path) -> dict[str, Any]:
+    from kb.matching.matcher import load_patient_file
+
+    load_patient_file(path)  # size, encoding, JSON and schema errors, located
+    data = json.loads(path.read_text("utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _one_patient(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    from kb.matching.copynumber import read_copy_number
+    from kb.matching.fusions import read_fusions
+    from kb.matching.inputs import assemble_patient
+    from kb.matching.maf import read_maf_samples
+    from kb.matching.vcf import read_vcf
+
+    base: Path = args.patient or args.clinical
+    clinical = _clinical_json(base)
+    sample = clinical.get("sample")
+    variants = [read_vcf(path, sample=sample) for path in args.vcf or ()]
+    if args.maf:
+        variants.insert(0, _maf_sample(read_maf_samples(args.maf), sample, str(args.maf)))
+    copy_number = [read_copy_number(args.cna, sample=sample)] if args.cna else []
+    fusions = [read_fusions(path) for path in args.fusions or ()]
+    files = (base, args.maf, *(args.vcf or ()), args.cna, *(args.fusions or ()))
+    sources = " + ".join(str(p) for p in files if p)
+    return assemble_patient(
+        clinical, source=sources, variants=variants, copy_number=copy_number, fusions=fusions
+    )
+
+
+def _maf_sample(samples: dict[str, Any], sample: str | None, source: str) -> Any:
+    from kb.matching.lines import ReadResult
+    from kb.matching.maf import MafError
+
+    if sample is not None:
+        if sample not in samples:
+            raise MafError(source, None, "Tumor_Sample_Barcode", "no rows for the sample named")
+        return samples[sample]
+    if len(samples) > 1:
+        raise MafError(
+            source,
+            None,
+            "Tumor_Sample_Barcode",
+            f"the file holds {len(samples)} samples; name one as 'sample' in the clinical JSON",
+        )
+    return next(iter(samples.values()), ReadResult())
+
+
+def _match_batch(args: argparse.Namespace, matcher: Any, out: TextIO) -> int:
+    """JSON lines, one per patient; a patient that fails is an error line, never the end."""
+    import sys
+
+    from kb.matching.inputs import match_many
+
+    failed = total = 0
+    for entry in match_many(matcher, _batch_sources(args)):
+        total += 1
+        failed += not entry["ok"]
+        out.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+    # Counts only: patient and sample ids stay out of the log.
+    sys.stderr.write(f"kb match: {total - failed} of {total} patients matched, {failed} failed\n")
+    return 1 if failed else 0
+
+
+def _batch_sources(args: argparse.Namespace) -> Any:
+    from kb.matching.copynumber import read_copy_number_samples
+    from kb.matching.inputs import assemble_patient, read_clinical_table
+    from kb.matching.lines import ReadResult
+    from kb.matching.maf import read_maf_samples
+    from kb.matching.matcher import load_patient_file
+
+    if args.patients is not None:
+        if not args.patients.is_dir():
+            raise KbError(f"{args.patients}: not a folder of patient JSON files")
+        for path in sorted(args.patients.glob("*.json")):
+            yield path.name, (lambda path=path: (load_patient_file(path), []))
+        return
+    rows = read_clinical_table(args.clinical_table)
+    maf = read_maf_samples(args.maf) if args.maf else None
+    cna = read_copy_number_samples(args.cna) if args.cna else None
+    for index, row in enumerate(rows, start=1):
+        label = f"{args.clinical_table.name} row {index}"
+
+        def read(row: dict[str, Any] = row, label: str = label) -> tuple[Any, list[Any]]:
+            sample = row.get("sample")
+            variants = [maf.get(sample or "", ReadResult())] if maf is not None else []
+            copy_number = []
+            if cna is not None:
+                found = cna.get(sample or "") or cna.get("")
+                if found is None:
+                    raise KbError(f"{label}: no copy-number column for the row's sample")
+                copy_number.append(found)
+            # A sample absent from the MAF may be unmutated or misspelt: refuse to guess.
+            if maf is not None and (sample or "") not in maf:
+                raise KbError(f"{label}: no MAF rows for the row's sample")
+            return assemble_patient(row, source=label, variants=variants, copy_number=copy_number)
+
+        yield label, read

@@ -1,10 +1,18 @@
 """Read a patient from a MAF (Mutation Annotation Format) file plus a small clinical JSON.
 
-A MAF is tab-separated with `#` comment lines before one header line. The columns read are
-Hugo_Symbol, Variant_Classification, HGVSp_Short (else HGVSp), and where present
-Tumor_Sample_Barcode, Exon_Number ("19/28"), Mutation_Status (Somatic / Germline),
-t_alt_count and t_depth (for the VAF). Rows that change no protein (Silent, Intron, UTR, flank,
-IGR, RNA, Splice_Region …) are skipped: no biomarker is defined on them.
+A MAF is tab-separated with `#` comment lines before one header line (GDC/TCGA MAFs, cBioPortal
+`data_mutations.txt`, vcf2maf output). The columns read are Hugo_Symbol, Variant_Classification,
+the protein change from HGVSp_Short (`p.L858R`), else HGVSp (`ENSP00000275493.2:p.Leu858Arg`,
+the protein id dropped), else Protein_Change (older MAFs), and where present HGVSc (the DNA
+change, `ENST…:c.2573T>G`), Tumor_Sample_Barcode, Exon_Number ("19/28"), Mutation_Status
+(Somatic / Germline), t_alt_count and t_depth (for the VAF, in percent). Rows that change no
+protein (Silent, Intron, UTR, flank, IGR, RNA, Splice_Region …) are left out: no biomarker is
+defined on them.
+
+`read_maf_samples` reads every sample of a MAF at once and never fails on a row: a row it cannot
+read (an old notation such as a FLT3 ITD written `p.KIM…`, an unknown amino acid, an unknown
+Variant_Classification, a malformed count) is skipped and reported with its line and reason.
+`read_maf_variants` is the strict form: the first such row is an error.
 
 The clinical JSON is a patient profile (kb/matching/patient.schema.json) without the MAF's
 variants: id, oncotree_code, age, sex, tmb, msi, copy_number, fusions …; a `sample` there picks
@@ -15,6 +23,7 @@ line and column it was found at.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
+from kb.matching.lines import ReadResult, SkippedLine
 from kb.matching.matcher import Patient, PatientError, load_patient_file
 from kb.model.protein import ProteinChangeError, parse_protein_change
 
-__all__ = ["CONSEQUENCES", "MafError", "read_maf", "read_maf_variants"]
+__all__ = ["CONSEQUENCES", "MafError", "read_maf", "read_maf_samples", "read_maf_variants"]
 
 MAX_MAF_BYTES = 512 * 1024 * 1024
 MAX_MAF_ROWS = 1_000_000
@@ -62,7 +72,9 @@ _SKIPPED = frozenset(
         "Unknown",
     }
 )
+_DNA = re.compile(r"^[cg]\.[-*]?[0-9][A-Za-z0-9_+*>-]*$")
 _REQUIRED = ("Hugo_Symbol", "Variant_Classification")
+_PROTEIN_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change")
 
 
 class MafError(KbError):
@@ -85,9 +97,10 @@ class MafError(KbError):
 class _Row:
     line: int
     values: dict[str, str]
+    fields: int = 0  # the number of tab-separated fields, where more than the header's
 
 
-def _rows(path: Path) -> Iterator[_Row | list[str]]:
+def _rows(path: Path, *, strict: bool = True) -> Iterator[_Row | list[str]]:
     """The header (a list of column names), then each data row, with 1-based line numbers."""
     header: list[str] | None = None
     with path.open("r", encoding="utf-8", newline="") as handle:
@@ -99,6 +112,9 @@ def _rows(path: Path) -> Iterator[_Row | list[str]]:
             if header is None:
                 header = [cell.strip() for cell in cells]
                 yield header
+                continue
+            if len(cells) > len(header) and not strict:
+                yield _Row(number, {}, len(cells))
                 continue
             if len(cells) > len(header):
                 raise MafError(
@@ -136,16 +152,7 @@ def read_maf_variants(path: Path | str, *, sample: str | None = None) -> list[di
         for item in _rows(path):
             if isinstance(item, list):
                 header = item
-                missing = [name for name in _REQUIRED if name not in header]
-                if "HGVSp_Short" not in header and "HGVSp" not in header:
-                    missing.append("HGVSp_Short (or HGVSp)")
-                if missing:
-                    raise MafError(
-                        source,
-                        None,
-                        None,
-                        f"missing column(s) {', '.join(missing)} in the header",
-                    )
+                _check_header(header, source)
                 continue
             count += 1
             if count > MAX_MAF_ROWS:
@@ -182,6 +189,74 @@ def read_maf_variants(path: Path | str, *, sample: str | None = None) -> list[di
     return variants
 
 
+def _check_header(header: list[str], source: str) -> None:
+    missing = [name for name in _REQUIRED if name not in header]
+    if not any(name in header for name in _PROTEIN_COLUMNS):
+        missing.append("HGVSp_Short (or HGVSp, or Protein_Change)")
+    if missing:
+        raise MafError(source, None, None, f"missing column(s) {', '.join(missing)} in the header")
+
+
+def read_maf_samples(path: Path | str) -> dict[str, ReadResult]:
+    """Every sample's protein-changing variants, by Tumor_Sample_Barcode ("" without one).
+
+    Rows that cannot be read are skipped and reported in their sample's `skipped`; only a
+    file that cannot be read as a MAF at all (no header, missing columns, not UTF-8, too big)
+    raises MafError.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MafError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
+    if size > MAX_MAF_BYTES:
+        raise MafError(source, None, None, f"the file is {size} bytes; at most {MAX_MAF_BYTES}")
+    header: list[str] = []
+    samples: dict[str, ReadResult] = {}
+    count = 0
+    try:
+        for item in _rows(path, strict=False):
+            if isinstance(item, list):
+                header = item
+                _check_header(header, source)
+                continue
+            count += 1
+            if count > MAX_MAF_ROWS:
+                raise MafError(source, item.line, None, f"more than {MAX_MAF_ROWS} rows")
+            barcode = item.values.get("Tumor_Sample_Barcode", "")
+            result = samples.setdefault(barcode, ReadResult())
+            if item.fields:
+                reason = f"{item.fields} tab-separated fields, but the header has {len(header)}"
+                result.skipped.append(SkippedLine(source, item.line, reason))
+                continue
+            try:
+                variant = _variant(item, header, source)
+            except MafError as exc:
+                column = f"{exc.column}: " if exc.column else ""
+                result.skipped.append(SkippedLine(source, item.line, column + exc.message))
+                continue
+            if variant is not None:
+                result.variants.append(variant)
+    except UnicodeDecodeError as exc:
+        raise MafError(source, None, None, f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise MafError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
+    if not header:
+        raise MafError(source, None, None, "no header line (expected Hugo_Symbol … columns)")
+    return samples
+
+
+def _protein_text(values: dict[str, str]) -> tuple[str, str]:
+    """(column, protein change) from the first protein column with a value."""
+    for column in _PROTEIN_COLUMNS:
+        text = values.get(column, "")
+        if text:
+            # HGVSp carries the protein id (ENSP00000275493.2:p.Leu858Arg); VEP escapes =.
+            return column, text.rsplit(":", 1)[-1].replace("%3D", "=")
+    return "HGVSp_Short", ""
+
+
 def _variant(row: _Row, header: list[str], source: str) -> dict[str, Any] | None:
     values = row.values
 
@@ -201,8 +276,7 @@ def _variant(row: _Row, header: list[str], source: str) -> dict[str, Any] | None
     consequence = CONSEQUENCES[classification]
     if consequence is not None:
         variant["consequence"] = consequence
-    column = "HGVSp_Short" if values.get("HGVSp_Short") else "HGVSp"
-    text = values.get(column, "")
+    column, text = _protein_text(values)
     if text and text not in (".", "p.?", "p.="):
         try:
             variant["protein_change"] = parse_protein_change(text).hgvs
@@ -210,6 +284,9 @@ def _variant(row: _Row, header: list[str], source: str) -> dict[str, Any] | None
             # Splice rows carry pseudo-changes such as p.X963_splice: the class says enough.
             if consequence != "splice":
                 raise fail(column, f"{exc.message}; expected {exc.expected}") from None
+    dna = values.get("HGVSc", "").rsplit(":", 1)[-1]
+    if _DNA.match(dna):
+        variant["dna_change"] = dna
     exon = values.get("Exon_Number", "")
     if exon:
         number = exon.split("/", 1)[0].strip()

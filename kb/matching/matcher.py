@@ -63,6 +63,23 @@ Tumour types
     codes. A code the release's OncoTree does not know is unknown except where the rule names it
     or covers all tumours. A trial arm without tumour types covers all tumours.
 
+Possible with tests
+    An assertion whose tumour type holds and whose expression is unknown only because the
+    patient was never tested for something (no `variants` list, no `fusions`, no PD-L1 …) is
+    listed in `possible_therapies`, with the tests that would decide it (`TestToOrder`): the
+    biomarker or threshold, the result the assertion needs (positive, or negative under a NOT),
+    the patient field that would carry it, and the assay and specimen the KB names. An
+    unknown that a test would not settle (a variant without its consequence, an exon across a
+    boundary) keeps an assertion out: it is not blocked only by what was not tested. Untested
+    criteria are treated as independent free choices; a criterion that appears twice in one
+    expression is assumed to be able to take both values.
+
+Validation requirements
+    Every therapy (matched or possible) carries what the KB says a result must be validated
+    with: the assertion's specimen, companion diagnostic and confirmatory test, each threshold's
+    assay and specimen, and the regulatory approvals of the therapy with their companion
+    diagnostics.
+
 Trials
     An arm is open when its trial's status is RECRUITING and the arm is not suspended.
     NOT_YET_RECRUITING trials cannot enrol anyone today, so they are left out by default; a
@@ -84,7 +101,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -95,6 +112,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from kb.errors import KbError
+from kb.matching.lines import SkippedLine
 from kb.model import expression as exprs
 from kb.model.enums import (
     ALL_LIQUID,
@@ -115,6 +133,7 @@ from kb.vocab.oncotree import TumourTree
 
 __all__ = [
     "OPEN_TRIAL_STATUSES",
+    "ApprovalInfo",
     "CopyNumberCall",
     "Explanation",
     "ExpressionResult",
@@ -124,7 +143,9 @@ __all__ = [
     "MatcherError",
     "Patient",
     "PatientError",
+    "TestToOrder",
     "TherapyMatch",
+    "ThresholdRequirement",
     "TrialMatch",
     "Variant",
     "load_patient_file",
@@ -635,6 +656,107 @@ class TherapyInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ThresholdRequirement:
+    """A threshold an assertion's expression uses, with the assay and specimen the KB names."""
+
+    threshold: str
+    text: str  # the criterion as written: `CD274 PD-L1 TPS >= 50%`
+    assay: str | None
+    specimen: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "text": self.text,
+            "assay": self.assay,
+            "specimen": self.specimen,
+        }
+
+    def phrase(self) -> str:
+        """`CD274 PD-L1 TPS >= 50% by PD-L1 IHC 22C3 pharmDx on tissue`."""
+        out = self.text
+        if self.assay:
+            out += f" by {self.assay}"
+        if self.specimen:
+            out += f" on {_words(self.specimen)}"
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalInfo:
+    """A regulatory approval of the therapy, as the release records it."""
+
+    id: str
+    agency: str
+    date: str | None
+    indication: str
+    cdx: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "agency": self.agency,
+            "date": self.date,
+            "indication": self.indication,
+            "cdx": self.cdx,
+        }
+
+    def phrase(self) -> str:
+        """`FDA 2016-10-24: <indication> (CDx PD-L1 IHC 22C3 pharmDx)`."""
+        out = " ".join(part for part in (self.agency, self.date) if part)
+        if self.indication:
+            out += f": {self.indication.rstrip('.')}"
+        return f"{out} (CDx {self.cdx})" if self.cdx else f"{out} (no CDx named)"
+
+
+@dataclass(frozen=True, slots=True)
+class TestToOrder:
+    """A criterion the patient was never tested for, and what test would decide it.
+
+    `needed` is the result the assertion needs: positive, or negative where the criterion sits
+    under a NOT (no EGFR driver for first-line pembrolizumab). `missing` is the patient field
+    that would carry the result.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    biomarker: str
+    name: str
+    threshold: str | None
+    criterion: str
+    needed: Literal["positive", "negative"]
+    missing: str
+    test: str
+    assay: str | None
+    specimen: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "biomarker": self.biomarker,
+            "name": self.name,
+            "threshold": self.threshold,
+            "criterion": self.criterion,
+            "needed": self.needed,
+            "missing": self.missing,
+            "test": self.test,
+            "assay": self.assay,
+            "specimen": self.specimen,
+        }
+
+    def phrase(self) -> str:
+        """`ALK fusion: ALK fusion testing (…), needs negative; not given: fusions`."""
+        how = [self.test]
+        if self.assay:
+            how.append(f"assay {self.assay}")
+        if self.specimen:
+            how.append(f"specimen {_words(self.specimen)}")
+        return (
+            f"{self.criterion}: {'; '.join(how)} — needs {self.needed}; "
+            f"patient file has no {self.missing}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TherapyMatch:
     """A matched assertion. `therapy` is None for diagnostic / prognostic assertions."""
 
@@ -657,6 +779,30 @@ class TherapyMatch:
     expression_text: str
     tumour: Explanation
     explanation: Explanation
+    thresholds: tuple[ThresholdRequirement, ...] = ()
+    approvals: tuple[ApprovalInfo, ...] = ()
+    tests_to_order: tuple[TestToOrder, ...] = ()
+
+    @property
+    def possible(self) -> bool:
+        """True for a therapy that tests not yet done could make a match."""
+        return bool(self.tests_to_order)
+
+    def requirement_lines(self) -> list[str]:
+        """The validation requirements as report lines (empty when the KB names none)."""
+        needs = [
+            f"{label}: {value}"
+            for label, value in (
+                ("specimen", self.specimen),
+                ("CDx", self.cdx),
+                ("confirmatory test", self.confirmatory_test),
+            )
+            if value
+        ]
+        lines = ["requires " + "; ".join(needs)] if needs else []
+        lines += [f"threshold {item.phrase()}" for item in self.thresholds]
+        lines += [f"approval {item.phrase()}" for item in self.approvals]
+        return lines
 
     @property
     def level_text(self) -> str:
@@ -692,7 +838,10 @@ class TherapyMatch:
                 "specimen": self.specimen,
                 "cdx": self.cdx,
                 "confirmatory_test": self.confirmatory_test,
+                "thresholds": [item.as_json() for item in self.thresholds],
+                "approvals": [item.as_json() for item in self.approvals],
             },
+            "tests_to_order": [item.as_json() for item in self.tests_to_order],
             "description": self.description,
             "citations": list(self.citations),
             "expression": {"id": self.expression_id, "text": self.expression_text},
@@ -745,15 +894,19 @@ class MatchResult:
     kb_version: int | None = None
     release_version: str | None = None
     warnings: list[str] = field(default_factory=list)
+    possible_therapies: list[TherapyMatch] = field(default_factory=list)
+    skipped: list[SkippedLine] = field(default_factory=list)  # input lines left out
 
     def as_json(self) -> dict[str, Any]:
         return {
             "warnings": list(self.warnings),
+            "skipped": [line.as_json() for line in self.skipped],
             "patient": self.patient.id,
             "kb_id": self.kb_id,
             "kb_version": self.kb_version,
             "release_version": self.release_version,
             "therapies": [match.as_json() for match in self.therapies],
+            "possible_therapies": [match.as_json() for match in self.possible_therapies],
             "trials": [match.as_json() for match in self.trials],
             "trials_to_review": [match.as_json() for match in self.trials_to_review],
         }
@@ -769,29 +922,19 @@ class MatchResult:
         release = self.release_version or f"KB version {self.kb_version}"
         lines = [f"Patient {patient.id} ({', '.join(facts)}) against {release}"]
         lines += [f"warning: {warning}" for warning in self.warnings]
+        lines += [f"skipped {line.text()}" for line in self.skipped]
         lines.append("")
         lines.append(f"Therapies ({len(self.therapies)})")
         if not self.therapies:
             lines.append("  none")
         for therapy in self.therapies:
-            name = therapy.therapy.name if therapy.therapy else "(no therapy)"
-            lines.append(
-                f"  {therapy.assertion_id}  {therapy.level_text}  "
-                f"{therapy.implication_text}  {name}  [{therapy.line_of_therapy or 'any'}]"
-            )
-            needs = [
-                f"{label}: {value}"
-                for label, value in (
-                    ("specimen", therapy.specimen),
-                    ("CDx", therapy.cdx),
-                    ("confirmatory test", therapy.confirmatory_test),
-                )
-                if value
-            ]
-            if needs:
-                lines.append("    requires " + "; ".join(needs))
-            lines.extend(therapy.tumour.lines(2))
-            lines.extend(therapy.explanation.lines(2))
+            lines.extend(_therapy_lines(therapy))
+        lines.append("")
+        lines.append(f"Possible with tests ({len(self.possible_therapies)})")
+        if not self.possible_therapies:
+            lines.append("  none")
+        for therapy in self.possible_therapies:
+            lines.extend(_therapy_lines(therapy))
         for title, trials in (("Trials", self.trials), ("Trials to review", self.trials_to_review)):
             lines.append("")
             lines.append(f"{title} ({len(trials)})")
@@ -808,6 +951,20 @@ class MatchResult:
                 for node in trial.criteria:
                     lines.extend(node.lines(2))
         return "\n".join(lines) + "\n"
+
+
+def _therapy_lines(therapy: TherapyMatch) -> list[str]:
+    name = therapy.therapy.name if therapy.therapy else "(no therapy)"
+    lines = [
+        f"  {therapy.assertion_id}  {therapy.level_text}  "
+        f"{therapy.implication_text}  {name}  [{therapy.line_of_therapy or 'any'}]"
+    ]
+    lines += [f"    {line}" for line in therapy.requirement_lines()]
+    for test in therapy.tests_to_order:
+        lines.append(f"    order: {test.phrase()}")
+    lines.extend(therapy.tumour.lines(2))
+    lines.extend(therapy.explanation.lines(2))
+    return lines
 
 
 # --- compiled knowledge ----------------------------------------------------------------------
@@ -890,6 +1047,8 @@ class _Threshold:
     value: str
     unit: str | None
     shown: str  # the value as written in texts, with its unit
+    assay: str | None = None
+    specimen: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -937,6 +1096,7 @@ class _Facts:
     expression: dict[tuple[str, str], list[ExpressionResult]] | None
     methylation: dict[str, list[MethylationResult]] | None
     keys: set[Key]
+    untested: set[Key] = field(default_factory=set)  # ("untested", field) per field not given
     cache: dict[tuple[str, str | None], tuple[Tri, str]] = field(default_factory=dict)
     # Explanations are immutable, so rules sharing an expression or scopes share them.
     explained: dict[str, Explanation] = field(default_factory=dict)
@@ -1008,6 +1168,7 @@ class Matcher:
         trials: Mapping[str, Mapping[str, Any]],
         exon_maps: Mapping[str, ExonLayout] | None = None,
         oncogenicity: Sequence[KnownEffect] = (),
+        approvals: Mapping[str, Sequence[ApprovalInfo]] | None = None,
     ) -> None:
         self.kb_id = kb_id
         self.kb_version = kb_version
@@ -1020,6 +1181,8 @@ class Matcher:
         self._therapies = therapies
         self._trials = trials
         self._exon_maps = dict(exon_maps or {})
+        self._approvals = {key: tuple(value) for key, value in (approvals or {}).items()}
+        self._rule_thresholds: dict[str, tuple[ThresholdRequirement, ...]] = {}
         # Curated oncogenicity per gene: what the KB knows an alteration does.
         self._known: dict[str, list[KnownEffect]] = {}
         for known in oncogenicity:
@@ -1036,6 +1199,10 @@ class Matcher:
             self._symbols[str(fields["symbol"]).upper()] = str(fields["symbol"])
         self._index: dict[Key, list[int]] = {}
         self._always: list[int] = []
+        # Assertions a test not yet done could make true, indexed like the rules above but
+        # with each leaf's "never tested" fact added to the facts that make it true.
+        self._possible_index: dict[Key, list[int]] = {}
+        self._possible_always: list[int] = []
         self._leaf_texts: dict[tuple[str, str | None], str] = {}
         self._requirements: dict[tuple[str, str | None], frozenset[Key]] = {}
         for position, rule in enumerate(self._rules):
@@ -1047,6 +1214,14 @@ class Matcher:
             else:
                 for key in needs:
                     self._index.setdefault(key, []).append(position)
+            if rule.kind != "assertion" or rule.tree is None:
+                continue
+            maybe = self._requirement(rule.tree, untested=True)
+            if maybe is None:
+                self._possible_always.append(position)
+            else:
+                for key in maybe:
+                    self._possible_index.setdefault(key, []).append(position)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1169,6 +1344,7 @@ class Matcher:
             trials=trials,
             exon_maps=exon_maps,
             oncogenicity=known_effects,
+            approvals=_approvals(table("approval")),
         )
 
     def _leaf_keys(self, leaf: _Leaf) -> frozenset[Key]:
@@ -1181,15 +1357,26 @@ class Matcher:
             self._requirements[pair] = found
         return found
 
-    def _requirement(self, node: _Node) -> frozenset[Key] | None:
-        """Keys of which a patient needs one for `node` to be true; None: no such keys."""
+    def _requirement(self, node: _Node, *, untested: bool = False) -> frozenset[Key] | None:
+        """Keys of which a patient needs one for `node` to be true; None: no such keys.
+
+        With `untested`, for `node` to be true or to become true once a missing test is done.
+        """
         if isinstance(node, _Leaf):
-            if self._biomarkers[node.biomarker].kind == "wild_type":
+            bm = self._biomarkers[node.biomarker]
+            if bm.kind == "wild_type":
                 return None  # true when the gene has no variant: no fact to index it by
-            return self._leaf_keys(node)
+            keys = self._leaf_keys(node)
+            if untested:
+                threshold = self._thresholds[node.threshold] if node.threshold else None
+                missing = _untested_key(bm, threshold)
+                if missing is None:
+                    return None
+                keys = keys | {missing}
+            return keys
         if node.op == "NOT":
             return None
-        parts = [self._requirement(arg) for arg in node.args]
+        parts = [self._requirement(arg, untested=untested) for arg in node.args]
         if node.op == "AND":
             known = [part for part in parts if part is not None]
             return min(known, key=len) if known else None
@@ -1230,7 +1417,9 @@ class Matcher:
                 trials.append(self._trial_match(rule, facts, criteria))
             elif verdict is None:
                 review.append(self._trial_match(rule, facts, criteria))
-        therapies.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
+        possible = self._possible(facts, matched={m.assertion_id for m in therapies})
+        for group in (therapies, possible):
+            group.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
         trials.sort(key=lambda m: (m.nct_id, m.arm_id))
         review.sort(key=lambda m: (m.nct_id, m.arm_id))
         warnings = []
@@ -1251,7 +1440,106 @@ class Matcher:
             self.kb_version,
             self.release_version,
             warnings,
+            possible_therapies=possible,
         )
+
+    def _possible(self, facts: _Facts, *, matched: set[str]) -> list[TherapyMatch]:
+        """Assertions that hold once the tests the patient never had come back as needed."""
+        candidates: set[int] = set(self._possible_always)
+        index = self._possible_index
+        for key in facts.keys | facts.untested:
+            hits = index.get(key)
+            if hits:
+                candidates.update(hits)
+        out = []
+        for position in candidates:
+            rule = self._rules[position]
+            if rule.id in matched or rule.tree is None or rule.include.isdisjoint(facts.scopes):
+                continue
+            if self._tumour_result(rule, facts) is not True:
+                continue
+            if self._evaluate(rule.tree, facts) is not None:
+                continue
+            if not self._can_become(rule.tree, facts)[0]:
+                continue
+            tests: dict[tuple[str, str | None], TestToOrder] = {}
+            self._collect_tests(rule, rule.tree, facts, negated=False, out=tests)
+            if tests:
+                match = self._therapy_match(rule, facts)
+                out.append(replace(match, tests_to_order=tuple(tests.values())))
+        return out
+
+    def _untested(self, leaf: _Leaf, facts: _Facts) -> str | None:
+        """The patient field whose absence leaves `leaf` unknown (None: it is not untested)."""
+        if self._leaf(leaf, facts)[0] is not None:
+            return None
+        bm = self._biomarkers[leaf.biomarker]
+        threshold = self._thresholds[leaf.threshold] if leaf.threshold else None
+        return _missing_field(bm, threshold, facts)
+
+    def _can_become(self, node: _Node, facts: _Facts) -> tuple[bool, bool]:
+        """Whether `node` can come out true, and false, once every untested criterion is
+        tested (each free to come back either way; other unknowns stay unknown)."""
+        if isinstance(node, _Leaf):
+            value = self._leaf(node, facts)[0]
+            if value is None:
+                free = self._untested(node, facts) is not None
+                return free, free
+            return value, not value
+        parts = [self._can_become(arg, facts) for arg in node.args]
+        if node.op == "NOT":
+            return parts[0][1], parts[0][0]
+        if node.op == "AND":
+            return all(t for t, _ in parts), any(f for _, f in parts)
+        return any(t for t, _ in parts), all(f for _, f in parts)
+
+    def _collect_tests(
+        self,
+        rule: _Rule,
+        node: _Node,
+        facts: _Facts,
+        *,
+        negated: bool,
+        out: dict[tuple[str, str | None], TestToOrder],
+    ) -> None:
+        """The untested criteria that still matter: leaves under the undecided nodes."""
+        if isinstance(node, _Leaf):
+            missing = self._untested(node, facts)
+            pair = (node.biomarker, node.threshold)
+            if missing is None or pair in out:
+                return
+            bm = self._biomarkers[node.biomarker]
+            threshold = self._thresholds[node.threshold] if node.threshold else None
+            out[pair] = TestToOrder(
+                biomarker=bm.id,
+                name=bm.name,
+                threshold=node.threshold,
+                criterion=self._leaf_text(node),
+                needed="negative" if negated else "positive",
+                missing=missing,
+                test=_test_for(bm, threshold),
+                assay=(threshold.assay if threshold else None) or bm.assay,
+                specimen=(threshold.specimen if threshold else None) or rule.fields.get("specimen"),
+            )
+            return
+        for arg in node.args:
+            if self._evaluate(arg, facts) is None:
+                self._collect_tests(
+                    rule, arg, facts, negated=negated != (node.op == "NOT"), out=out
+                )
+
+    def _threshold_requirements(self, rule: _Rule) -> tuple[ThresholdRequirement, ...]:
+        found = self._rule_thresholds.get(rule.id)
+        if found is None:
+            seen: dict[str, ThresholdRequirement] = {}
+            for leaf in _leaves(rule.tree):
+                if leaf.threshold and leaf.threshold not in seen:
+                    threshold = self._thresholds[leaf.threshold]
+                    seen[leaf.threshold] = ThresholdRequirement(
+                        leaf.threshold, self._leaf_text(leaf), threshold.assay, threshold.specimen
+                    )
+            found = self._rule_thresholds[rule.id] = tuple(seen.values())
+        return found
 
     def explain(self, patient: Patient, record_id: str) -> Explanation:
         """Why an assertion or trial arm does or does not match `patient` (any rule, any status)."""
@@ -1345,6 +1633,20 @@ class Matcher:
         ):
             if present:
                 keys.add(("char", name))
+        untested = {
+            ("untested", name)
+            for name in (
+                "variants",
+                "copy_number",
+                "fusions",
+                "tmb",
+                "msi",
+                "mmr",
+                "hrd",
+                *_METRIC_FIELDS.values(),
+            )
+            if getattr(patient, name) is None
+        }
         return _Facts(
             patient,
             code,
@@ -1356,6 +1658,7 @@ class Matcher:
             expression,
             methylation,
             keys,
+            untested,
         )
 
     # -- evaluation -------------------------------------------------------------------------
@@ -1962,6 +2265,8 @@ class Matcher:
             expression_text=explanation.text,
             tumour=self._tumour(rule, facts),
             explanation=explanation,
+            thresholds=self._threshold_requirements(rule),
+            approvals=self._approvals.get(fields.get("therapy") or "", ()),
         )
 
     def _explained(self, rule: _Rule, facts: _Facts) -> Explanation | None:
@@ -2084,7 +2389,16 @@ def _compile_threshold(th_id: str, fields: Mapping[str, Any]) -> _Threshold:
         raise MatcherError(f"threshold {th_id}: unknown metric or operator") from None
     value = str(fields.get("value") or "")
     unit = fields.get("unit")
-    return _Threshold(th_id, metric, operator, value, unit, with_unit(value, unit))
+    return _Threshold(
+        th_id,
+        metric,
+        operator,
+        value,
+        unit,
+        with_unit(value, unit),
+        str(fields["assay"]) if fields.get("assay") else None,
+        str(fields["specimen"]) if fields.get("specimen") else None,
+    )
 
 
 def _compile_rule(
@@ -2183,6 +2497,113 @@ def _biomarker_keys(bm: _Biomarker, threshold: _Threshold | None) -> Iterator[Ke
             elif bm.characteristic in ("MSI", "MMR", "HRD"):
                 yield ("char", bm.characteristic)
             # TMB without a threshold can never be true: no key at all.
+
+
+def _approvals(table: Mapping[str, Mapping[str, Any]]) -> dict[str, list[ApprovalInfo]]:
+    """A release's approval records by therapy id, oldest first."""
+    out: dict[str, list[ApprovalInfo]] = {}
+    for approval_id, fields in sorted(
+        table.items(), key=lambda item: (str(item[1].get("date") or ""), item[0])
+    ):
+        out.setdefault(str(fields.get("therapy") or ""), []).append(
+            ApprovalInfo(
+                approval_id,
+                str(fields.get("agency") or ""),
+                str(fields["date"]) if fields.get("date") else None,
+                str(fields.get("indication") or ""),
+                str(fields["cdx"]) if fields.get("cdx") else None,
+            )
+        )
+    return out
+
+
+def _leaves(node: _Node | None) -> Iterator[_Leaf]:
+    if node is None:
+        return
+    if isinstance(node, _Leaf):
+        yield node
+        return
+    for arg in node.args:
+        yield from _leaves(arg)
+
+
+_VARIANT_KINDS = frozenset({"sequence_variant", "range", "categorical", "wild_type"})
+
+
+def _untested_key(bm: _Biomarker, threshold: _Threshold | None) -> Key | None:
+    """The fact "never tested for this" that lets a leaf still become true; None where no such
+    fact can be indexed (expression and methylation results are per gene and assay)."""
+    if bm.kind in _VARIANT_KINDS:
+        return ("untested", "variants")
+    if bm.kind == "copy_number":
+        return ("untested", "copy_number")
+    if bm.kind == "fusion":
+        return ("untested", "fusions")
+    if threshold is not None:
+        name = _METRIC_FIELDS.get(threshold.metric)
+        return ("untested", name) if name else ("untested", "?")
+    if bm.kind == "characteristic":
+        return ("untested", (bm.characteristic or "?").lower())
+    return None
+
+
+def _missing_field(bm: _Biomarker, threshold: _Threshold | None, facts: _Facts) -> str | None:
+    """The patient field not given that leaves `bm` (with `threshold`) unknown, if that is why."""
+    patient = facts.patient
+    if bm.kind in _VARIANT_KINDS:
+        return "variants" if facts.variants is None else None
+    if bm.kind == "copy_number":
+        return "copy_number" if facts.copy_number is None else None
+    if bm.kind == "fusion":
+        return "fusions" if facts.fusions is None else None
+    if threshold is not None:
+        name = _METRIC_FIELDS.get(threshold.metric)
+        return name if name and getattr(patient, name) is None else None
+    if bm.kind == "characteristic":
+        name = (bm.characteristic or "").lower()
+        return (
+            name
+            if name in ("tmb", "msi", "mmr", "hrd") and getattr(patient, name) is None
+            else None
+        )
+    if bm.kind == "expression":
+        given = facts.expression or {}
+        return "expression" if not given.get((bm.gene or "", bm.assay or "")) else None
+    if bm.kind == "methylation":
+        return "methylation" if not (facts.methylation or {}).get(bm.gene or "") else None
+    return None
+
+
+def _test_for(bm: _Biomarker, threshold: _Threshold | None) -> str:
+    """The kind of test that answers a criterion, in the words a tumour board uses."""
+    gene = bm.gene or "?"
+    if threshold is not None:
+        metric = _METRIC_NAMES.get(threshold.metric, threshold.metric.value)
+        subject = bm.subject or gene
+        return metric if metric.startswith(subject) else f"{metric} of {subject}"
+    match bm.kind:
+        case "sequence_variant" | "range" | "categorical":
+            return f"{gene} mutation testing (DNA sequencing)"
+        case "wild_type":
+            return f"{gene} sequencing, to show no variant"
+        case "copy_number":
+            return f"{gene} copy-number testing (NGS or ISH)"
+        case "fusion":
+            return f"{bm.name} testing (RNA sequencing, FISH or IHC)"
+        case "expression":
+            return f"{gene} {bm.assay or 'expression'}"
+        case "methylation":
+            return f"{gene} promoter methylation"
+    match bm.characteristic:
+        case "MSI":
+            return "MSI testing (PCR or NGS)"
+        case "MMR":
+            return "mismatch-repair protein IHC"
+        case "HRD":
+            return "HRD testing"
+        case "TMB":
+            return "TMB (NGS panel)"
+    return bm.name
 
 
 # --- small helpers -----------------------------------------------------------------------------
