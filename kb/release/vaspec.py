@@ -194,6 +194,9 @@ class _Renderer:
         from ga4gh.core import models as core
         from ga4gh.va_spec import aac_2017, acmg_2015, base, ccv_2022
         from ga4gh.vrs import models as vrs
+        from pydantic import RootModel
+
+        self.RootModel = RootModel
 
         self.core, self.catvrs, self.vrs, self.base = core, catvrs, vrs, base
         self.aac, self.acmg, self.ccv = aac_2017, acmg_2015, ccv_2022
@@ -219,6 +222,22 @@ class _Renderer:
         self._genes: dict[str, Any] = {}
         self._therapies: dict[str, Any] = {}
         self._documents: dict[str, Any] = {}
+        self._conditions: dict[tuple[str, ...], Any] = {}
+        self._codings: dict[tuple[str, str], Any] = {}
+        self._origins: dict[str, Any] = {}
+        # Dumps of shared parts (a variant, a therapy, a condition ...), made once: a statement
+        # is dumped around them, as dumping each statement's whole tree costs most of the time.
+        self._dumps: dict[int, tuple[Any, Any]] = {}
+        # The guideline by reference to its publication: the packages' recommended Method
+        # repeats the paper's title in every statement (0.7 kB each, 70 MB in 100,000).
+        self.methods = {
+            module: self.base.Method(
+                name=module.METHOD.name,
+                methodType=module.METHOD.methodType,
+                reportedIn=self.core.iriReference(root=module.METHOD.reportedIn.id),
+            )
+            for module in (aac_2017, acmg_2015, ccv_2022)
+        }
         self._vrs_listed: set[str] = set()
         self.result = VaSpecRendition()
 
@@ -241,8 +260,6 @@ class _Renderer:
                         "releaseSequence": release_sequence,
                         "kbJsonSha256": kb_json_sha256,
                     },
-                    description="the signed release this statement is part of, and the sha256 "
-                    "of its authoritative payload/kb.json",
                 )
             ],
         )
@@ -254,11 +271,46 @@ class _Renderer:
                 built.append(self._oncogenicity(entry))
             except _Unexpressible as gap:
                 self._not_expressed(entry, "oncogenicity", gap.reason)
-        dumped = [statement.model_dump(mode="json", exclude_none=True) for statement in built]
+        dumped = [self._dump_statement(statement) for statement in built]
         self.result.statements = sorted(dumped, key=lambda statement: str(statement["id"]))
         for listing in (self.result.not_expressed, self.result.partial, self.result.vrs_ids):
             listing.sort(key=lambda item: (str(item["record"]), str(item.get("biomarker", ""))))
         return self.result
+
+    def _dumped(self, model: Any) -> Any:
+        while isinstance(model, self.RootModel):
+            model = model.root
+        if isinstance(model, str | int | float | bool) or model is None:
+            return model
+        known = self._dumps.get(id(model))
+        if known is None:
+            known = (model, model.model_dump(mode="json", exclude_none=True))
+            self._dumps[id(model)] = known
+        return known[1]
+
+    def _dump_statement(self, statement: Any) -> dict[str, Any]:
+        """`statement.model_dump(mode="json", exclude_none=True)`, with its shared parts taken
+        from their dumps (the tests check every statement against a full dump)."""
+        proposition = statement.proposition
+        dumped_proposition = proposition.model_dump(
+            mode="json", exclude_none=True, exclude=set(_SHARED_PROPOSITION_PARTS)
+        )
+        fields = type(proposition).model_fields  # getattr of a missing field is slow in pydantic
+        for name in _SHARED_PROPOSITION_PARTS:
+            value = getattr(proposition, name) if name in fields else None
+            if value is not None:
+                dumped_proposition[name] = self._dumped(value)
+        dumped: dict[str, Any] = statement.model_dump(
+            mode="json", exclude_none=True, exclude=set(_SHARED_STATEMENT_PARTS)
+        )
+        dumped["proposition"] = dumped_proposition
+        for name in _SHARED_STATEMENT_PARTS:
+            value = getattr(statement, name, None)
+            if name == "reportedIn" and value is not None:
+                dumped[name] = [self._dumped(document) for document in value]
+            elif name != "proposition" and value is not None:
+                dumped[name] = self._dumped(value)
+        return dumped
 
     def _not_expressed(self, entry: Entry, rtype: str, reason: str) -> None:
         self.result.not_expressed.append(
@@ -369,7 +421,7 @@ class _Renderer:
                     proposition=proposition,
                     classification=classification,
                     strength=strength,
-                    specifiedBy=self.aac.METHOD,
+                    specifiedBy=self.methods[self.aac],
                     **self._statement_common(entry, sid, proposition, "supports"),
                 )
 
@@ -406,7 +458,7 @@ class _Renderer:
                     proposition=proposition,
                     classification=classification,
                     strength=strength,
-                    specifiedBy=self.aac.METHOD,
+                    specifiedBy=self.methods[self.aac],
                     **self._statement_common(entry, sid, proposition, "supports"),
                 )
 
@@ -446,7 +498,7 @@ class _Renderer:
                         if strength_code
                         else None
                     ),
-                    specifiedBy=self.acmg.METHOD,
+                    specifiedBy=self.methods[self.acmg],
                     **self._statement_common(entry, sid, proposition, direction),
                 )
 
@@ -511,8 +563,6 @@ class _Renderer:
                 self.core.Extension(
                     name="kbAssertion",
                     value=extension,
-                    description="the KB assertion this statement renders, with what VA-Spec "
-                    "has no field for",
                 )
             ],
         }
@@ -522,10 +572,13 @@ class _Renderer:
         qualifiers: dict[str, Any] = {}
         if fields.get("gene"):
             qualifiers["geneContextQualifier"] = self._gene(fields["gene"])
-        if fields.get("origin") in ("somatic", "germline"):
-            qualifiers["alleleOriginQualifier"] = self.core.MappableConcept(
-                conceptType="AlleleOrigin", name=fields["origin"]
-            )
+        origin = fields.get("origin")
+        if origin in ("somatic", "germline"):
+            known = self._origins.get(origin)
+            if known is None:
+                known = self.core.MappableConcept(conceptType="AlleleOrigin", name=origin)
+                self._origins[origin] = known
+            qualifiers["alleleOriginQualifier"] = known
         return qualifiers
 
     # --- oncogenicity ----------------------------------------------------------------------
@@ -556,7 +609,7 @@ class _Renderer:
             direction=direction,
             classification=self._coded(system, code),
             strength=self._coded(system, strength) if strength else None,
-            specifiedBy=self.ccv.METHOD,
+            specifiedBy=self.methods[self.ccv],
             description=fields.get("description") or None,
             reportedIn=[self.release_document, *self._citations(fields.get("citations"))],
             hasEvidenceLines=self._evidence_lines(
@@ -668,9 +721,13 @@ class _Renderer:
     # --- concepts --------------------------------------------------------------------------
 
     def _coded(self, system: str, code: str) -> Any:
-        return self.core.MappableConcept(
-            primaryCoding=self.core.Coding(system=system, code=code), name=code
-        )
+        known = self._codings.get((system, code))
+        if known is None:
+            known = self.core.MappableConcept(
+                primaryCoding=self.core.Coding(system=system, code=code), name=code
+            )
+            self._codings[system, code] = known
+        return known
 
     def _concept(
         self,
@@ -736,6 +793,14 @@ class _Renderer:
         return known
 
     def _condition(self, codes: Sequence[str]) -> Any:
+        key = tuple(codes)
+        known = self._conditions.get(key)
+        if known is None:
+            known = self._new_condition(key)
+            self._conditions[key] = known
+        return known
+
+    def _new_condition(self, codes: Sequence[str]) -> Any:
         concepts = []
         for code in codes:
             if code in _SCOPE_NAMES:
@@ -928,6 +993,18 @@ class _Renderer:
             matchCharacteristic=self.core.MappableConcept(name="is_within"),
         )
 
+
+_SHARED_PROPOSITION_PARTS = (
+    "subjectVariant",
+    "objectTherapeutic",
+    "conditionQualifier",
+    "objectCondition",
+    "objectTumorType",
+    "geneContextQualifier",
+    "alleleOriginQualifier",
+    "modeOfInheritanceQualifier",
+)
+_SHARED_STATEMENT_PARTS = ("proposition", "specifiedBy", "reportedIn", "classification", "strength")
 
 _KIND_REASONS = {
     "categorical": "a functional category of variants (e.g. activating or truncating "
