@@ -9,6 +9,8 @@ added and removed) so the build also diffs. Prints the figures as its last lines
 
     release_build_100k_s=…
     verify_100k_s=…
+    va_spec_100k_s=…                 the VA-Spec rendition alone (statements and their bytes)
+    va_spec_share_of_build=…         that time over the whole build's
 
 Targets on our 2-core machine: build ≤ 15 s, verify ≤ 2 s. `main()` runs everything; other
 benchmarks (matching) reuse `run_release_bench`, which leaves the verified release in place.
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.release.folder import VerifiedRelease, build_release, verify_release
 from kb.release.signing import generate_keypair, load_private_key, trust_init
+from kb.release.vaspec import va_spec_rendition
 from kb.storage.snapshot import canonical_json
 
 _AMINO = ("Ala", "Arg", "Asn", "Asp", "Cys", "Gln", "Glu", "Gly", "His", "Ile", "Leu", "Lys")
@@ -316,6 +319,7 @@ class ReleaseBench:
     verified: VerifiedRelease
     build_s: float
     verify_s: float
+    va_spec_s: float
 
 
 def run_release_bench(work: Path, *, assertions: int = 100_000) -> ReleaseBench:
@@ -350,7 +354,16 @@ def run_release_bench(work: Path, *, assertions: int = 100_000) -> ReleaseBench:
     started = time.perf_counter()
     verified = verify_release(release_dir, trusted_root=root, state_file=work / "state.json")
     verify_s = time.perf_counter() - started
-    return ReleaseBench(release_dir, root, verified, build_s, verify_s)
+    # What the VA-Spec rendition adds: the same step the build ran, timed on its own (the
+    # models are imported already, as in the build).
+    started = time.perf_counter()
+    rendition = va_spec_rendition(
+        snapshot, release_version="2026.11.0", release_sequence=2, kb_json_sha256="0" * 64
+    )
+    rendition.statements_bytes()
+    rendition.not_expressed_bytes()
+    va_spec_s = time.perf_counter() - started
+    return ReleaseBench(release_dir, root, verified, build_s, verify_s, va_spec_s)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -376,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     rate = match_bench.main(["--assertions", str(args.assertions)])
     print(f"release_build_100k_s={result.build_s:.2f}")
     print(f"verify_100k_s={result.verify_s:.2f}")
+    print(f"va_spec_100k_s={result.va_spec_s:.2f}")
+    print(f"va_spec_share_of_build={result.va_spec_s / result.build_s:.2f}")
     print(f"match_patients_per_s={rate:.0f}")
 
 

@@ -447,7 +447,7 @@ def test_cut_sign_with_two_keys_and_verify(
     result = verified.args[0]
     assert isinstance(result, Verification) and result.ok
     assert (result.signers, result.version, result.sequence) == (2, "2026.11.0", 2)
-    assert progress and progress[-1] == (7, 7)
+    assert progress and progress[-1] == (8, 8)
     assert "✔ Verified" in dialog.result_label.text()
     assert "2 trusted signature(s)" in dialog.result_label.text()
     assert dialog.stage.text() == "Release 2026.11.0 is written, signed and verified."

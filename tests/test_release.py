@@ -187,6 +187,8 @@ def test_release_folder_holds_exactly_the_agreed_files(
         *(f"payload/tables/{name}.tsv" for name in ("assertions", "biomarkers", "therapies")),
         "payload/tables/trials.tsv",
         *(f"payload/ctml/{nct}.json" for nct in ncts),
+        "payload/va-spec/statements.jsonl",
+        "payload/va-spec/not-expressed.json",
     }
     assert set(files_of(release)) == payload | {"release.dsse.json", "trust/root.json", "VERIFY.md"}
 
@@ -556,7 +558,7 @@ def test_a_cancelled_build_leaves_nothing(
             progress=lambda done, total: seen.append((done, total)),
             cancel=cancel,
         )
-    assert seen == [(1, 7), (2, 7), (3, 7)]
+    assert seen == [(1, 8), (2, 8), (3, 8)]
     assert list(tmp_path.iterdir()) == []
 
 

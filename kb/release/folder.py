@@ -4,6 +4,7 @@ A release is a folder::
 
     kb-release-<kb_id>-<sequence>-<version>/
       payload/kb.json  kb.schema.json  tables/*.tsv  kb.xlsx  ctml/<NCT>.json  changes.json
+              va-spec/statements.jsonl  va-spec/not-expressed.json   (GA4GH VA-Spec, see vaspec)
       release.dsse.json   DSSE envelope over an in-toto Statement v1 naming every payload file
                           with its sha256; the predicate says which KB, version and sequence,
                           the previous release's digest, the vocabularies and the approvals
@@ -67,6 +68,7 @@ from kb.release.signing import (
     verify_envelope,
 )
 from kb.release.tables import snapshot_tables, tsv_bytes, write_xlsx
+from kb.release.vaspec import NOT_EXPRESSED_FILE, STATEMENTS_FILE, va_spec_rendition
 from kb.review.diff import changes_document, index_records
 from kb.storage.snapshot import Snapshot, canonical_json
 
@@ -204,7 +206,7 @@ def build_release(
         raise ReleaseError(f"{out_dir} already exists and is not empty; choose a new folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    stages = 7
+    stages = 8
     done = 0
 
     def step() -> None:
@@ -237,6 +239,17 @@ def build_release(
         check()
         for nct, document in ctml_documents(data).items():
             writer.put(f"ctml/{nct}.json", dumps_pretty(document))
+        step()
+        check()
+        # Each statement names the release and the digest of kb.json, written above.
+        rendition = va_spec_rendition(
+            data,
+            release_version=release_version,
+            release_sequence=release_sequence,
+            kb_json_sha256=writer.subjects[f"{PAYLOAD_DIR}/kb.json"],
+        )
+        writer.put(STATEMENTS_FILE, rendition.statements_bytes())
+        writer.put(NOT_EXPRESSED_FILE, rendition.not_expressed_bytes())
         step()
         check()
         previous = index_records(previous_snapshot["records"]) if previous_snapshot else None
@@ -1003,8 +1016,10 @@ This folder is release **{version}** (release sequence **{sequence}**) of knowle
 `{kb_id}`.
 
 - `payload/` is the release: `kb.json` (authoritative, RFC 8785 canonical JSON) and its JSON
-  Schema, flat tables (`tables/*.tsv`, `kb.xlsx`), one CTML document per trial (`ctml/`) and
-  the changes since the previous release (`changes.json`).
+  Schema, flat tables (`tables/*.tsv`, `kb.xlsx`), one CTML document per trial (`ctml/`),
+  GA4GH VA-Spec statements (`va-spec/statements.jsonl`, one per line, with
+  `va-spec/not-expressed.json` listing what VA-Spec could not express and why) and the changes
+  since the previous release (`changes.json`).
 - `release.dsse.json` signs it: a DSSE envelope (payloadType `{payload_type}`) holding an
   in-toto Statement v1 that lists every payload file with its sha256; its predicate
   (`{predicate_type}`) gives the KB id, version, release sequence, the previous release's
