@@ -62,15 +62,15 @@ def test_demo_validates_against_full_oncotree_and_hgnc(demo_url: str) -> None:
 
 # Pinned: the demo as shipped in resources/demo/ (a change to the file changes these on purpose).
 DEMO_COUNTS = {
-    "gene": 22,
-    "biomarker": 44,
+    "gene": 24,
+    "biomarker": 51,
     "threshold": 10,
-    "expression": 34,
-    "drug": 37,
-    "therapy": 32,
-    "citation": 60,
-    "approval": 52,
-    "assertion": 58,
+    "expression": 39,
+    "drug": 68,
+    "therapy": 67,
+    "citation": 92,
+    "approval": 97,
+    "assertion": 103,
     "trial": 4,
     "trial_arm": 14,
     "exon_map": 3,

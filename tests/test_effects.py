@@ -82,8 +82,8 @@ def test_saved_patients_follow_the_schema_and_get_their_textbook_therapies(
     assert offered["Breast, HER2 IHC 2+ / ISH 1.5"] == {"Trastuzumab deruxtecan"}
     assert "Trastuzumab" in offered["Breast, HER2 IHC 3+"]
     assert offered["Bladder (solid tumour), TMB 12.5"] == {"Pembrolizumab"}
-    assert offered["Colorectal, MSI-H"] == {"Pembrolizumab"}
-    assert offered["AML, IDH1 R132H"] == {"Ivosidenib"}
+    assert offered["Colorectal, MSI-H"] == {"Pembrolizumab", "Nivolumab", "Nivolumab + Ipilimumab"}
+    assert offered["AML, IDH1 R132H"] == {"Ivosidenib", "Olutasidenib"}
 
 
 # --- effects --------------------------------------------------------------------------------
@@ -110,7 +110,11 @@ def test_lowering_a_threshold_gains_a_therapy(
     # HER2 ISH ratio >= 2.0 moved to >= 1.5: the HER2-low patient now reads as HER2-positive.
     cs = draft(demo, people["cora"], TH_00009={"value": "1.5"})
     her2_low = effects(demo, cs, patients)["Breast, HER2 IHC 2+ / ISH 1.5"]
-    assert [item.id for item in her2_low.gained] == ["AS-00031"]
+    # Trastuzumab and the other HER2-positive breast cancer therapies (AS-00086..93).
+    assert [item.id for item in her2_low.gained] == [
+        "AS-00031",
+        *(f"AS-{n:05d}" for n in range(86, 94)),
+    ]
     assert her2_low.gained[0].therapy == "Trastuzumab"
 
 

@@ -140,12 +140,12 @@ def test_curate_review_release_and_verify_in_the_app(
     assert "This KB is empty. Create the demo KB in it?" in dialogs.texts[0]
     # Not handed to qtbot: switching user deletes it; the launcher fixture closes the last.
     assert isinstance(window, MainWindow)
-    qtbot.waitUntil(lambda: window.records.model.rowCount() == 58, timeout=20_000)
+    qtbot.waitUntil(lambda: window.records.model.rowCount() == 103, timeout=20_000)
 
     # --- find the osimertinib assertions with the search box -----------------------------------
     qtbot.keyClicks(window.records.search, "osimertinib")
-    assert window.records.model.rowCount() == 4
-    assert window.records.count_label.text() == "4 of 58 assertions"
+    assert window.records.model.rowCount() == 5
+    assert window.records.count_label.text() == "5 of 103 assertions"
     row = window.records.model.row_of("AS-00004")  # osimertinib for EGFR T790M
     assert row is not None
     with qtbot.waitSignal(window.record_shown, timeout=10_000, check_params_cb="AS-00004".__eq__):

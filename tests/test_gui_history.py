@@ -117,7 +117,7 @@ def test_diff_viewer_shows_what_changed_between_versions_1_and_2(
     assert any(
         r[:2] == ("assertion", "removed") and r[2].startswith("AS-00055 — KIT") for r in rows
     )
-    assert ("drug", "added", "DR-00038 — Testinib", "", "", "") in rows
+    assert ("drug", "added", "DR-00069 — Testinib", "", "", "") in rows
     summary = dialog.summary.text()
     assert summary.startswith("v1 → v2:")
     assert "thresholds: 1 changed" in summary and "drugs: 1 added" in summary

@@ -122,9 +122,9 @@ def test_rows_arrive_by_signal_and_the_window_never_waits(qtbot, make_window, pe
     assert window.records.model.rowCount() == 0
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
         pass
-    assert window.records.model.rowCount() == 58
-    assert window.records.count_label.text() == "58 assertions"
-    assert window.navigator.items["assertion"].text(1) == "58"
+    assert window.records.model.rowCount() == 103
+    assert window.records.count_label.text() == "103 assertions"
+    assert window.navigator.items["assertion"].text(1) == "103"
     qtbot.waitUntil(lambda: window.status_bar.version_status.text() == "Version 1", timeout=5000)
     assert window.status_bar.user_status.text() == "User: cora"
     assert window.status_bar.role_status.text() == "Role: curator"
@@ -134,8 +134,8 @@ def test_rows_arrive_by_signal_and_the_window_never_waits(qtbot, make_window, pe
 def test_search_as_you_type_and_column_filters(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
     qtbot.keyClicks(window.records.search, "osimertinib")
-    assert window.records.model.rowCount() == 4
-    assert window.records.count_label.text() == "4 of 58 assertions"
+    assert window.records.model.rowCount() == 5
+    assert window.records.count_label.text() == "5 of 103 assertions"
     window.records.search.clear()
     level = [c.key for c in window.records.model.columns].index("level")
     qtbot.keyClicks(window.records.filters.edits[level], "=R1")
@@ -145,14 +145,14 @@ def test_search_as_you_type_and_column_filters(qtbot, make_window, people) -> No
         for r in range(window.records.model.rowCount())
     )
     qtbot.mouseClick(window.records.clear_button, Qt.MouseButton.LeftButton)
-    assert window.records.model.rowCount() == 58
+    assert window.records.model.rowCount() == 103
     assert window.records.filters.edits[level].text() == ""
 
 
 def test_sorting_by_clicking_a_header(qtbot, make_window, people) -> None:
     window = make_window(people["cora"])
     window.records.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    assert window.records.model.human_id_at(0) == "AS-00058"
+    assert window.records.model.human_id_at(0) == "AS-00103"
 
 
 def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, people) -> None:
@@ -162,7 +162,7 @@ def test_keyboard_shortcuts_switch_views_and_focus_search(qtbot, make_window, pe
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="biomarker".__eq__):
         qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.current_key == "biomarker"
-    assert window.records.model.rowCount() == 44  # the demo's biomarkers
+    assert window.records.model.rowCount() == 51  # the demo's biomarkers
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.records.search.hasFocus()
     shortcuts = {a.objectName(): a.shortcut().toString() for a in window.actions()}
@@ -207,7 +207,7 @@ def test_tumour_types_show_as_a_tree(qtbot, make_window, people) -> None:
     # "Show the assertions naming NSCLC" filters the (already loaded) assertion table.
     emit(window.record_pane.view.anchorClicked, QUrl("filter:assertion/tumour_types/NSCLC"))
     assert window.current_key == "assertion"
-    assert 0 < window.records.model.rowCount() < 58
+    assert 0 < window.records.model.rowCount() < 103
 
 
 # --- editing ----------------------------------------------------------------------------------

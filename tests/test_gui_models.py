@@ -138,7 +138,7 @@ def test_typing_narrows_and_deleting_widens(assertions: TableData) -> None:
     for end in range(1, len("osimertinib") + 1):
         model.set_search("osimertinib"[:end])
         seen[end] = _visible(model)
-    assert len(seen[11]) == 4 and all(len(seen[i]) >= len(seen[i + 1]) for i in range(1, 11))
+    assert len(seen[11]) == 5 and all(len(seen[i]) >= len(seen[i + 1]) for i in range(1, 11))
     model.set_search("osim")
     assert _visible(model) == seen[4]
     model.set_search("")

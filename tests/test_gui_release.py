@@ -306,7 +306,7 @@ def test_a_first_release_lists_what_it_carries(make_dialog, env: Env) -> None:
     dialog = make_dialog(env.team.rm)
     assert dialog.changes_heading.text().startswith("<b>First release of this KB</b>")
     counts = changes_shown(dialog)
-    assert counts["assertion"] == "58" and counts["threshold"] == "10"
+    assert counts["assertion"] == "103" and counts["threshold"] == "10"
     assert dialog.version_edit.text() == "2026.10.0"
 
 

@@ -46,6 +46,18 @@ LUNG = {
     "variants": [{"gene": "EGFR", "protein_change": "p.L858R"}],
 }
 
+# The FDA-approved therapies for EGFR L858R NSCLC in the demo; osimertinib ranks first.
+EGFR_THERAPIES = {
+    "Osimertinib",
+    "Erlotinib",
+    "Gefitinib",
+    "Afatinib",
+    "Dacomitinib",
+    "Amivantamab + Lazertinib",
+    "Ramucirumab + Erlotinib",
+    "Osimertinib + Pemetrexed + Carboplatin",
+}
+
 
 @dataclass
 class Sandbox:
@@ -121,7 +133,8 @@ def test_an_nsclc_egfr_l858r_patient_gets_osimertinib_at_level_1_and_why(
     match(qtbot, sandbox)
 
     therapies = rows(sandbox.therapy_model)
-    assert therapies and {row[1] for row in therapies} == {"Osimertinib"}
+    assert therapies and {row[1] for row in therapies} == EGFR_THERAPIES
+    assert therapies[0][1] == "Osimertinib"
     assert {(row[2], row[3]) for row in therapies} == {("1", "sensitive")}
     assert "KB version 1 (main line)" in sandbox.status.text()
     assert sandbox.trial_model.rowCount() == 0  # no demo trial is recruiting
@@ -308,7 +321,7 @@ def test_a_release_folder_is_verified_with_the_trust_root_before_matching(
     match(qtbot, sandbox)
     assert "release 2026.11.0 (#1)" in sandbox.status.text()
     assert "1 trusted signature" in sandbox.status.text()
-    assert {row[1] for row in rows(sandbox.therapy_model)} == {"Osimertinib"}
+    assert {row[1] for row in rows(sandbox.therapy_model)} == EGFR_THERAPIES
 
     sandbox.root_edit.clear()
     assert "trust root" in failure(qtbot, sandbox)
@@ -340,7 +353,7 @@ def test_the_sandbox_opens_from_the_tools_menu_with_an_oncotree_completer(
     assert completer.currentCompletion() == "NSCLC"
     sandbox.set_patient(LUNG)
     match(qtbot, sandbox)
-    assert sandbox.therapy_model.rowCount() == 3
+    assert sandbox.therapy_model.rowCount() == 10  # osimertinib x3 + seven others
     sandbox.close()
     window.workers.wait()
 

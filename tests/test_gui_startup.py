@@ -161,7 +161,7 @@ def test_first_run_builds_the_demo_off_the_ui_thread(
     assert window.actor is not None and window.actor.name == "curator"
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
         pass
-    assert window.records.model.rowCount() == 58
+    assert window.records.model.rowCount() == 103
     assert settings.recent_kbs() == [sqlite_url]
     assert settings.last_user(sqlite_url) == "curator"
 

@@ -86,6 +86,10 @@ def leaf(explanation: Explanation, text: str) -> Explanation:
 
 
 EGFR_L858R = {"gene": "EGFR", "protein_change": "p.L858R"}
+# The other FDA-approved therapies for EGFR exon 19 deletion / L858R NSCLC, ranked after
+# osimertinib (AS-00001..3) by id: erlotinib, gefitinib, afatinib, dacomitinib, amivantamab +
+# lazertinib, ramucirumab + erlotinib, osimertinib + chemotherapy.
+EGFR_OLDER = ["AS-00059", "AS-00060", "AS-00061", "AS-00063", "AS-00064", "AS-00065", "AS-00066"]
 
 
 # --- textbook patients -----------------------------------------------------------------------
@@ -96,7 +100,7 @@ def test_luad_with_egfr_l858r_gets_osimertinib_at_level_1(matcher: Matcher) -> N
         patient(oncotree_code="LUAD", age=64, sex="female", variants=[EGFR_L858R])
     )
     ids = assertion_ids(result)
-    assert ids == ["AS-00001", "AS-00002", "AS-00003"]
+    assert ids == ["AS-00001", "AS-00002", "AS-00003", *EGFR_OLDER]
     first = result.therapies[0]
     assert first.therapy is not None
     assert first.therapy.name == "Osimertinib"
@@ -131,7 +135,7 @@ def test_a_snapshot_from_each_backend_matches_the_same(demo_kb: Kb) -> None:
     result = Matcher.from_snapshot(data).match(
         patient(oncotree_code="NSCLC", variants=[EGFR_L858R])
     )
-    assert assertion_ids(result) == ["AS-00001", "AS-00002", "AS-00003"]
+    assert assertion_ids(result) == ["AS-00001", "AS-00002", "AS-00003", *EGFR_OLDER]
     assert result.kb_version == data["kb_version"]
 
 
@@ -140,8 +144,9 @@ def test_colorectal_kras_g12c_gets_adagrasib_cetuximab_and_anti_egfr_resistance(
 ) -> None:
     flagged = {"gene": "KRAS", "protein_change": "p.G12C", "oncogenic": True}
     result = matcher.match(patient(oncotree_code="COAD", variants=[flagged]))
-    assert assertion_ids(result) == ["AS-00020", "AS-00021", "AS-00022"]
-    combo, cetuximab, panitumumab = result.therapies
+    assert assertion_ids(result) == ["AS-00020", "AS-00079", "AS-00021", "AS-00022"]
+    combo, sotorasib, cetuximab, panitumumab = result.therapies
+    assert sotorasib.therapy is not None and sotorasib.therapy.name == "Sotorasib + Panitumumab"
     assert combo.therapy is not None and combo.therapy.name == "Adagrasib + Cetuximab"
     assert combo.therapy.combination == "combination"
     assert (cetuximab.evidence_level, cetuximab.implication) == ("R1", "resistant")
@@ -156,14 +161,14 @@ def test_unflagged_kras_g12c_gets_anti_egfr_resistance_from_the_kbs_oncogenicity
     matcher: Matcher,
 ) -> None:
     profile = patient(oncotree_code="COAD", variants=[{"gene": "KRAS", "protein_change": "G12C"}])
-    assert assertion_ids(matcher.match(profile)) == ["AS-00020", "AS-00021", "AS-00022"]
+    assert assertion_ids(matcher.match(profile)) == ["AS-00020", "AS-00079", "AS-00021", "AS-00022"]
     activating = leaf(matcher.explain(profile, "AS-00021"), "KRAS activating mutations")
     assert activating.result is True
     assert "which the KB holds oncogenic, gain of function (OG-" in activating.reason
     # The report's own flag still decides.
     flagged = {"gene": "KRAS", "protein_change": "G12C", "oncogenic": False}
     vetoed = patient(oncotree_code="COAD", variants=[flagged])
-    assert assertion_ids(matcher.match(vetoed)) == ["AS-00020"]
+    assert assertion_ids(matcher.match(vetoed)) == ["AS-00020", "AS-00079"]
 
 
 def test_a_variant_the_kb_knows_nothing_of_leaves_resistance_unknown(matcher: Matcher) -> None:
@@ -184,9 +189,9 @@ def test_ntrk_fusion_in_any_solid_tumour_gets_larotrectinib_and_entrectinib(
     result = matcher.match(
         patient(oncotree_code=code, fusions=[{"five_prime": "ETV6", "three_prime": "NTRK3"}])
     )
-    assert assertion_ids(result) == ["AS-00023", "AS-00024"]
+    assert assertion_ids(result) == ["AS-00023", "AS-00024", "AS-00071"]
     names = [m.therapy.name for m in result.therapies if m.therapy]
-    assert names == ["Larotrectinib", "Entrectinib"]
+    assert names == ["Larotrectinib", "Entrectinib", "Repotrectinib"]
     assert "is a solid tumour" in result.therapies[0].tumour.reason
     assert leaf(result.therapies[0].explanation, "NTRK3 fusion").reason == (
         "patient has ETV6::NTRK3 fusion"
@@ -266,7 +271,7 @@ def test_tmb_high_pembrolizumab(
 
 def test_msi_high_colorectal_gets_pembrolizumab(matcher: Matcher) -> None:
     result = matcher.match(patient(oncotree_code="COAD", msi="MSI-H"))
-    assert assertion_ids(result) == ["AS-00037", "AS-00038"]
+    assert assertion_ids(result) == ["AS-00037", "AS-00038", "AS-00081", "AS-00082"]
     first_line = result.therapies[1]
     assert first_line.line_of_therapy == "first_line"
     explanation = first_line.explanation
@@ -280,7 +285,7 @@ def test_aml_idh1_r132h_gets_ivosidenib(matcher: Matcher) -> None:
     result = matcher.match(
         patient(oncotree_code="AML", variants=[{"gene": "IDH1", "protein_change": "p.R132H"}])
     )
-    assert assertion_ids(result) == ["AS-00049", "AS-00050"]
+    assert assertion_ids(result) == ["AS-00049", "AS-00050", "AS-00094"]
     node = leaf(result.therapies[0].explanation, "IDH1 codon 132 missense")
     assert node.reason == "patient has IDH1 p.Arg132His at codon 132, a missense change"
     other = patient(oncotree_code="AML", variants=[{"gene": "IDH1", "protein_change": "R100Q"}])
@@ -298,7 +303,7 @@ def test_codon_level_biomarker_matches_any_change_at_the_codon(kb_json: dict[str
             oncotree_code="AML", variants=[{"gene": "IDH1", "protein_change": change}]
         )
         result = codon_matcher.match(profile)
-        assert assertion_ids(result) == ["AS-00049", "AS-00050"], change
+        assert assertion_ids(result) == ["AS-00049", "AS-00050", "AS-00094"], change
         assert "a change at codon 132" in leaf(result.therapies[0].explanation, "IDH1 R132").reason
     synonymous = patient(
         oncotree_code="AML", variants=[{"gene": "IDH1", "protein_change": "p.R132="}]
@@ -315,7 +320,7 @@ def test_tumour_type_exclusions_are_honoured(matcher: Matcher) -> None:
     assert tumour.text == "tumour type within ALL_SOLID, excluding COADREAD"
     assert tumour.reason.startswith("excluded: COAD (Colon Adenocarcinoma) is a descendant of")
     lung = patient(oncotree_code="LUAD", variants=braf)
-    assert assertion_ids(matcher.match(lung)) == ["AS-00012", "AS-00016"]
+    assert assertion_ids(matcher.match(lung)) == ["AS-00012", "AS-00016", "AS-00072"]
 
 
 def test_biomarker_exclusions_are_honoured(kb_json: dict[str, Any]) -> None:
@@ -326,7 +331,7 @@ def test_biomarker_exclusions_are_honoured(kb_json: dict[str, Any]) -> None:
         oncotree_code="COAD",
         variants=[{"gene": "KRAS", "protein_change": "p.G12C", "oncogenic": True}],
     )
-    assert assertion_ids(excluding.match(g12c)) == ["AS-00020"]
+    assert assertion_ids(excluding.match(g12c)) == ["AS-00020", "AS-00079"]
     node = leaf(excluding.explain(g12c, "AS-00021"), "KRAS activating mutations")
     assert (node.result, node.reason) == (
         False,
@@ -404,6 +409,9 @@ def test_results_are_sorted_by_level_then_id(matcher: Matcher) -> None:
         "AS-00036",
         "AS-00037",
         "AS-00038",
+        "AS-00079",
+        "AS-00081",
+        "AS-00082",
         "AS-00021",
         "AS-00022",
     ]
@@ -494,7 +502,12 @@ def test_as_json_and_text(matcher: Matcher) -> None:
     result = matcher.match(patient(oncotree_code="LUAD", age=64, variants=[EGFR_L858R]))
     data = json.loads(json.dumps(result.as_json()))
     assert data["patient"] == "P1"
-    assert [t["assertion"] for t in data["therapies"]] == ["AS-00001", "AS-00002", "AS-00003"]
+    assert [t["assertion"] for t in data["therapies"]] == [
+        "AS-00001",
+        "AS-00002",
+        "AS-00003",
+        *EGFR_OLDER,
+    ]
     first = data["therapies"][0]
     assert first["therapy"]["name"] == "Osimertinib"
     assert first["evidence_level"] == "1"

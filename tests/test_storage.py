@@ -235,6 +235,18 @@ def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
         return count, links, nodes, digest, approvals
 
     config = alembic_config(demo_kb.engine)
+    # A KB of 0002's time could not hold the biomarker forms 0005 added (the demo's FLT3 ITD: a
+    # whole-gene range of a consequence 0002 lacks); the downgrade's CHECKs refuse them, so here
+    # they become a form 0002 knows (an in-frame insertion at one codon).
+    with demo_kb.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE biomarker SET consequence = 'inframe_insertion', "
+                "codon_start = COALESCE(codon_start, 1), codon_end = COALESCE(codon_end, 1) "
+                "WHERE consequence IN ('internal_tandem_duplication', 'promoter') "
+                "AND exon IS NULL"
+            )
+        )
     command.downgrade(config, "0002")
     assert current_revision(demo_kb.engine) == "0002"
     # Going down dropped the Disease Ontology, which version 1's sign-off covered: a KB of
