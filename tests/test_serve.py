@@ -543,3 +543,48 @@ def test_no_patient_identifier_in_the_log(world: dict[str, Any]) -> None:
     log = world["service"].log.read_text()
     assert "serving release 2026.11.0" in log
     assert PATIENT_ID not in log and MRN not in log and "Colorectal, KRAS" not in log
+
+
+# --- FHIR ----------------------------------------------------------------------------------------
+
+
+def test_fhir_match_answers_with_therapeutic_implications(world: dict[str, Any]) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    sample = json.loads(
+        (Path(__file__).parent.parent / "resources/fhir/nsclc-egfr-l858r.bundle.json").read_text()
+    )
+    # One entry the reader cannot use: it comes back as a warning, never dropped in silence.
+    broken = variant("EGFR", "p.Leu858Xyz")
+    broken["id"] = "broken"
+    sample["entry"].append({"fullUrl": "urn:uuid:broken", "resource": broken})
+    response = httpx.post(
+        f"{world['url']}/fhir/match",
+        content=json.dumps(sample),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    assert response.headers["X-KB-Release-Version"] == "2026.11.0"
+    assert response.headers["X-KB-FHIR-Skipped"] == "1"
+    answer = response.json()
+    Bundle.model_validate(answer)  # the whole answer is valid FHIR
+    resources = [entry["resource"] for entry in answer["entry"]]
+    implications = [r for r in resources if r["resourceType"] == "Observation"]
+    assessed = {
+        coding.get("display")
+        for r in implications
+        for component in r.get("component", [])
+        for coding in component.get("valueCodeableConcept", {}).get("coding", [])
+    }
+    assert "osimertinib" in assessed
+    (outcome,) = [r for r in resources if r["resourceType"] == "OperationOutcome"]
+    assert outcome["issue"][0]["expression"][0].startswith("Bundle.entry[")
+    # The same release answers the CLI: a token is needed, and a non-Bundle is refused with 4xx.
+    assert httpx.post(f"{world['url']}/fhir/match", json=sample).status_code == 401
+    refused = httpx.post(
+        f"{world['url']}/fhir/match",
+        content=json.dumps({"resourceType": "Patient"}),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"},
+    )
+    assert refused.status_code == 422 and "Bundle" in refused.text

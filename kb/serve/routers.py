@@ -1,8 +1,9 @@
 """Routers other modules add to the service, each a `RouterFactory(context) -> APIRouter`.
 
-The FHIR endpoint (`POST /fhir/match`: a Genomics Reporting Bundle in, therapeutic implications
-out) goes here once its module exists; it reads the current release from `context.holder`
-per request and guards itself with `context.require_token`.
+Each reads the current release from `context.holder` per request (a swap may happen between
+two requests, never within one) and guards itself with `context.require_token`. The FHIR
+endpoint (`POST /fhir/match`: a Genomics Reporting Bundle in, therapeutic implications out) is
+kb.serve.fhir_route's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from kb.serve.app import RouterFactory
+    from fastapi import APIRouter
 
-ROUTERS: Sequence[RouterFactory] = ()
+    from kb.serve.app import RouterFactory, ServeContext
+
+
+def _fhir(context: ServeContext) -> APIRouter:
+    # Imported on use: fhir.resources' models load only in a service that routes FHIR.
+    from kb.serve.fhir_route import fhir_router
+
+    return fhir_router(context)
+
+
+ROUTERS: Sequence[RouterFactory] = (_fhir,)
