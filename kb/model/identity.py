@@ -78,9 +78,14 @@ def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> tuple[Any, ...
     """
     caseless, unordered = _PLAN[rtype]
     get = fields.get
-    parts = [get(name) for name in _DEFINING[rtype]]
-    if "" in parts or [] in parts:
-        parts = [None if value in ("", []) else value for value in parts]
+    # Only an empty value other than None is compared with "" and []: most are text or None,
+    # and a literal ("", []) would build a list and a tuple per value.
+    parts = [
+        None
+        if not (value := get(name)) and value is not None and (value == "" or value == [])  # noqa: PLR1714
+        else value
+        for name in _DEFINING[rtype]
+    ]
     for index in caseless:
         text = parts[index]
         if isinstance(text, str):
