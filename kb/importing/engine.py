@@ -153,12 +153,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class NewRecord:
     """Stands for a record the import will create, until apply gives it a human id.
 
     Made once per new record and compared by identity: a large import hashes these hundreds of
-    thousands of times.
+    thousands of times. Not frozen (a frozen dataclass costs twice as much to make); nothing
+    changes one once made.
     """
 
     rtype: RecordType
