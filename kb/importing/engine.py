@@ -117,6 +117,24 @@ _LIST_KINDS = ("refs", "codes", "strings")
 # because parsing is the costliest step of a large biomarker import (tested to agree).
 _AA3 = "Ala|Arg|Asn|Asp|Cys|Gln|Glu|Gly|His|Ile|Leu|Lys|Met|Phe|Pro|Ser|Thr|Trp|Tyr|Val|Sec|Pyl"
 _CANONICAL_MISSENSE = re.compile(rf"^p\.({_AA3})([1-9][0-9]*)({_AA3})$")
+_AA3_CODES = frozenset(_AA3.split("|"))
+
+
+def _canonical_missense(text: str) -> bool:
+    """Whether stripped `text` matches _CANONICAL_MISSENSE with two different residues: the
+    same test by slices, at about half the regex's cost (a large import asks once per row)."""
+    return (
+        len(text) > 8
+        and text[:2] == "p."
+        and (ref := text[2:5]) in _AA3_CODES
+        and (alt := text[-3:]) in _AA3_CODES
+        and ref != alt
+        and (position := text[5:-3]).isdigit()
+        and position.isascii()
+        and position[0] != "0"
+    )
+
+
 # Natural keys a reference may use instead of a human id (as kb.model.records.Ids does).
 _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
     RecordType.GENE: lambda f: _text(f.get("symbol")),
@@ -744,7 +762,7 @@ class _Planner:
                     how, known = shortcut
                     if how == _PROTEIN:
                         text = value.strip()
-                        if _CANONICAL_MISSENSE.match(text) and text[2:5] != text[-3:]:
+                        if _canonical_missense(text):
                             resolved[name] = text
                             continue
                     outcome = known.get(value)
@@ -1093,7 +1111,7 @@ class _Planner:
             return self._tree(value, deps)
         if kind == "protein" and isinstance(value, str):
             text = value.strip()
-            if _CANONICAL_MISSENSE.match(text) and text[2:5] != text[-3:]:
+            if _canonical_missense(text):
                 return text
         # Values repeat (kinds, genes, levels): each distinct one is coerced once.
         cache = self.cache.get((rtype, spec.name))
