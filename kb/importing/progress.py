@@ -67,8 +67,15 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            if gc.get_freeze_count() == 0:  # never thaw what someone else froze
-                # freeze() and unfreeze() splice the generations' lists: no object is visited.
+            # Only after a block that left many objects young (a small one is cheap to walk,
+            # and its young garbage is better collected young); never thawing what someone
+            # else froze. freeze() and unfreeze() splice the generations' lists: no object is
+            # visited.
+            if gc.get_count()[0] > _MANY_YOUNG and gc.get_freeze_count() == 0:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+# Objects left young by a paused block above which they are handed to the oldest generation.
+_MANY_YOUNG = 100_000
