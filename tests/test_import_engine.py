@@ -14,7 +14,12 @@ import pytest
 from test_import_support import write_template_rows
 
 from kb.errors import KbError
-from kb.importing.engine import _CANONICAL_MISSENSE, export_errors, preview
+from kb.importing.engine import (
+    _CANONICAL_MISSENSE,
+    _canonical_missense,
+    export_errors,
+    preview,
+)
 from kb.importing.model import (
     ImportError_,
     Location,
@@ -216,6 +221,22 @@ def test_canonical_missense_shortcut_agrees_with_the_parser() -> None:
         text = f"p.{ref}600{alt}"
         if _CANONICAL_MISSENSE.match(text) and ref != alt:
             assert parse_protein_change(text).hgvs == text
+
+
+def test_canonical_missense_test_by_slices_agrees_with_the_pattern() -> None:
+    codes = [*AMINO_ACIDS.values(), "Sec", "Pyl", "Xaa", "ala"]
+    positions = ("600", "1", "0", "06", "12a", "", "\u0663", " 5")
+    texts = [
+        f"{prefix}{ref}{position}{alt}"
+        for prefix in ("p.", "P.", "p", "")
+        for ref in codes
+        for alt in codes
+        for position in positions
+    ]
+    texts += ["p.", "p.Val", "p.ValVal", "p.Val1Val1Glu", " p.Val600Glu\n"]
+    for text in (text.strip() for text in texts):  # the engine strips first
+        expected = bool(_CANONICAL_MISSENSE.match(text)) and text[2:5] != text[-3:]
+        assert _canonical_missense(text) == expected, text
 
 
 def test_export_errors_csv_and_xlsx(tmp_path: Path, demo_kb: Kb) -> None:

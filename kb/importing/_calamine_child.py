@@ -12,8 +12,9 @@ parent decodes one batch of rows while this process converts the next:
     {"error": {"code": ..., "message": ..., "sheet": ..., "row": ..., "column": ...}}
                                                 instead of whatever was still to come
 
-Dates travel as tagged objects. Only the standard library and python_calamine may be imported:
-this file runs as a plain script (`python -I _calamine_child.py`), without kb on the path.
+Dates travel as tagged objects. Only the standard library, python_calamine and (if present)
+orjson may be imported: this file runs as a plain script (`python -I _calamine_child.py`),
+without kb on the path.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ import datetime as dt
 import gc
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Rows per line: large enough that a line costs little, small enough that the parent starts
 # decoding soon after the sheet is parsed.
 BATCH_ROWS = 4096
+
+try:  # a dependency of kb, so there unless this script runs elsewhere
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
 
 
 def _tag(value: object) -> object:
@@ -159,6 +165,22 @@ def _batches(sheet: Any, width: int) -> Iterator[list[list[Any]]]:
         yield rows[start : start + BATCH_ROWS]
 
 
+def _line(message: Any, encode: Callable[[Any], str]) -> bytes:
+    """One message as a JSON line, as the standard library writes it."""
+    if orjson is not None:
+        # Several times faster. Dates go to _tag as with json; a NaN or infinite number (which
+        # json writes as NaN / Infinity) comes out as null, and a reader never gives None, so
+        # a line with null in it is written by json instead.
+        try:
+            line = orjson.dumps(message, default=_tag, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        except TypeError:  # what orjson cannot write (a number past 64 bits): json can
+            pass
+        else:
+            if b"null" not in line:
+                return line + b"\n"
+    return encode(message).encode("ascii") + b"\n"
+
+
 def main() -> int:
     # This short-lived process makes no reference cycles worth collecting, and the collector
     # would walk every row converted so far again and again.
@@ -170,7 +192,7 @@ def main() -> int:
     encode = json.JSONEncoder(default=_tag, check_circular=False).encode
     try:
         for message in read(request):
-            out.write(encode(message).encode("ascii") + b"\n")
+            out.write(_line(message, encode))
     except MemoryError:
         message = _error("too_large", "the file needs more memory to read than imports may use")
         out.write(json.dumps(message).encode("ascii") + b"\n")

@@ -117,6 +117,24 @@ _LIST_KINDS = ("refs", "codes", "strings")
 # because parsing is the costliest step of a large biomarker import (tested to agree).
 _AA3 = "Ala|Arg|Asn|Asp|Cys|Gln|Glu|Gly|His|Ile|Leu|Lys|Met|Phe|Pro|Ser|Thr|Trp|Tyr|Val|Sec|Pyl"
 _CANONICAL_MISSENSE = re.compile(rf"^p\.({_AA3})([1-9][0-9]*)({_AA3})$")
+_AA3_CODES = frozenset(_AA3.split("|"))
+
+
+def _canonical_missense(text: str) -> bool:
+    """Whether stripped `text` matches _CANONICAL_MISSENSE with two different residues: the
+    same test by slices, at about half the regex's cost (a large import asks once per row)."""
+    return (
+        len(text) > 8
+        and text[:2] == "p."
+        and (ref := text[2:5]) in _AA3_CODES
+        and (alt := text[-3:]) in _AA3_CODES
+        and ref != alt
+        and (position := text[5:-3]).isdigit()
+        and position.isascii()
+        and position[0] != "0"
+    )
+
+
 # Natural keys a reference may use instead of a human id (as kb.model.records.Ids does).
 _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
     RecordType.GENE: lambda f: _text(f.get("symbol")),
@@ -153,12 +171,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class NewRecord:
     """Stands for a record the import will create, until apply gives it a human id.
 
     Made once per new record and compared by identity: a large import hashes these hundreds of
-    thousands of times.
+    thousands of times. Not frozen (a frozen dataclass costs twice as much to make); nothing
+    changes one once made.
     """
 
     rtype: RecordType
@@ -562,12 +581,15 @@ class _Planner:
         self.planned: dict[str, PlannedRecord] = {}  # proposed key -> plan
         self.natural: dict[RecordType, dict[str, str]] = defaultdict(dict)  # key -> proposed key
         self.by_target: dict[Target, PlannedRecord] = {}
-        self.new_identity: dict[tuple[RecordType, Hashable], NewRecord] = {}
+        self.new_identity: dict[RecordType, dict[Hashable, NewRecord]] = defaultdict(dict)
         self.new_unique: dict[tuple[RecordType, tuple[str, ...], Any], PlannedRecord] = {}
         self.new_count = 0
         self.current_row = -1
         self.cache: dict[tuple[RecordType, str], dict[Any, Any]] = {}  # per field: value -> coerced
-        self.found: dict[tuple[RecordType, str], str] = {}  # (type, text) -> KB record it names
+        # Per type: text -> the KB record it names.
+        self.found: dict[RecordType, dict[str, str]] = defaultdict(dict)
+        self.found_count = 0
+        self.shortcuts: dict[RecordType, dict[str, tuple[int, Any]]] = {}
         self.deps: set[NewRecord] = set()  # the record being planned refers to these new ones
         # Gene texts this import resolved through HGNC -> the KB's gene or the proposed key.
         self.hgnc_genes: dict[str, str] = {}
@@ -581,9 +603,10 @@ class _Planner:
         seen_keys: dict[str, int] = {}
         for index, row in enumerate(rows):
             result.rows.append(RowResult(row.location, "unchanged", list(row.errors)))
-            result.notes.extend(
-                ImportError_(row.location, None, "note", note) for note in row.notes
-            )
+            if row.notes:
+                result.notes.extend(
+                    ImportError_(row.location, None, "note", note) for note in row.notes
+                )
             for record in row.records:
                 if record.key in seen_keys:
                     result.rows[index].errors.append(
@@ -623,16 +646,19 @@ class _Planner:
         """Records with the ones they refer to first, otherwise in the source's order (so new
         records take their human ids in the order the file lists them); a reference cycle is
         reported."""
+        referring = [(record.key, keys) for _, record in records if (keys := self._refs_of(record))]
+        if not referring:
+            return records  # nothing refers to another record of this import
         by_key = {record.key: (index, record) for index, record in records}
         position = {record.key: at for at, (_, record) in enumerate(records)}
         waiting: dict[str, set[str]] = {}
         dependants: dict[str, list[str]] = defaultdict(list)
-        for _, record in records:
-            needs = {key for key in self._refs_of(record) if key in by_key and key != record.key}
+        for own, keys in referring:
+            needs = {key for key in keys if key in by_key and key != own}
             if needs:
-                waiting[record.key] = needs
+                waiting[own] = needs
                 for key in needs:
-                    dependants[key].append(record.key)
+                    dependants[key].append(own)
         if not waiting:
             return records  # nothing refers to another record of this import
         # The earliest ready record in source order goes next: a file already in dependency
@@ -662,21 +688,25 @@ class _Planner:
             )
         return ordered
 
-    def _refs_of(self, record: ProposedRecord) -> Iterator[str]:
+    def _refs_of(self, record: ProposedRecord) -> list[str]:
         """Keys of the proposed records this record refers to (Refs and natural keys)."""
         fields = record.fields
+        keys: list[str] = []
         for spec in _REF_SPECS[record.rtype]:
             value = fields.get(spec.name)
             if value is None:
                 continue
             if spec.kind == "ref":
-                yield from self._ref_keys(spec.ref, [value])
+                if type(value) is str and (spec.ref is None or not self.natural.get(spec.ref)):
+                    continue  # a name, and this import proposes nothing of its type: most rows
+                keys.extend(self._ref_keys(spec.ref, [value]))
             elif spec.kind == "refs" and isinstance(value, list | tuple):
-                yield from self._ref_keys(spec.ref, value)
+                keys.extend(self._ref_keys(spec.ref, value))
             elif spec.kind == "tree" and isinstance(value, dict):
                 for leaf in _leaves(value):
-                    yield from self._ref_keys(RecordType.BIOMARKER, [leaf.get("biomarker")])
-                    yield from self._ref_keys(RecordType.THRESHOLD, [leaf.get("threshold")])
+                    keys.extend(self._ref_keys(RecordType.BIOMARKER, [leaf.get("biomarker")]))
+                    keys.extend(self._ref_keys(RecordType.THRESHOLD, [leaf.get("threshold")]))
+        return keys
 
     def _ref_keys(self, rtype: RecordType | None, values: Iterable[Any]) -> Iterator[str]:
         for value in values:
@@ -709,21 +739,36 @@ class _Planner:
         errors = planned.errors
         blanks = _BLANKS[rtype]
         texts = _TEXT_FIELDS[rtype]
+        shortcuts = self.shortcuts.get(rtype) or self._shortcuts(rtype)
         self.current_row = index
         blocked = False
         deps = self.deps
         deps.clear()
         for name, value in record.fields.items():
             # Empty cells are most cells of a wide sheet, and text is stored as given (less
-            # the blanks around it): settle both without a call.
+            # the blanks around it): settle both without a call. So is text whose value this
+            # import knows already (`_value` gives the same).
             if value is None or value == "":
                 blank = blanks.get(name)
                 if blank is not None and blank is not _REQUIRED:
                     resolved[name] = blank[0]
                     continue
-            elif type(value) is str and name in texts:
-                resolved[name] = value.strip()
-                continue
+            elif type(value) is str:
+                if name in texts:
+                    resolved[name] = value.strip()
+                    continue
+                shortcut = shortcuts.get(name)
+                if shortcut is not None:
+                    how, known = shortcut
+                    if how == _PROTEIN:
+                        text = value.strip()
+                        if _canonical_missense(text):
+                            resolved[name] = text
+                            continue
+                    outcome = known.get(value)
+                    if outcome is not None and type(outcome) is not _Problem:
+                        resolved[name] = outcome
+                        continue
             spec = specs.get(name)
             if spec is None:
                 errors.append(
@@ -762,6 +807,21 @@ class _Planner:
             self.result.rows[index].errors.extend(errors)
         return planned
 
+    def _shortcuts(self, rtype: RecordType) -> dict[str, tuple[int, Any]]:
+        """Per field of `rtype` whose text `_value` remembers: where it remembers it (the
+        coerced values, or the KB records names refer to) and whether a canonical protein
+        change comes first."""
+        table: dict[str, tuple[int, Any]] = {}
+        for name, spec in _SPECS[rtype].items():
+            if spec.kind == "ref":
+                assert spec.ref is not None
+                table[name] = (_NAMES, self.found[spec.ref])
+            elif spec.kind not in ("refs", "tree"):
+                cache = self.cache.setdefault((rtype, name), {})
+                table[name] = (_PROTEIN if spec.kind == "protein" else _CACHED, cache)
+        self.shortcuts[rtype] = table
+        return table
+
     def _match(
         self, record: ProposedRecord, planned: PlannedRecord, resolved: dict[str, Any]
     ) -> None:
@@ -771,7 +831,11 @@ class _Planner:
         complete = {**_EMPTY_VALUES[rtype], **resolved}
         if rtype is RecordType.THRESHOLD and not complete.get("unit") and "metric" in complete:
             complete["unit"] = _metric_unit(complete["metric"])
-        key = _identity(rtype, complete, planned.deps)
+        key = (
+            _identity(rtype, complete, planned.deps)
+            if planned.deps
+            else identity_key(rtype, complete)
+        )
         target: Target | None
         if record.human_id:
             target = record.human_id.upper()
@@ -788,7 +852,7 @@ class _Planner:
                 )
                 return
         else:
-            target = self.kb.identity(rtype).get(key) or self.new_identity.get((rtype, key))
+            target = self.kb.identity(rtype).get(key) or self.new_identity[rtype].get(key)
         first = self.by_target.get(target) if target is not None else None
         if first is not None:
             self._alias(record, planned, resolved, first)
@@ -851,7 +915,7 @@ class _Planner:
                 return
             self.new_count += 1
             target = NewRecord(rtype, self.new_count)
-            self.new_identity[(rtype, key)] = target
+            self.new_identity[rtype][key] = target
             planned.target = target
             planned.fields = complete
             planned.status = "new"
@@ -1047,7 +1111,7 @@ class _Planner:
             return self._tree(value, deps)
         if kind == "protein" and isinstance(value, str):
             text = value.strip()
-            if _CANONICAL_MISSENSE.match(text) and text[2:5] != text[-3:]:
+            if _canonical_missense(text):
                 return text
         # Values repeat (kinds, genes, levels): each distinct one is coerced once.
         cache = self.cache.get((rtype, spec.name))
@@ -1074,7 +1138,8 @@ class _Planner:
             return self._resolve_ref(rtype, value, deps)
         if not isinstance(value, str):
             value = str(value)
-        known = self.found.get((rtype, value))
+        names = self.found[rtype]
+        known = names.get(value)
         if known is not None:
             return known
         text = value.strip()
@@ -1108,8 +1173,9 @@ class _Planner:
             )
         # The same name in another row means the same KB record (names of records this file
         # proposes were looked up first, above, and are not remembered here).
-        if len(self.found) < _CACHE_SIZE:
-            self.found[(rtype, value)] = found
+        if self.found_count < _CACHE_SIZE:
+            names[value] = found
+            self.found_count += 1
         return found
 
     def _gene_from_hgnc(self, text: str, deps: set[NewRecord]) -> Target | None:
@@ -1218,13 +1284,21 @@ class _Planner:
     def _classify(self) -> None:
         result = self.result
         rows = result.rows
+        # Plain loops, not generators: these passes visit every row of a large import.
+        needs_check = False
         for row in rows:
-            if row.errors or any(record.status == "invalid" for record in row.records):
+            if row.errors:
                 row.status = "invalid"
+                continue
+            for record in row.records:
+                if record.status == "invalid":
+                    row.status = "invalid"
+                    break
+            else:
+                for record in row.records:
+                    if record.deps:
+                        needs_check = True
         # A valid row cannot stand on a record only invalid rows would create.
-        needs_check = any(
-            record.deps for row in rows if row.status != "invalid" for record in row.records
-        )
         while needs_check:
             available = {
                 record.target
@@ -1258,7 +1332,12 @@ class _Planner:
         for row in rows:
             if row.status == "invalid":
                 continue
-            statuses = {record.status for record in row.records}
+            records = row.records
+            if len(records) == 1:
+                status = records[0].status
+                row.status = status if status in ("new", "changed") else "unchanged"
+                continue
+            statuses = {record.status for record in records}
             row.status = (
                 "new" if "new" in statuses else "changed" if "changed" in statuses else "unchanged"
             )
@@ -1344,6 +1423,9 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _CACHE_SIZE = 500_000
+# How `_Planner._plan` settles a known text without `_value`: a coerced value it remembers, a
+# name of a KB record, or a canonical protein change before either.
+_CACHED, _NAMES, _PROTEIN = 0, 1, 2
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 

@@ -1,6 +1,12 @@
 """The plain data an import passes around: where a value came from, what is proposed, what
 went wrong. Every source adapter (template, TOML profile, CIViC, CTML) produces these; the
-engine alone compares them with the KB and stages them."""
+engine alone compares them with the KB and stages them.
+
+A large import makes a location, a proposed record and a source row per source row. Those
+three are plain (not frozen) dataclasses: a frozen dataclass sets each field through
+object.__setattr__, which made making them cost three times as much. They compare and hash
+by value as before; treat them as immutable all the same: nothing changes one once made.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from kb.errors import KbError
 from kb.model.enums import RecordType
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Location:
     """A place in a source file, as the user sees it: row numbers as the spreadsheet shows them
     (1-based, header rows included), column letters A, B, … (or a JSON path for documents)."""
@@ -62,7 +68,7 @@ class Ref:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ProposedRecord:
     """A record an import wants to exist.
 
@@ -93,7 +99,7 @@ class ProposedRecord:
     absent: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class SourceRow:
     """What one source row (or document) proposes, or why it cannot be imported."""
 

@@ -67,19 +67,25 @@ def defining_fields(rtype: RecordType) -> tuple[str, ...]:
     return _DEFINING[rtype]
 
 
-def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> bytes:
+def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> tuple[Any, ...]:
     """A hashable key: equal for two records that describe the same thing.
 
-    The defining values serialised as JSON with sorted keys (orjson: validation keys every
-    record of a 100k KB, an import every row), with "" and [] read as absent, case folded and
-    order ignored where that carries no meaning.
+    The defining values, with "" and [] read as absent, case folded and order ignored where
+    that carries no meaning. Text, whole numbers and None stand as themselves; any other value
+    (a list, a tree, a float, a bool) as its JSON with sorted keys, so that two keys are equal
+    exactly when the defining values' JSON is. A tuple, not the JSON of the whole: validation
+    keys every record of a 100k KB and an import every row, and most values are plain text.
     """
     caseless, unordered = _PLAN[rtype]
     get = fields.get
-    parts = [get(name) for name in _DEFINING[rtype]]
-    for index, value in enumerate(parts):
-        if value in ("", []):
-            parts[index] = None
+    # Only an empty value other than None is compared with "" and []: most are text or None,
+    # and a literal ("", []) would build a list and a tuple per value.
+    parts = [
+        None
+        if not (value := get(name)) and value is not None and (value == "" or value == [])  # noqa: PLR1714
+        else value
+        for name in _DEFINING[rtype]
+    ]
     for index in caseless:
         text = parts[index]
         if isinstance(text, str):
@@ -88,7 +94,25 @@ def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> bytes:
         items = parts[index]
         if isinstance(items, list):
             parts[index] = sorted(items)
-    return _dumps(parts)
+    if not _PLAIN.issuperset(map(type, parts)):
+        parts = [_part(value) for value in parts]
+    return tuple(parts)
+
+
+# Values that stand for themselves in a key: as JSON, two of them are equal exactly when they
+# are. (True == 1 == 1.0 in Python, not in JSON: bools and floats go as JSON.)
+_PLAIN = frozenset({str, int, type(None)})
+
+
+def _part(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN:
+        return value
+    if isinstance(value, str):  # an enum member: JSON has its text
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    # Bytes never equal text, a number or None, so JSON cannot collide with a plain value.
+    return _dumps(value)
 
 
 # Per type: positions (in _DEFINING order) of the caseless and of the unordered fields.
@@ -101,8 +125,8 @@ _PLAN: dict[RecordType, tuple[tuple[int, ...], tuple[int, ...]]] = {
 }
 
 
-def _dumps(parts: list[Any]) -> bytes:
-    return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def freeze(value: Any) -> Any:

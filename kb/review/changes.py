@@ -32,6 +32,7 @@ from kb.model.orm import (
     Revision,
     User,
     new_uuid,
+    new_uuids,
     utcnow,
 )
 from kb.model.records import (
@@ -380,9 +381,10 @@ class DraftEditor:
         before: dict[str, Any] = {}  # one for the batch: creates have nothing before them
         position = self._next_position
         human_ids = []
-        for number, fields in zip(numbers, records, strict=True):
+        for number, fields, record_id in zip(
+            numbers, records, new_uuids(len(records)), strict=True
+        ):
             human_id = f"{prefix}-{number:05d}"
-            record_id = new_uuid()
             position += 1
             row = {
                 "change_set_id": change_set_id,
