@@ -199,6 +199,8 @@ def cut_release(
     passphrases: Sequence[bytearray],
     progress: ProgressFn,
     cancel: CancelToken,
+    *,
+    password: bytearray,
 ) -> ReleaseOutcome:
     """Unlock the keys, then validate, sign, write and register the release in one unit of work.
 
@@ -223,6 +225,12 @@ def cut_release(
         for secret in passphrases:
             wipe(secret)
     cancel.check()
+    # The release manager's password unlocks their own signing key for the "released"
+    # signature (kb.review.esign); Python strings cannot be wiped, the buffer can.
+    try:
+        signer_password = password.decode("utf-8")
+    finally:
+        wipe(password)
     with kb.unit_of_work() as session:
         created = create_release(
             session,
@@ -231,6 +239,7 @@ def cut_release(
             root_envelope=root,
             signing_keys=keys,
             out_dir=request.out_dir,
+            password=signer_password,
             kb_version=request.kb_version,
             reason=request.reason,
             progress=progress,
@@ -617,6 +626,16 @@ class ReleaseDialog(QDialog):
         form.addRow("", self.root_message)
         form.addRow("Write under", _with_button(self.out_edit, out_browse))
         form.addRow("Reason", self.reason_edit)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("signer_password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText("your password: it unlocks your own signing key")
+        self.password_edit.setToolTip(
+            "Your 'released' signature is made with your own key; the password is cleared as "
+            "soon as signing starts and never stored"
+        )
+        self.password_edit.textChanged.connect(lambda _t: self._update_cut())
+        form.addRow("Your password", self.password_edit)
         self.progress = QProgressBar()
         self.progress.setObjectName("progress")
         self.progress.setTextVisible(False)
@@ -898,6 +917,8 @@ class ReleaseDialog(QDialog):
             return "choose the folder to write the release under"
         if not self.reason_edit.text().strip():
             return "give a reason for your signature"
+        if not self.password_edit.text():
+            return "enter your password to sign"
         return None
 
     def _update_cut(self) -> None:
@@ -925,15 +946,20 @@ class ReleaseDialog(QDialog):
             reason=self.reason_edit.text().strip(),
         )
         passphrases = [row.take_passphrase() for row in self.key_rows]
+        password = bytearray(self.password_edit.text().encode("utf-8"))
+        self.password_edit.blockSignals(True)
+        self.password_edit.clear()
+        self.password_edit.blockSignals(False)
         kb = self.kb
 
         def work(progress: ProgressFn, cancel: CancelToken) -> ReleaseOutcome:
-            return cut_release(kb, request, passphrases, progress, cancel)
+            return cut_release(kb, request, passphrases, progress, cancel, password=password)
 
         def finished() -> None:
             # The worker wiped them; this covers a task cancelled before it started.
             for secret in passphrases:
                 wipe(secret)
+            wipe(password)
 
         for row in self.key_rows:
             row.message.hide()

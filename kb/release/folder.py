@@ -167,6 +167,7 @@ def build_release(
     cancel: Cancel | None = None,
     content_time: str | None = None,
     final: bool = True,
+    audit_head: Mapping[str, Any] | None = None,
 ) -> ReleaseResult:
     """Write a signed release of `snapshot` to `out_dir` (which must not exist, or be empty).
 
@@ -179,8 +180,10 @@ def build_release(
     the predicate; one that carries a `digest` must name the snapshot's digest
     (`Snapshot.digest()`: sha256 of its canonical JSON), so an approval of other content cannot
     ride along. `signing_keys` must meet the trust root's threshold, or the release could never
-    verify. `progress(done, total)` is called after each stage and `cancel()` before each; it
-    raises to stop, and a stopped build leaves nothing behind.
+    verify. `audit_head` ({"seq", "hash"}) is the KB's audit chain head the release was cut
+    at: the signed statement states it, which anchors the chain outside the database
+    (kb.release.anchors). `progress(done, total)` is called after each stage and `cancel()`
+    before each; it raises to stop, and a stopped build leaves nothing behind.
     """
     data = dict(snapshot.as_json() if isinstance(snapshot, Snapshot) else snapshot)
     kb_id = str(data.get("kb_id") or "")
@@ -256,6 +259,8 @@ def build_release(
             "vocabularies": {**data.get("vocabularies", {}), "level_scheme": _level_scheme(data)},
             "approvals": [dict(approval) for approval in approvals],
         }
+        if audit_head is not None:
+            predicate["audit_head"] = dict(audit_head)
         statement = {
             "_type": STATEMENT_TYPE,
             "subject": [
