@@ -294,11 +294,21 @@ def when(text: str) -> str:
 
 def approval_line(approval: ApprovalRow) -> str:
     text = f"{approval.meaning} by {approval.printed_name}"
-    return f"{text} (void)" if approval.void else text
+    if approval.void:
+        return f"{text} (void)"
+    return text if approval.signed else f"{text} ({approval.signature})"
+
+
+def approval_state(approval: ApprovalRow) -> str:
+    """The approval's standing as the approvals table shows it."""
+    if approval.void:
+        return "void: the content changed since"
+    return "valid" if approval.signed else approval.signature
 
 
 def valid_sign_off(approvals: Sequence[ApprovalRow]) -> bool:
-    return any(not a.void and a.meaning in _SIGN_OFF for a in approvals)
+    # kb has the last word (`release_problems`, with the trust root); this only colours rows.
+    return any(not a.void and a.signed and a.meaning in _SIGN_OFF for a in approvals)
 
 
 # --- the versions table -------------------------------------------------------------------
@@ -783,14 +793,15 @@ class ReleaseDialog(QDialog):
                 [
                     f"{approval.printed_name} ({approval.role})",
                     approval.meaning,
-                    "void: the content changed since" if approval.void else "valid",
+                    approval_state(approval),
                     when(approval.at),
                     approval.reason,
                 ]
             )
             item.setToolTip(2, f"sha256 of the content signed: {approval.digest}")
             item.setToolTip(4, approval.reason)
-            colour = QColor(ERROR_COLOUR if approval.void else OK_COLOUR)
+            good = not approval.void and approval.signed
+            colour = QColor(OK_COLOUR if good else ERROR_COLOUR)
             item.setForeground(2, colour)
             self.approvals.addTopLevelItem(item)
         if not check.approvals:

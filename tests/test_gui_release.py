@@ -756,3 +756,33 @@ def test_a_release_folder_appears_only_once_the_kb_has_committed_it(env: Env) ->
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
         [folder.name, folder.name.replace("-1-2026.10.0", "-2-2026.11.0")]
     )
+
+
+def test_a_hand_inserted_approval_is_shown_and_blocks_the_release(make_dialog, env: Env) -> None:
+    """An approval row put in by a database client, not signed through kb: the dialog shows
+    what it is worth and kb's refusal, and the cut stays disabled."""
+    from sqlalchemy import insert
+
+    from kb.model.orm import VersionApproval
+    from kb.review.esign import ApprovalSignature
+    from kb.storage.snapshot import build_snapshot
+
+    with env.kb.unit_of_work() as session:
+        session.execute(
+            insert(VersionApproval.__table__).values(
+                kb_version=1,
+                user_id=env.team.rex.user_id,
+                printed_name="rex",
+                role=Role.REVIEWER,
+                at=dt.datetime.now(dt.UTC),
+                meaning=ApprovalMeaning.APPROVED,
+                reason="by hand",
+                digest=build_snapshot(session, 1).digest(),
+            )
+        )
+    dialog = make_dialog(env.team.rm)
+    states = [dialog.approvals.topLevelItem(i).text(2) for i in range(2)]
+    assert states == ["valid", ApprovalSignature.NOT_RECORDED.value]
+    fill(dialog, env)
+    assert not dialog.cut_button.isEnabled()
+    assert ApprovalSignature.NOT_RECORDED.value in dialog.cut_button.toolTip()

@@ -402,7 +402,7 @@ def _cmd_versions(args: argparse.Namespace, out: TextIO) -> int:
                         f"{row.change_set or '':<9} {row.note}"
                     )
                     for a in row.approvals:
-                        state = "VOID" if a.void else "valid"
+                        state = "VOID" if a.void else "valid" if a.signed else a.signature
                         lines.append(
                             f"      {a.meaning} by {a.printed_name} ({a.role}) {a.at} [{state}]"
                             f" — {a.reason}"
