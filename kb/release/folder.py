@@ -6,7 +6,8 @@ A release is a folder::
       payload/kb.json  kb.schema.json  tables/*.tsv  kb.xlsx  ctml/<NCT>.json  changes.json
       release.dsse.json   DSSE envelope over an in-toto Statement v1 naming every payload file
                           with its sha256; the predicate says which KB, version and sequence,
-                          the previous release's digest, the vocabularies and the approvals
+                          the previous release's digest, the vocabularies, the approvals
+                          (signatures and key certificates) and the audit chain head
       trust/root.json     the trust root the release was signed under
       VERIFY.md           how a consumer verifies, with and without this library
 
@@ -1013,7 +1014,9 @@ This folder is release **{version}** (release sequence **{sequence}**) of knowle
 - `release.dsse.json` signs it: a DSSE envelope (payloadType `{payload_type}`) holding an
   in-toto Statement v1 that lists every payload file with its sha256; its predicate
   (`{predicate_type}`) gives the KB id, version, release sequence, the previous release's
-  digest, the vocabularies and the approvals.
+  digest, the vocabularies, the approvals (each with its signature and the certificate of
+  the approver's key, both checkable with the trust root) and the KB's audit chain head the
+  release was cut at.
 - `trust/root.json` is the trust root the release was signed under: version {root_version}
   (sha256 of its payload `{root_digest}`). It needs **{threshold}** signature(s) by distinct keys
   among:
