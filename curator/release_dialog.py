@@ -199,6 +199,8 @@ def cut_release(
     passphrases: Sequence[bytearray],
     progress: ProgressFn,
     cancel: CancelToken,
+    *,
+    password: bytearray,
 ) -> ReleaseOutcome:
     """Unlock the keys, then validate, sign, write and register the release in one unit of work.
 
@@ -223,6 +225,12 @@ def cut_release(
         for secret in passphrases:
             wipe(secret)
     cancel.check()
+    # The release manager's password unlocks their own signing key for the "released"
+    # signature (kb.review.esign); Python strings cannot be wiped, the buffer can.
+    try:
+        signer_password = password.decode("utf-8")
+    finally:
+        wipe(password)
     with kb.unit_of_work() as session:
         created = create_release(
             session,
@@ -231,6 +239,7 @@ def cut_release(
             root_envelope=root,
             signing_keys=keys,
             out_dir=request.out_dir,
+            password=signer_password,
             kb_version=request.kb_version,
             reason=request.reason,
             progress=progress,
@@ -285,11 +294,21 @@ def when(text: str) -> str:
 
 def approval_line(approval: ApprovalRow) -> str:
     text = f"{approval.meaning} by {approval.printed_name}"
-    return f"{text} (void)" if approval.void else text
+    if approval.void:
+        return f"{text} (void)"
+    return text if approval.signed else f"{text} ({approval.signature})"
+
+
+def approval_state(approval: ApprovalRow) -> str:
+    """The approval's standing as the approvals table shows it."""
+    if approval.void:
+        return "void: the content changed since"
+    return "valid" if approval.signed else approval.signature
 
 
 def valid_sign_off(approvals: Sequence[ApprovalRow]) -> bool:
-    return any(not a.void and a.meaning in _SIGN_OFF for a in approvals)
+    # kb has the last word (`release_problems`, with the trust root); this only colours rows.
+    return any(not a.void and a.signed and a.meaning in _SIGN_OFF for a in approvals)
 
 
 # --- the versions table -------------------------------------------------------------------
@@ -617,6 +636,16 @@ class ReleaseDialog(QDialog):
         form.addRow("", self.root_message)
         form.addRow("Write under", _with_button(self.out_edit, out_browse))
         form.addRow("Reason", self.reason_edit)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("signer_password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText("your password: it unlocks your own signing key")
+        self.password_edit.setToolTip(
+            "Your 'released' signature is made with your own key; the password is cleared as "
+            "soon as signing starts and never stored"
+        )
+        self.password_edit.textChanged.connect(lambda _t: self._update_cut())
+        form.addRow("Your password", self.password_edit)
         self.progress = QProgressBar()
         self.progress.setObjectName("progress")
         self.progress.setTextVisible(False)
@@ -764,14 +793,15 @@ class ReleaseDialog(QDialog):
                 [
                     f"{approval.printed_name} ({approval.role})",
                     approval.meaning,
-                    "void: the content changed since" if approval.void else "valid",
+                    approval_state(approval),
                     when(approval.at),
                     approval.reason,
                 ]
             )
             item.setToolTip(2, f"sha256 of the content signed: {approval.digest}")
             item.setToolTip(4, approval.reason)
-            colour = QColor(ERROR_COLOUR if approval.void else OK_COLOUR)
+            good = not approval.void and approval.signed
+            colour = QColor(OK_COLOUR if good else ERROR_COLOUR)
             item.setForeground(2, colour)
             self.approvals.addTopLevelItem(item)
         if not check.approvals:
@@ -898,6 +928,8 @@ class ReleaseDialog(QDialog):
             return "choose the folder to write the release under"
         if not self.reason_edit.text().strip():
             return "give a reason for your signature"
+        if not self.password_edit.text():
+            return "enter your password to sign"
         return None
 
     def _update_cut(self) -> None:
@@ -925,15 +957,20 @@ class ReleaseDialog(QDialog):
             reason=self.reason_edit.text().strip(),
         )
         passphrases = [row.take_passphrase() for row in self.key_rows]
+        password = bytearray(self.password_edit.text().encode("utf-8"))
+        self.password_edit.blockSignals(True)
+        self.password_edit.clear()
+        self.password_edit.blockSignals(False)
         kb = self.kb
 
         def work(progress: ProgressFn, cancel: CancelToken) -> ReleaseOutcome:
-            return cut_release(kb, request, passphrases, progress, cancel)
+            return cut_release(kb, request, passphrases, progress, cancel, password=password)
 
         def finished() -> None:
             # The worker wiped them; this covers a task cancelled before it started.
             for secret in passphrases:
                 wipe(secret)
+            wipe(password)
 
         for row in self.key_rows:
             row.message.hide()

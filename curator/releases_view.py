@@ -315,9 +315,11 @@ def sign_off(
     *,
     meaning: ApprovalMeaning,
     reason: str,
+    password: str,
     printed_name: str = "",
 ) -> ApprovalRow:
-    """Record a reviewer's approval of `version` (one unit of work; kb checks the role)."""
+    """Record a reviewer's approval of `version`, signed with their own key, which their
+    `password` unlocks (one unit of work; kb checks the role and the password)."""
     with kb.unit_of_work() as session:
         return approve_version(
             session,
@@ -325,6 +327,7 @@ def sign_off(
             version=version,
             meaning=meaning,
             reason=reason,
+            password=password,
             printed_name=printed_name or None,
         )
 
@@ -361,9 +364,10 @@ class SignOffDialog(QDialog):
         self.setWindowIcon(icon("approval"))
         self.resize(760, 560)
         intro = QLabel(
-            "Your sign-off records your printed name, the time (UTC), its meaning and your "
-            "reason with the sha256 of the version's content; a release needs one. It is void "
-            "if that content ever changes."
+            "Your sign-off is your electronic signature: your printed name, the time (UTC), "
+            "its meaning and your reason with the sha256 of the version's content, signed with "
+            "your own key, which your password unlocks. A release needs one. It is void if "
+            "that content ever changes."
         )
         intro.setWordWrap(True)
         self.versions_model = VersionsModel(self)
@@ -399,7 +403,14 @@ class SignOffDialog(QDialog):
         form = QFormLayout()
         form.addRow("Meaning", self.meaning)
         form.addRow("Reason", self.reason)
+        self.password = QLineEdit()
+        self.password.setObjectName("signoff_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("your password: signing is an act of yours")
+        self.password.setToolTip("Unlocks your signing key for this sign-off; never stored")
+        self.password.textChanged.connect(lambda _text: self._update_button())
         form.addRow("Printed name", self.printed_name)
+        form.addRow("Password", self.password)
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
@@ -499,6 +510,8 @@ class SignOffDialog(QDialog):
             return f"checking version {number}…"
         if not self.reason.text().strip():
             return "give the reason for your sign-off"
+        if not self.password.text():
+            return "enter your password to sign"
         return None
 
     def _update_button(self) -> None:
@@ -516,9 +529,19 @@ class SignOffDialog(QDialog):
         kb, actor, number = self.kb, self.actor, self.check.version
         meaning = ApprovalMeaning(str(self.meaning.currentData()))
         reason, name = self.reason.text().strip(), self.printed_name.text().strip()
+        password = self.password.text()
+        self.password.clear()
 
         def work(_progress: ProgressFn, _cancel: CancelToken) -> ApprovalRow:
-            return sign_off(kb, actor, number, meaning=meaning, reason=reason, printed_name=name)
+            return sign_off(
+                kb,
+                actor,
+                number,
+                meaning=meaning,
+                reason=reason,
+                password=password,
+                printed_name=name,
+            )
 
         self._busy = True
         self.error.hide()

@@ -1,4 +1,6 @@
-"""Admins add curators, reviewers and release managers (kb.review.users checks the right).
+"""Admins add curators, reviewers and release managers (kb.review.users checks the right),
+and pin their approval keys with the trust root's keys (kb.release.signers), as `kb keys
+certify` does: until pinned, a user's signatures do not count towards a release.
 
 `SCREEN` adds File ▸ Users…, enabled for admins (curator/extension.py).
 """
@@ -41,7 +43,7 @@ class UsersDialog(QDialog):
         self.setMinimumSize(520, 420)
         self.users = QTreeWidget()
         self.users.setObjectName("users")
-        self.users.setHeaderLabels(["User", "Role", "Active", "Signs in with"])
+        self.users.setHeaderLabels(["User", "Role", "Active", "Signs in with", "Approval key"])
         self.users.setRootIsDecorated(False)
         self.name = QLineEdit()
         self.name.setObjectName("new_name")
@@ -74,12 +76,80 @@ class UsersDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.users, 1)
         layout.addWidget(box)
+        layout.addWidget(self._build_certify())
         layout.addWidget(buttons)
         self.reload()
 
+    def _build_certify(self) -> QGroupBox:
+        self.root_path = QLineEdit()
+        self.root_path.setObjectName("certify_root")
+        self.root_path.setPlaceholderText("the trust root file (root.json)")
+        self.root_key = QLineEdit()
+        self.root_key.setObjectName("certify_key")
+        self.root_key.setPlaceholderText("a private key file of that root")
+        self.root_passphrase = QLineEdit()
+        self.root_passphrase.setObjectName("certify_passphrase")
+        self.root_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.certify_button = QPushButton("Pin every user's current key")
+        self.certify_button.setObjectName("certify_keys")
+        self.certify_button.setToolTip(
+            "Sign each approval key with the trust root's key. Compare each key id with its "
+            "owner first: the certificate is what makes their signatures count."
+        )
+        self.certify_button.clicked.connect(self._certify)
+        self.certify_message = QLabel()
+        self.certify_message.setObjectName("certify_message")
+        self.certify_message.setWordWrap(True)
+        box = QGroupBox("Pin approval keys")
+        form = QFormLayout(box)
+        form.addRow("Trust root", self.root_path)
+        form.addRow("Root key", self.root_key)
+        form.addRow("Passphrase", self.root_passphrase)
+        form.addRow("", self.certify_button)
+        form.addRow(self.certify_message)
+        return box
+
+    def _certify(self) -> None:
+        from pathlib import Path
+
+        from kb.release.signers import certify_signers
+        from kb.release.signing import load_private_key, read_json_file
+
+        secret = bytearray(self.root_passphrase.text().encode("utf-8"))
+        self.root_passphrase.clear()
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            root = read_json_file(Path(self.root_path.text().strip()).expanduser(), "trust root")
+            key = load_private_key(Path(self.root_key.text().strip()).expanduser(), secret)  # type: ignore[arg-type]
+            with self.kb.unit_of_work() as session:
+                done = certify_signers(
+                    session, actor=self.actor, root_envelope=root, signing_keys=[key]
+                )
+        except KbError as exc:
+            self.certify_message.setStyleSheet(f"color: {ERROR_COLOUR};")
+            self.certify_message.setText(str(exc))
+            return
+        finally:
+            secret[:] = bytes(len(secret))
+            QGuiApplication.restoreOverrideCursor()
+        self.certify_message.setStyleSheet("")
+        self.certify_message.setText(
+            "Pinned: " + ", ".join(f"{user} ({kid[:12]}…)" for user, kid in done)
+            if done
+            else "No approval keys to pin yet."
+        )
+        self.reload()
+
     def reload(self) -> None:
+        from kb.release.signers import list_signer_keys
+
         with self.kb.read() as session:
             users = list_users(session)
+            keys: dict[str, str] = {}
+            for row in list_signer_keys(session):
+                if not row.retired:
+                    state = "pinned" if row.certified else "not pinned"
+                    keys.setdefault(row.user, f"{row.key_id[:12]}… {state}")
         self.users.clear()
         for user in users:
             self.users.addTopLevelItem(
@@ -89,6 +159,7 @@ class UsersDialog(QDialog):
                         user.role.value,
                         "yes" if user.active else "no",
                         "password" if user.local_password else "database login",
+                        keys.get(user.name, "none yet"),
                     ]
                 )
             )

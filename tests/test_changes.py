@@ -269,7 +269,12 @@ def test_sign_in_and_failures_are_audited(demo_kb: Kb, team: Team) -> None:
 def test_version_approval_records_and_voiding(demo_kb: Kb, team: Team) -> None:
     with demo_kb.unit_of_work() as s:
         approval = approve_version(
-            s, actor=team.rita, version=1, meaning=ApprovalMeaning.APPROVED, reason="demo checked"
+            s,
+            actor=team.rita,
+            version=1,
+            meaning=ApprovalMeaning.APPROVED,
+            reason="demo checked",
+            password="rita-pass-1",
         )
     with demo_kb.read() as s:
         assert approval.digest == build_snapshot(s, 1).digest()
@@ -277,7 +282,14 @@ def test_version_approval_records_and_voiding(demo_kb: Kb, team: Team) -> None:
         assert [(a.reason, a.void) for a in list_approvals(s, 1)][-1] == ("demo checked", False)
         assert [a.void for a in list_approvals(s, 1)] == [False, False]
     with pytest.raises(PermissionDenied), demo_kb.unit_of_work() as s:
-        approve_version(s, actor=team.rita, version=1, meaning=ApprovalMeaning.RELEASED, reason="x")
+        approve_version(
+            s,
+            actor=team.rita,
+            version=1,
+            meaning=ApprovalMeaning.RELEASED,
+            reason="x",
+            password="rita-pass-1",
+        )
     # Tampering with version 1's stored content voids the approval.
     with demo_kb.unit_of_work() as s:
         s.execute(text("UPDATE revision SET deleted = true WHERE human_id = 'DR-00001'"))

@@ -59,6 +59,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "--out",
         str(root),
     )
+    # An admin pins every approver's key (made at enrolment) with the root's keys.
+    certified = kb(
+        db,
+        "keys",
+        "certify",
+        "--root",
+        str(root),
+        "--key",
+        str(keys / "k1.key"),
+        "--key",
+        str(keys / "k2.key"),
+        user="admin",
+    )
+    assert "certified reviewer's key" in certified.stdout
     return {"db": db, "keys": keys, "root": root, "tmp": tmp}
 
 

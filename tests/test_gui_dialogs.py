@@ -52,6 +52,35 @@ def test_an_admin_adds_a_reviewer(qtbot, kb_with_admin) -> None:
         assert authenticate(session, name="rex", password=PASSWORD).role is Role.REVIEWER
 
 
+def test_an_admin_pins_approval_keys_with_the_trust_root(
+    qtbot, kb_with_admin, tmp_path: Path
+) -> None:
+    from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
+
+    kb, admin, _ = kb_with_admin
+    files = generate_keypair(tmp_path, name="root", passphrase=b"root passphrase")
+    root = tmp_path / "root.json"
+    key = load_private_key(files.private_path, b"root passphrase")
+    save_json_file(trust_init([files.public_path], 1, [key]), root)
+    dialog = UsersDialog(kb, admin)
+    qtbot.addWidget(dialog)
+    keys = {
+        dialog.users.topLevelItem(i).text(0): dialog.users.topLevelItem(i).text(4)
+        for i in range(dialog.users.topLevelItemCount())
+    }
+    assert keys["cora"].endswith("… not pinned")  # made at enrolment
+    dialog.root_path.setText(str(root))
+    dialog.root_key.setText(str(files.private_path))
+    dialog.root_passphrase.setText("wrong passphrase")
+    dialog.certify_button.click()
+    assert "wrong passphrase" in dialog.certify_message.text()
+    dialog.root_passphrase.setText("root passphrase")
+    dialog.certify_button.click()
+    assert dialog.certify_message.text().startswith("Pinned: admin (")
+    assert dialog.root_passphrase.text() == ""
+    assert dialog.users.topLevelItem(1).text(4).endswith("… pinned")
+
+
 @pytest.mark.parametrize(
     ("name", "password", "message"),
     [

@@ -29,7 +29,16 @@ from curator.releases_view import ReleaseUi, SignOffDialog
 from curator.review_view import ReviewHooks
 from curator.settings import Settings
 from curator.signin_dialog import SignInDialog
-from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
+from kb.release.signers import certify_signers
+from kb.release.signing import (
+    generate_keypair,
+    load_private_key,
+    read_json_file,
+    save_json_file,
+    trust_init,
+)
+from kb.review.users import authenticate
+from kb.storage.db import open_kb
 
 KEY_PASSPHRASE = "a long release passphrase"
 
@@ -232,6 +241,8 @@ def test_curate_review_release_and_verify_in_the_app(
     assert "Version 2 validates cleanly" in signoff.status.text()
     assert not signoff.sign_button.isEnabled()  # a reason is required
     qtbot.keyClicks(signoff.reason, "TPS threshold and the T790M level checked")
+    assert not signoff.sign_button.isEnabled()  # and the signer's password, each time
+    qtbot.keyClicks(signoff.password, "demo-reviewer")
     assert signoff.sign_button.text() == "Sign off version 2"
     with qtbot.waitSignal(signoff.signed, timeout=10_000) as signed:
         qtbot.mouseClick(signoff.sign_button, Qt.MouseButton.LeftButton)
@@ -251,6 +262,16 @@ def test_curate_review_release_and_verify_in_the_app(
     private = load_private_key(keys.private_path, KEY_PASSPHRASE.encode())
     root = tmp_path / "root.json"
     save_json_file(trust_init([keys.public_path], 1, [private]), root)
+    # The admin pins the approvers' keys with it (`kb keys certify --root … --key …`).
+    admin_kb = open_kb(sqlite_url)
+    with admin_kb.unit_of_work() as session:
+        certify_signers(
+            session,
+            actor=authenticate(session, name="admin", password="demo-admin"),
+            root_envelope=read_json_file(root, "trust root"),
+            signing_keys=[private],
+        )
+    admin_kb.close()
     del private
 
     # --- the release manager cuts a signed release and sees it verified -------------------------
@@ -274,6 +295,7 @@ def test_curate_review_release_and_verify_in_the_app(
     qtbot.keyClicks(key_row.passphrase, KEY_PASSPHRASE)
     out = tmp_path / "releases"
     dialog.out_edit.setText(str(out))
+    qtbot.keyClicks(dialog.password_edit, "demo-releaser")
     assert dialog.cut_button.isEnabled(), dialog.cut_button.toolTip()
     with qtbot.waitSignal(dialog.verified, timeout=60_000) as verified:
         qtbot.mouseClick(dialog.cut_button, Qt.MouseButton.LeftButton)

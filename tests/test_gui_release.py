@@ -21,6 +21,7 @@ from curator.settings import Settings
 from kb.model.enums import ApprovalMeaning, Role
 from kb.release.cutting import create_release, list_releases
 from kb.release.folder import verify_release
+from kb.release.signers import certify_signers
 from kb.release.signing import (
     generate_keypair,
     load_private_key,
@@ -113,6 +114,18 @@ class Env:
 
 @pytest.fixture
 def env(kb: Kb, team: Team, keys: Keys, tmp_path: Path) -> Env:
+    # The admin pins everyone's approval key with both root keys: valid under either root.
+    private = [
+        load_private_key(path, PASSPHRASES[name].encode())
+        for name, path in (("key-one", keys.one), ("key-two", keys.two))
+    ]
+    with kb.unit_of_work() as session:
+        certify_signers(
+            session,
+            actor=team.admin,
+            root_envelope=read_json_file(keys.root_two, "trust root"),
+            signing_keys=private,
+        )
     return Env(kb, team, keys, tmp_path / "out", tmp_path)
 
 
@@ -120,7 +133,7 @@ def approve_version_1(env: Env) -> None:
     with env.kb.unit_of_work() as session:
         approve_version(
             session, actor=env.team.rex, version=1, meaning=ApprovalMeaning.APPROVED,
-            reason="checked",
+            reason="checked", password=PASSWORD,
         )  # fmt: skip
 
 
@@ -135,6 +148,7 @@ def cut_with_kb(env: Env, version: str, out: Path) -> None:
             root_envelope=read_json_file(env.keys.root, "trust root"),
             signing_keys=[key],
             out_dir=out,
+            password=PASSWORD,
         )
 
 
@@ -158,7 +172,12 @@ def merge_version_2(env: Env, *, approve: bool = True) -> None:
     if approve:
         with kb.unit_of_work() as session:
             approve_version(
-                session, actor=team.rex, version=2, meaning=ApprovalMeaning.APPROVED, reason="ok"
+                session,
+                actor=team.rex,
+                version=2,
+                meaning=ApprovalMeaning.APPROVED,
+                reason="ok",
+                password=PASSWORD,
             )
 
 
@@ -184,6 +203,7 @@ def fill(dialog: ReleaseDialog, env: Env, *, passphrase: str | None = None) -> N
     row = dialog.add_key(env.keys.one)
     row.passphrase.setText(PASSPHRASES["key-one"] if passphrase is None else passphrase)
     dialog.out_edit.setText(str(env.out))
+    dialog.password_edit.setText(PASSWORD)
 
 
 def changes_shown(dialog: ReleaseDialog) -> dict[str, str]:
@@ -416,11 +436,23 @@ def test_passphrases_are_wiped_after_use(env: Env) -> None:
         env.team.rm, 1, "2026.10.0", env.keys.root, (env.keys.one, env.keys.two), env.out, "ok"
     )
     secrets = [bytearray(b"first passphrase"), bytearray(b"wrong")]
+    password = bytearray(PASSWORD.encode())
     with pytest.raises(release_dialog.KeyFileError) as caught:
-        release_dialog.cut_release(env.kb, request, secrets, lambda d, t: None, CancelToken())
+        release_dialog.cut_release(
+            env.kb, request, secrets, lambda d, t: None, CancelToken(), password=password
+        )
     assert caught.value.field == "key:1"
     assert all(not any(secret) for secret in secrets)  # every byte overwritten with zero
-    assert releases_in(env) == []
+    # The release manager's password is wiped once it has unlocked their signing key.
+    request = release_dialog.ReleaseRequest(
+        env.team.rm, 1, "2026.10.0", env.keys.root, (env.keys.one,), env.out, "ok"
+    )
+    secrets = [bytearray(b"first passphrase")]
+    release_dialog.cut_release(
+        env.kb, request, secrets, lambda d, t: None, CancelToken(), password=password
+    )
+    assert not any(password) and not any(secrets[0])
+    assert releases_in(env) == ["2026.10.0"]
 
 
 # --- building, cancelling, verifying ---------------------------------------------------------
@@ -437,6 +469,7 @@ def test_cut_sign_with_two_keys_and_verify(
         dialog.add_key(path).passphrase.setText(PASSPHRASES[name])
     dialog.out_edit.setText(str(env.out))
     dialog.version_edit.setText("2026.11.0")
+    dialog.password_edit.setText(PASSWORD)
     progress: list[tuple[int, int]] = []
     with qtbot.waitSignal(dialog.verified, timeout=30_000) as verified:
         dialog.cut_button.click()
@@ -504,8 +537,9 @@ def test_cancel_stops_the_build_and_writes_nothing(qtbot, make_dialog, env: Env)
     assert dialog.task is None and not dialog.progress.isVisibleTo(dialog)
     assert not env.out.exists() or not any(env.out.iterdir())
     assert releases_in(env) == []
-    # The dialog is ready to try again (with the passphrase typed again).
+    # The dialog is ready to try again (with the passphrase and password typed again).
     dialog.key_rows[0].passphrase.setText(PASSPHRASES["key-one"])
+    dialog.password_edit.setText(PASSWORD)
     assert dialog.cut_button.isEnabled()
 
 
@@ -602,6 +636,12 @@ def test_a_reviewer_signs_a_version_off(qtbot, make_window, env: Env) -> None:
     dialog.meaning.setCurrentIndex(dialog.meaning.findData("reviewed"))
     dialog.reason.setText("levels checked")
     dialog.printed_name.setText("Rex Reviewer")
+    assert dialog.sign_button.toolTip() == "Enter your password to sign"
+    dialog.password.setText("not " + PASSWORD)
+    dialog.sign_button.click()
+    qtbot.waitUntil(lambda: dialog.error.isVisibleTo(dialog), timeout=10_000)
+    assert "wrong password" in dialog.error.text() and dialog.password.text() == ""
+    dialog.password.setText(PASSWORD)
     assert dialog.sign_button.isEnabled() and dialog.sign_button.text() == "Sign off version 2"
     with qtbot.waitSignal(dialog.signed, timeout=10_000) as signed:
         dialog.sign_button.click()
@@ -697,7 +737,7 @@ def test_a_release_folder_appears_only_once_the_kb_has_committed_it(env: Env) ->
     with pytest.raises(Crash), env.kb.unit_of_work() as session:
         made = create_release(
             session, actor=env.team.rm, version="2026.10.0", root_envelope=root,
-            signing_keys=[key], out_dir=out,
+            signing_keys=[key], out_dir=out, password=PASSWORD,
         )  # fmt: skip
         assert not made.path.exists()  # still staged while the KB has not committed
         raise Crash
@@ -716,3 +756,33 @@ def test_a_release_folder_appears_only_once_the_kb_has_committed_it(env: Env) ->
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
         [folder.name, folder.name.replace("-1-2026.10.0", "-2-2026.11.0")]
     )
+
+
+def test_a_hand_inserted_approval_is_shown_and_blocks_the_release(make_dialog, env: Env) -> None:
+    """An approval row put in by a database client, not signed through kb: the dialog shows
+    what it is worth and kb's refusal, and the cut stays disabled."""
+    from sqlalchemy import insert
+
+    from kb.model.orm import VersionApproval
+    from kb.review.esign import ApprovalSignature
+    from kb.storage.snapshot import build_snapshot
+
+    with env.kb.unit_of_work() as session:
+        session.execute(
+            insert(VersionApproval.__table__).values(
+                kb_version=1,
+                user_id=env.team.rex.user_id,
+                printed_name="rex",
+                role=Role.REVIEWER,
+                at=dt.datetime.now(dt.UTC),
+                meaning=ApprovalMeaning.APPROVED,
+                reason="by hand",
+                digest=build_snapshot(session, 1).digest(),
+            )
+        )
+    dialog = make_dialog(env.team.rm)
+    states = [dialog.approvals.topLevelItem(i).text(2) for i in range(2)]
+    assert states == ["valid", ApprovalSignature.NOT_RECORDED.value]
+    fill(dialog, env)
+    assert not dialog.cut_button.isEnabled()
+    assert ApprovalSignature.NOT_RECORDED.value in dialog.cut_button.toolTip()

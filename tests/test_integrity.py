@@ -122,7 +122,12 @@ def test_the_kb_fails_closed_while_tables_drift(demo_kb: Kb, team: Team) -> None
     # Signing off any version checks every record.
     with pytest.raises(IntegrityFailure), demo_kb.unit_of_work() as s:
         approve_version(
-            s, actor=team.rex, version=1, meaning=ApprovalMeaning.APPROVED, reason="looks fine"
+            s,
+            actor=team.rex,
+            version=1,
+            meaning=ApprovalMeaning.APPROVED,
+            password="rex-pass-1",
+            reason="looks fine",
         )
     with demo_kb.read() as s:
         assert len(list_approvals(s, 1)) == 1  # the demo's own, nothing added
@@ -138,7 +143,12 @@ def test_the_kb_fails_closed_while_the_chain_is_broken(demo_kb: Kb, team: Team) 
                 open_draft(s, actor=team.cara, title="anything")
             else:
                 approve_version(
-                    s, actor=team.rex, version=1, meaning=ApprovalMeaning.APPROVED, reason="ok"
+                    s,
+                    actor=team.rex,
+                    version=1,
+                    meaning=ApprovalMeaning.APPROVED,
+                    password="rex-pass-1",
+                    reason="ok",
                 )
         assert "audit chain broken at event 3" in str(refused.value)
         assert "docs/security.md" in str(refused.value)
@@ -198,7 +208,12 @@ def test_a_vocabulary_load_never_changes_an_approved_version(
     # The new version is signed off like any other (admins, who load, cannot).
     with demo_kb.unit_of_work() as s:
         approve_version(
-            s, actor=team.rex, version=2, meaning=ApprovalMeaning.APPROVED, reason="new OncoTree"
+            s,
+            actor=team.rex,
+            version=2,
+            meaning=ApprovalMeaning.APPROVED,
+            password="rex-pass-1",
+            reason="new OncoTree",
         )
     # Only admins load vocabularies.
     with pytest.raises(PermissionDenied), demo_kb.unit_of_work() as s:
@@ -261,7 +276,12 @@ def test_an_admin_repairs_drift_from_the_version_and_the_repair_is_audited(
     # Work goes on: the version can be signed off again.
     with demo_kb.unit_of_work() as s:
         approve_version(
-            s, actor=team.rex, version=1, meaning=ApprovalMeaning.APPROVED, reason="re-checked"
+            s,
+            actor=team.rex,
+            version=1,
+            meaning=ApprovalMeaning.APPROVED,
+            password="rex-pass-1",
+            reason="re-checked",
         )
 
 

@@ -80,7 +80,10 @@ def team(postgres_admin_url: str, postgres_demo_template: str) -> Iterator[Team]
         with kb.unit_of_work() as session:
             boss = demo_admin(session)
             for person, role in people.items():
-                add_user(session, actor=boss, name=logins[person], role=role, password=None)
+                # A password gives the person an approval key (login-only users have none).
+                add_user(
+                    session, actor=boss, name=logins[person], role=role, password=f"{person}-pass-1"
+                )
         with kb.engine.begin() as connection:
             setup_postgres(
                 connection,
@@ -158,6 +161,7 @@ def test_the_normal_flows_work_as_real_logins(team: Team) -> None:
                 version=2,
                 meaning=ApprovalMeaning.RELEASED,
                 reason="ready",
+                password="rm-pass-1",
             )
         with rm.read() as session:
             assert verify_chain(session).ok

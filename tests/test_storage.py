@@ -216,10 +216,17 @@ def _pinned_state_before_0011(
 def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
     demo_kb: Kb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A KB at revision 0002 (the schema before DO, exon maps and the new biomarker forms)
-    opens, migrates, and keeps its records, links, approvals and audit chain."""
-    from kb.model.enums import ApprovalMeaning
-    from kb.review.audit import verify_chain
+    """A KB at revision 0002 (the schema before DO, exon maps, the new biomarker forms and
+    signed approvals) opens, migrates, and keeps its records, links, approvals and audit chain;
+    its approvals, made before signed approvals, are reported unsigned and do not count."""
+    from sqlalchemy import insert
+
+    from kb.model.enums import ApprovalMeaning, Role
+    from kb.model.orm import VersionApproval
+    from kb.release.cutting import release_problems
+    from kb.review.audit import record_event, verify_chain
+    from kb.review.esign import ApprovalSignature
+    from kb.storage.drift import check_drift
     from kb.review.users import authenticate
     from kb.review.versions import approve_version, list_approvals
     from kb.storage.snapshot import build_snapshot
@@ -230,7 +237,10 @@ def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
             links = session.execute(text("SELECT count(*) FROM biomarker_exclusion")).scalar_one()
             nodes = session.execute(text("SELECT count(*) FROM expression_node")).scalar_one()
             digest = build_snapshot(session, 1).digest()
-            approvals = [a.void for a in list_approvals(session, 1)]
+            approved = session.execute(
+                text("SELECT digest FROM version_approval WHERE kb_version = 1 ORDER BY id")
+            ).scalars()
+            approvals = [a != digest for a in approved]
             assert verify_chain(session).ok
         return count, links, nodes, digest, approvals
 
@@ -250,15 +260,31 @@ def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
     command.downgrade(config, "0002")
     assert current_revision(demo_kb.engine) == "0002"
     # Going down dropped the Disease Ontology, which version 1's sign-off covered: a KB of
-    # that time is signed off without it.
-    # Signed off and read as the code of that time did: its snapshot read the vocabularies
-    # loaded (no pinned state yet), and it had no integrity gate (which reads today's tables).
-    monkeypatch.setattr("kb.review.integrity.require_intact", lambda *_a, **_k: None)
+    # that time is signed off without it, as that time's code did (no signature), and read as
+    # it read it: its snapshot took the vocabularies loaded (no pinned state yet).
     monkeypatch.setattr("kb.storage.snapshot.pinned_state", _pinned_state_before_0011)
     with demo_kb.unit_of_work() as session:
         reviewer = authenticate(session, name="reviewer2", password="demo-reviewer2")
-        approve_version(
-            session, actor=reviewer, version=1, meaning=ApprovalMeaning.APPROVED, reason="0002"
+        digest = build_snapshot(session, 1).digest()
+        table = VersionApproval.__table__
+        session.execute(
+            insert(table).values(
+                kb_version=1,
+                user_id=reviewer.user_id,
+                printed_name="reviewer2",
+                role=Role.REVIEWER,
+                at=dt.datetime.now(dt.UTC),
+                meaning=ApprovalMeaning.APPROVED,
+                reason="0002",
+                digest=digest,
+            )
+        )
+        record_event(
+            session,
+            actor="reviewer2",
+            action="version.approve",
+            subject="v1",
+            details={"meaning": "approved", "reason": "0002", "digest": digest},
         )
     before = facts(demo_kb)
     assert before[0] > 0 and before[2] > 0 and before[4] == [True, False]
@@ -266,3 +292,31 @@ def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
     migrate(demo_kb.engine, backup=False)
     assert current_revision(demo_kb.engine) == head_revision()
     assert facts(demo_kb) == before
+    with demo_kb.unit_of_work() as session:
+        rows = list_approvals(session, 1)
+        # The demo's sign-off was signed, and its audit event says so: going down to 0002 took
+        # the signature off, which is reported. The one made at 0002 is merely unsigned.
+        assert [a.signature for a in rows] == [
+            ApprovalSignature.NOT_RECORDED.value,
+            ApprovalSignature.UNSIGNED.value,
+        ]
+        assert "1 unsigned approval(s), made before signed approvals, do not count" in " ".join(
+            release_problems(session, 1)
+        )
+        # The round trip through 0002 dropped rows later schemas hold (the germline assertion,
+        # the new biomarker forms): drift reports them, as it should, and would refuse the
+        # sign-off; what is tested here is the signature.
+        assert not check_drift(session).ok
+        monkeypatch.setattr("kb.review.integrity.require_intact", lambda *_a, **_k: None)
+        # The account's first signature since then makes its key and signs.
+        reviewer = authenticate(session, name="reviewer2", password="demo-reviewer2")
+        approve_version(
+            session,
+            actor=reviewer,
+            version=1,
+            meaning=ApprovalMeaning.APPROVED,
+            reason="signed now",
+            password="demo-reviewer2",
+        )
+    with demo_kb.read() as session:
+        assert list_approvals(session, 1)[-1].signature == ApprovalSignature.SIGNED.value

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kb.errors import KbError
@@ -79,6 +80,27 @@ def signed_in(args: argparse.Namespace, kb: Kb) -> Actor:
     password = password_from_env_or_prompt(f"password for {name}") if kb.is_sqlite else None
     with kb.read() as session:
         return authenticate(session, name=name, password=password)
+
+
+def private_keys(paths: list[Path]) -> list[Any]:
+    """Trust-root or release private keys from encrypted files, each passphrase from
+    KB_KEY_PASSPHRASE or a prompt."""
+    from kb.release.signing import load_private_key, passphrase_from_env_or_prompt
+
+    return [
+        load_private_key(p, passphrase_from_env_or_prompt(f"Passphrase for {p}: ")) for p in paths
+    ]
+
+
+def signing_password(actor: Actor) -> str:
+    """The password that unlocks the signer's own approval key: KB_PASSWORD, else asked for
+    (an electronic signature is an act of its signer, entered at each signing)."""
+    env = os.environ.get("KB_PASSWORD")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise KbError(f"password to sign as {actor.name}: set KB_PASSWORD or run in a terminal")
+    return getpass.getpass(f"password to sign as {actor.name}: ")
 
 
 def emit(args: argparse.Namespace, out: TextIO, data: Any, text: Callable[[], str]) -> None:

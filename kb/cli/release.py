@@ -23,6 +23,18 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     generate.add_argument("--out", required=True, type=Path)
     generate.add_argument("--name", default="release-key")
     fmt(generate)
+    certify = ksub.add_parser(
+        "certify",
+        help="pin approvers' keys: certify them with trust-root keys (admins; check each key "
+        "id with its owner first)",
+    )
+    certify.add_argument("names", nargs="*", metavar="USER", help="default: every active user")
+    certify.add_argument("--root", required=True, type=Path)
+    certify.add_argument("--key", action="append", required=True, type=Path, help="root key")
+    fmt(certify)
+    klist = ksub.add_parser("list", help="approvers' keys and whether the trust root pins them")
+    klist.add_argument("--root", type=Path)
+    fmt(klist)
 
     trust = commands.add_parser("trust", help="trust roots consumers pin")
     tsub = trust.add_subparsers(dest="trust_command", required=True, parser_class=parser_class)
@@ -102,16 +114,13 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     return {"keys": _cmd_keys, "trust": _cmd_trust, "release": _cmd_release, "match": _cmd_match}
 
 
-def _private_keys(paths: list[Path]) -> list[Any]:
-    from kb.release.signing import load_private_key, passphrase_from_env_or_prompt
-
-    return [
-        load_private_key(p, passphrase_from_env_or_prompt(f"Passphrase for {p}: ")) for p in paths
-    ]
-
-
 def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
     from kb.release.signing import generate_keypair, passphrase_from_env_or_prompt
+
+    if args.keys_command == "certify":
+        return _certify(args, out)
+    if args.keys_command == "list":
+        return _list_keys(args, out)
 
     passphrase = passphrase_from_env_or_prompt("New key passphrase: ", confirm=True)
     files = generate_keypair(args.out, name=args.name, passphrase=passphrase)
@@ -131,10 +140,79 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _certify(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.release.signers import certify_signers
+    from kb.release.signing import read_json_file
+
+    root = read_json_file(args.root, "trust root")
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        keys = cli.private_keys(args.key)
+        with kb.unit_of_work() as session:
+            done = certify_signers(
+                session, actor=actor, root_envelope=root, signing_keys=keys, names=args.names
+            )
+    finally:
+        kb.close()
+    cli.emit(
+        args,
+        out,
+        [{"user": user, "key_id": kid} for user, kid in done],
+        lambda: (
+            "\n".join(f"certified {user}'s key {kid}" for user, kid in done) or "no keys to certify"
+        ),
+    )
+    return 0
+
+
+def _list_keys(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.release.signers import list_signer_keys
+    from kb.release.signing import read_json_file
+
+    root = read_json_file(args.root, "trust root") if args.root else None
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            rows = list_signer_keys(session, root)
+    finally:
+        kb.close()
+
+    def state(row: Any) -> str:
+        if row.pinned is not None:
+            return "pinned" if row.pinned else "NOT pinned by this root"
+        return "certified" if row.certified else "not certified"
+
+    cli.emit(
+        args,
+        out,
+        [
+            {
+                "user": r.user,
+                "key_id": r.key_id,
+                "created_at": r.created_at,
+                "retired": r.retired,
+                "certified": r.certified,
+                "pinned": r.pinned,
+            }
+            for r in rows
+        ],
+        lambda: (
+            "\n".join(
+                f"{r.user:<16} {r.key_id}  {r.created_at}  "
+                f"{'retired' if r.retired else 'current'}  {state(r)}"
+                for r in rows
+            )
+            or "no approval keys"
+        ),
+    )
+    return 0
+
+
 def _cmd_trust(args: argparse.Namespace, out: TextIO) -> int:
     from kb.release.signing import read_json_file, save_json_file, trust_init, trust_rotate
 
-    keys = _private_keys(args.sign_with)
+    keys = cli.private_keys(args.sign_with)
     if args.trust_command == "init":
         root = trust_init(args.key, args.threshold, keys, expires=args.expires)
     else:
@@ -197,7 +275,7 @@ def _cmd_release(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         actor = cli.signed_in(args, kb)
         root = read_json_file(args.root, "trust root")
-        keys = _private_keys(args.key)
+        keys = cli.private_keys(args.key)
         with kb.unit_of_work() as session:
             created = create_release(
                 session,
@@ -206,6 +284,7 @@ def _cmd_release(args: argparse.Namespace, out: TextIO) -> int:
                 root_envelope=root,
                 signing_keys=keys,
                 out_dir=args.out,
+                password=cli.signing_password(actor),
                 kb_version=args.kb_version,
                 reason=args.reason,
             )

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from kb.cli import context as cli
@@ -95,13 +96,37 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     fmt(history)
     audit = commands.add_parser("audit", help="the audit trail")
     asub = audit.add_subparsers(dest="audit_command", required=True, parser_class=type(user))
-    verify = asub.add_parser("verify", help="check the hash chain (and, with --deep, drift)")
-    fmt(verify)
-    verify.add_argument(
+    averify = asub.add_parser(
+        "verify",
+        help="check the hash chain, every approval's signature and, with --against, that the "
+        "chain still holds the heads of checkpoints and releases",
+    )
+    averify.add_argument(
+        "--root",
+        type=Path,
+        help="trust root: check each approver's key certificate and each anchor's signature",
+    )
+    averify.add_argument(
+        "--against",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE_OR_RELEASE",
+        help="a checkpoint file or release folder kept outside the KB (repeatable; needs --root)",
+    )
+    averify.add_argument(
         "--deep",
         action="store_true",
-        help="also compare every typed record with the current version's revisions",
+        help="also compare every typed record with the current version's revisions (drift)",
     )
+    fmt(averify)
+    checkpoint = asub.add_parser(
+        "checkpoint", help="write the chain head, signed with trust-root keys, to a file"
+    )
+    checkpoint.add_argument("--root", required=True, type=Path)
+    checkpoint.add_argument("--key", action="append", required=True, type=Path)
+    checkpoint.add_argument("--out", required=True, type=Path)
+    fmt(checkpoint)
     repair = asub.add_parser(
         "repair",
         help="admin: rewrite the typed tables from the current version (audited)",
@@ -388,7 +413,7 @@ def _cmd_versions(args: argparse.Namespace, out: TextIO) -> int:
                         f"{row.change_set or '':<9} {row.note}"
                     )
                     for a in row.approvals:
-                        state = "VOID" if a.void else "valid"
+                        state = "VOID" if a.void else "valid" if a.signed else a.signature
                         lines.append(
                             f"      {a.meaning} by {a.printed_name} ({a.role}) {a.at} [{state}]"
                             f" — {a.reason}"
@@ -405,6 +430,7 @@ def _cmd_versions(args: argparse.Namespace, out: TextIO) -> int:
                 version=args.number,
                 meaning=ApprovalMeaning(args.meaning),
                 reason=args.reason,
+                password=cli.signing_password(actor),
                 printed_name=args.printed_name,
             )
     finally:
@@ -481,26 +507,16 @@ def _audit_repair(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     from kb.review.audit import list_events
-    from kb.review.integrity import check_integrity
 
+    if args.audit_command == "verify":
+        return _audit_verify(args, out)
+    if args.audit_command == "checkpoint":
+        return _audit_checkpoint(args, out)
     if args.audit_command == "repair":
         return _audit_repair(args, out)
     kb = cli.open_from_args(args)
     try:
         with kb.read() as session:
-            if args.audit_command == "verify":
-                integrity = check_integrity(session, deep=args.deep)
-                report = integrity.chain
-                data: dict[str, Any] = {
-                    "ok": integrity.ok,
-                    "events": report.events,
-                    "first_bad_event": report.first_bad_seq,
-                    "problem": report.problem,
-                }
-                if integrity.drift is not None:
-                    data["drift"] = integrity.drift.as_json()
-                cli.emit(args, out, data, integrity.text)
-                return 0 if integrity.ok else 1
             events = list_events(session, limit=args.limit, subject=args.subject)
     finally:
         kb.close()
@@ -510,6 +526,105 @@ def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
         [e.as_json() for e in events],
         lambda: "\n".join(
             f"{e.seq:>6} {e.at} {e.actor:<12} {e.action:<20} {e.subject or ''}" for e in events
+        ),
+    )
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.release.anchors import verify_against
+    from kb.release.signers import check_pinned_approvals
+    from kb.release.signing import read_json_file
+    from kb.review.esign import ApprovalSignature, check_approvals
+    from kb.review.integrity import check_integrity
+
+    if args.against and args.root is None:
+        raise cli.UsageError("kb audit verify: --against needs --root (to verify the anchors)")
+    root = read_json_file(args.root, "trust root") if args.root else None
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            integrity = check_integrity(session, deep=args.deep)
+            report = integrity.chain
+            if root is not None:
+                pinned = check_pinned_approvals(session, root)
+                approvals = [
+                    (c.approval, c.ok or c.approval.status is ApprovalSignature.UNSIGNED, c.text())
+                    for c in pinned
+                ]
+            else:
+                approvals = [(c, not c.forged, c.text()) for c in check_approvals(session)]
+            anchors = verify_against(session, args.against, root_envelope=root) if root else []
+    finally:
+        kb.close()
+    ok = integrity.ok and all(good for _, good, _ in approvals) and all(a.ok for a in anchors)
+    unsigned = [c for c, _, _ in approvals if c.status is ApprovalSignature.UNSIGNED]
+    bad = [text for _, good, text in approvals if not good]
+    signed = sum(c.ok for c, good, _ in approvals if good)
+
+    def text() -> str:
+        lines = [integrity.text()]
+        lines += [f"FAILED: {line}" for line in bad]
+        lines += [f"note: {c.text()}; it does not count towards a release" for c in unsigned]
+        lines.append(
+            f"{signed} approval signature(s) verified"
+            + (
+                " against keys the trust root pins"
+                if root is not None
+                else " against the keys the KB registers (give --root to check they are pinned)"
+            )
+        )
+        lines += [("" if a.ok else "FAILED: ") + a.text() for a in anchors]
+        lines.append("audit verified" if ok else "audit NOT verified")
+        return "\n".join(lines)
+
+    cli.emit(
+        args,
+        out,
+        {
+            "ok": ok,
+            "events": report.events,
+            "first_bad_event": report.first_bad_seq,
+            "problem": report.problem,
+            "approvals": [
+                {
+                    "approval": c.approval_id,
+                    "version": c.version,
+                    "user": c.user,
+                    "meaning": c.meaning,
+                    "signature": c.status.value,
+                    "ok": good,
+                    "text": line,
+                }
+                for c, good, line in approvals
+            ],
+            "anchors": [a.as_json() for a in anchors],
+            **({"drift": integrity.drift.as_json()} if integrity.drift is not None else {}),
+        },
+        text,
+    )
+    return 0 if ok else 1
+
+
+def _audit_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.release.anchors import write_checkpoint
+    from kb.release.signing import read_json_file
+
+    root = read_json_file(args.root, "trust root")
+    keys = cli.private_keys(args.key)
+    kb = cli.open_from_args(args)
+    try:
+        with kb.read() as session:
+            head = write_checkpoint(session, root_envelope=root, signing_keys=keys, out=args.out)
+    finally:
+        kb.close()
+    cli.emit(
+        args,
+        out,
+        {"checkpoint": str(args.out), **head.as_json()},
+        lambda: (
+            f"checkpoint {args.out}: audit chain head at event {head.seq} ({head.hash}); keep "
+            "a copy away from the KB and check it with `kb audit verify --against`"
         ),
     )
     return 0

@@ -88,6 +88,7 @@ def build_demo(
         version=merged.version,
         meaning=ApprovalMeaning.APPROVED,
         reason="Demo KB as shipped: indications checked against the FDA labels cited",
+        password=_password("reviewer"),
     )
     return DemoSummary(
         version=merged.version,
@@ -113,6 +114,10 @@ def demo_tumour_types() -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def _password(user: str) -> str:
+    return next(secret for name, _, secret in DEMO_USERS if name == user)
 
 
 def _create_team(session: Session) -> dict[str, Actor]:

@@ -889,6 +889,26 @@ class VersionApproval(Base):
     meaning: Mapped[ApprovalMeaning] = mapped_column(_enum(ApprovalMeaning, "approval_meaning"))
     reason: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))
+    # The approver's electronic signature (kb.review.esign): a DSSE envelope over the approval's
+    # statement, by the key `key_id`. Empty on approvals made before signed approvals (0011).
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(Text)
+
+
+class SigningKey(Base):
+    """A user's approval key (Ed25519). The private half is sealed with the user's password
+    (scrypt + AES-GCM), never stored in clear; `certificate` is the registration of the public
+    half signed by trust-root keys held outside the database (kb.release.signers), which is what
+    pins it. A retired key stays to verify the approvals it made."""
+
+    __tablename__ = "signing_key"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("kb_user.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    sealed_private_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    certificate: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

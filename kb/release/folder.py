@@ -7,7 +7,8 @@ A release is a folder::
               va-spec/statements.jsonl  va-spec/not-expressed.json   (GA4GH VA-Spec, see vaspec)
       release.dsse.json   DSSE envelope over an in-toto Statement v1 naming every payload file
                           with its sha256; the predicate says which KB, version and sequence,
-                          the previous release's digest, the vocabularies and the approvals
+                          the previous release's digest, the vocabularies, the approvals
+                          (signatures and key certificates) and the audit chain head
       trust/root.json     the trust root the release was signed under
       VERIFY.md           how a consumer verifies, with and without this library
 
@@ -169,6 +170,7 @@ def build_release(
     cancel: Cancel | None = None,
     content_time: str | None = None,
     final: bool = True,
+    audit_head: Mapping[str, Any] | None = None,
 ) -> ReleaseResult:
     """Write a signed release of `snapshot` to `out_dir` (which must not exist, or be empty).
 
@@ -181,8 +183,10 @@ def build_release(
     the predicate; one that carries a `digest` must name the snapshot's digest
     (`Snapshot.digest()`: sha256 of its canonical JSON), so an approval of other content cannot
     ride along. `signing_keys` must meet the trust root's threshold, or the release could never
-    verify. `progress(done, total)` is called after each stage and `cancel()` before each; it
-    raises to stop, and a stopped build leaves nothing behind.
+    verify. `audit_head` ({"seq", "hash"}) is the KB's audit chain head the release was cut
+    at: the signed statement states it, which anchors the chain outside the database
+    (kb.release.anchors). `progress(done, total)` is called after each stage and `cancel()`
+    before each; it raises to stop, and a stopped build leaves nothing behind.
     """
     data = dict(snapshot.as_json() if isinstance(snapshot, Snapshot) else snapshot)
     kb_id = str(data.get("kb_id") or "")
@@ -269,6 +273,8 @@ def build_release(
             "vocabularies": {**data.get("vocabularies", {}), "level_scheme": _level_scheme(data)},
             "approvals": [dict(approval) for approval in approvals],
         }
+        if audit_head is not None:
+            predicate["audit_head"] = dict(audit_head)
         statement = {
             "_type": STATEMENT_TYPE,
             "subject": [
@@ -1023,7 +1029,9 @@ This folder is release **{version}** (release sequence **{sequence}**) of knowle
 - `release.dsse.json` signs it: a DSSE envelope (payloadType `{payload_type}`) holding an
   in-toto Statement v1 that lists every payload file with its sha256; its predicate
   (`{predicate_type}`) gives the KB id, version, release sequence, the previous release's
-  digest, the vocabularies and the approvals.
+  digest, the vocabularies, the approvals (each with its signature and the certificate of
+  the approver's key, both checkable with the trust root) and the KB's audit chain head the
+  release was cut at.
 - `trust/root.json` is the trust root the release was signed under: version {root_version}
   (sha256 of its payload `{root_digest}`). It needs **{threshold}** signature(s) by distinct keys
   among:

@@ -6,10 +6,6 @@ the database login is the identity; it maps to the KB user of the same name for 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,8 +16,10 @@ from kb.errors import KbError
 from kb.model.enums import Role
 from kb.model.orm import User
 from kb.review.audit import record_event
+from kb.review.passwords import MIN_PASSWORD, check_password, hash_password
 
 __all__ = [
+    "MIN_PASSWORD",
     "Actor",
     "AuthenticationError",
     "Permission",
@@ -31,13 +29,11 @@ __all__ = [
     "authenticate",
     "bootstrap_admin",
     "can",
+    "check_password",
+    "hash_password",
     "require",
     "why_not",
 ]
-
-MIN_PASSWORD = 8
-# scrypt cost: n=2**15 takes ~50 ms here — slow for guessing, quick enough for a sign-in.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
 
 
 class Permission(StrEnum):
@@ -105,46 +101,12 @@ def require(actor: Actor, permission: Permission) -> None:
         raise PermissionDenied(reason)
 
 
-def hash_password(password: str) -> str:
-    """scrypt with a random salt, as `scrypt$n$r$p$salt$hash` (base64)."""
-    _check_password(password)
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(
-        password.encode(),
-        salt=salt,
-        n=_SCRYPT_N,
-        r=_SCRYPT_R,
-        p=_SCRYPT_P,
-        dklen=32,
-        maxmem=128 * 1024 * 1024,
-    )
-    salt_text, digest_text = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt_text}${digest_text}"
+def _enrol_key(session: Session, user: User, password: str | None, by: str) -> None:
+    # Enrolment makes the user's approval key, sealed with their password (kb.review.esign).
+    if password is not None:
+        from kb.review.esign import enrol_signing_key
 
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    expected = base64.b64decode(digest)
-    actual = hashlib.scrypt(
-        password.encode(),
-        salt=base64.b64decode(salt),
-        n=int(n),
-        r=int(r),
-        p=int(p),
-        dklen=len(expected),
-        maxmem=128 * 1024 * 1024,
-    )
-    return hmac.compare_digest(actual, expected)
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise KbError(f"a password needs at least {MIN_PASSWORD} characters")
+        enrol_signing_key(session, user=user, password=password, by=by)
 
 
 def _actor(user: User) -> Actor:
@@ -166,6 +128,7 @@ def bootstrap_admin(session: Session, *, name: str, password: str | None) -> Act
     record_event(
         session, actor=name, action="user.bootstrap", subject=name, details={"role": "admin"}
     )
+    _enrol_key(session, user, password, name)
     return _actor(user)
 
 
@@ -198,6 +161,7 @@ def add_user(
     record_event(
         session, actor=actor.name, action="user.add", subject=name, details={"role": role.value}
     )
+    _enrol_key(session, user, password, actor.name)
     return _actor(user)
 
 
@@ -209,12 +173,15 @@ def _user(session: Session, name: str) -> User:
 
 
 def set_password(session: Session, *, actor: Actor, name: str, password: str) -> None:
-    """Users change their own password; admins anyone's."""
+    """Users change their own password; admins anyone's. A new password seals a new approval
+    key (the old one is retired, kept to verify what it signed): nobody who knew an earlier
+    password can sign with the key the user holds from now on."""
     if actor.name != name:
         require(actor, Permission.ADMIN)
     user = _user(session, name)
     user.password_hash = hash_password(password)
     record_event(session, actor=actor.name, action="user.password", subject=name)
+    _enrol_key(session, user, password, actor.name)
 
 
 def set_role(session: Session, *, actor: Actor, name: str, role: Role) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kb.errors import KbError, NotFoundError
 from kb.model.enums import ApprovalMeaning
-from kb.model.orm import KbVersion, Revision
+from kb.model.orm import KbVersion, Revision, utcnow
 from kb.storage.revisions import version_records
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ class ApprovalRow:
     reason: str
     digest: str
     void: bool
+    # What the electronic signature is worth (kb.review.esign.ApprovalSignature's value).
+    signature: str = "signed"
+
+    @property
+    def signed(self) -> bool:
+        return self.signature == "signed"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +67,7 @@ class ApprovalRow:
             "reason": self.reason,
             "digest": self.digest,
             "void": self.void,
+            "signature": self.signature,
         }
 
 
@@ -87,11 +94,14 @@ def list_versions(session: Session) -> list[VersionRow]:
 
 
 def list_approvals(session: Session, version: int | None = None) -> list[ApprovalRow]:
-    """Approvals, each checked against the digest of the version's content now: an approval
-    whose digest no longer matches is void."""
+    """Approvals, each checked against the digest of the version's content now (an approval
+    whose digest no longer matches is void) and its signature against the approver's
+    registered key (`signature`; see kb.review.esign for what that does not prove)."""
     from kb.model.orm import VersionApproval
+    from kb.review.esign import check_approvals
     from kb.storage.snapshot import build_snapshot
 
+    signatures = {c.approval_id: c.status.value for c in check_approvals(session, version)}
     query = select(VersionApproval).order_by(VersionApproval.kb_version, VersionApproval.id)
     if version is not None:
         query = query.where(VersionApproval.kb_version == version)
@@ -110,6 +120,7 @@ def list_approvals(session: Session, version: int | None = None) -> list[Approva
                 approval.reason,
                 approval.digest,
                 void=digests[approval.kb_version] != approval.digest,
+                signature=signatures.get(approval.id, ""),
             )
         )
     return rows
@@ -122,12 +133,15 @@ def approve_version(
     version: int,
     meaning: ApprovalMeaning,
     reason: str,
+    password: str,
     printed_name: str | None = None,
 ) -> ApprovalRow:
     """Sign off a KB version: printed name, UTC time, meaning, reason and the sha256 of the
-    canonical snapshot approved. Reviewers approve or review; release managers release."""
+    canonical snapshot approved, signed with the approver's own key, which `password` (theirs)
+    unlocks (kb.review.esign). Reviewers approve or review; release managers release."""
     from kb.model.orm import User, VersionApproval
     from kb.review.audit import record_event
+    from kb.review.esign import sign_approval, unlock_signing_key
     from kb.review.integrity import Scope, require_intact
     from kb.review.users import Permission, require
     from kb.storage.snapshot import build_snapshot
@@ -140,6 +154,7 @@ def approve_version(
         raise KbError("an approval needs a reason")
     require_intact(session, action=f"signing off version {version}", scope=Scope.SIGN)
     snapshot = build_snapshot(session, version)
+    key = unlock_signing_key(session, user_id=actor.user_id, password=password)
     user = session.get(User, actor.user_id)
     name = printed_name or (user.display_name if user and user.display_name else actor.name)
     approval = VersionApproval(
@@ -147,10 +162,12 @@ def approve_version(
         user_id=actor.user_id,
         printed_name=name,
         role=actor.role,
+        at=utcnow(),
         meaning=meaning,
         reason=reason.strip(),
         digest=snapshot.digest(),
     )
+    sign_approval(approval, key, kb_id=snapshot.kb_id, user_name=actor.name)
     session.add(approval)
     session.flush()
     record_event(
@@ -158,7 +175,12 @@ def approve_version(
         actor=actor.name,
         action="version.approve",
         subject=f"v{version}",
-        details={"meaning": meaning.value, "reason": approval.reason, "digest": approval.digest},
+        details={
+            "meaning": meaning.value,
+            "reason": approval.reason,
+            "digest": approval.digest,
+            "key_id": key.key_id,
+        },
     )
     return ApprovalRow(
         version,
@@ -169,6 +191,7 @@ def approve_version(
         approval.reason,
         approval.digest,
         False,
+        "signed",
     )
 
 

@@ -184,6 +184,10 @@ def setup_postgres(
         run(f"GRANT INSERT, UPDATE, DELETE ON {q(table)} TO {q(reviewer)}")
     run(f"GRANT EXECUTE ON FUNCTION kb_merge_change_set(text, text) TO {q(reviewer)}")
     run(f"GRANT INSERT ON version_approval TO {q(reviewer)}, {q(release_manager)}")
+    # Approval keys: made at enrolment, at a first signature and at a password change, by the
+    # person themselves. What protects them is pinning (a certificate from the trust root's
+    # keys, outside the database), not this grant.
+    run(f"GRANT INSERT, UPDATE ON signing_key TO {everyone}")
     run(f"GRANT INSERT, UPDATE ON kb_release TO {q(release_manager)}")
     run(f"GRANT INSERT, UPDATE ON kb_user TO {q(admin)}")
     run(f"GRANT EXECUTE ON FUNCTION kb_open_vocabulary_version(text, text) TO {q(admin)}")
