@@ -588,3 +588,13 @@ def test_fhir_match_answers_with_therapeutic_implications(world: dict[str, Any])
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"},
     )
     assert refused.status_code == 422 and "Bundle" in refused.text
+
+
+def test_fhir_match_refuses_a_body_that_is_no_bundle(world: dict[str, Any]) -> None:
+    for body in ([1, 2], "text", {"resourceType": "Bundle", "type": 7}):
+        refused = httpx.post(
+            f"{world['url']}/fhir/match",
+            content=json.dumps(body),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"},
+        )
+        assert 400 <= refused.status_code < 500, (body, refused.text)

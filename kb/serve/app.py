@@ -13,9 +13,8 @@ always gives the current release.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from kb.matching.matcher import Patient, PatientError
 from kb.serve import cds, metrics
 from kb.serve.auth import AuthError, CdsAuth, CdsCaller, TokenCheck
 from kb.serve.config import ServeConfig
+from kb.serve.context import RequestError, RouterFactory, ServeContext
 from kb.serve.fhir_client import FhirServerError, fetch
 from kb.serve.fhir_patient import FhirError, patient_from_fhir
 from kb.serve.guard import Guard
@@ -39,40 +39,6 @@ from kb.serve.releases import LoadedRelease, NoReleaseError, ReleaseHolder, Watc
 from kb.serve.sources import ReleaseSource, source_for
 
 log = logging.getLogger("kb.serve")
-
-
-class RequestError(Exception):
-    """A request the service refuses with a 4xx and a reason."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class ServeContext:
-    """What route modules get: the configuration, the release holder and the guards."""
-
-    config: ServeConfig
-    holder: ReleaseHolder
-    tokens: TokenCheck
-    cds_auth: CdsAuth
-
-    def require_token(self, request: Request) -> None:
-        """Refuse (401) unless the request carries a configured /match bearer token."""
-        self.tokens.check(request.headers.get("authorization"))
-
-    async def json_body(self, request: Request) -> Any:
-        """The request body parsed as JSON (size and content type were checked by the Guard)."""
-        body = await request.body()
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise RequestError(400, f"body is not JSON: {exc.msg}") from None
-
-
-RouterFactory = Callable[[ServeContext], APIRouter]
 
 
 def release_sources(config: ServeConfig) -> tuple[list[ReleaseSource], list[ReleaseSource]]:

@@ -9,14 +9,16 @@ count in the `X-KB-FHIR-Skipped` header.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from kb.matching.fhir import FhirIssue, patient_from_fhir, result_to_fhir
-from kb.serve.app import RequestError, ServeContext
+
+if TYPE_CHECKING:
+    from kb.serve.context import ServeContext
 
 FHIR_JSON = "application/fhir+json"
 
@@ -28,8 +30,7 @@ def fhir_router(context: ServeContext) -> APIRouter:
     async def fhir_match(request: Request) -> Response:
         context.require_token(request)
         bundle = await context.json_body(request)
-        if not isinstance(bundle, dict):
-            raise RequestError(400, "body is not a FHIR Bundle (a JSON object)")
+        # Anything but a Bundle is refused by the reader with a located PatientError (422).
         patient, issues = patient_from_fhir(bundle)
         release = context.holder.current  # one release for the whole answer, even across a swap
         result = release.matcher.match(patient)

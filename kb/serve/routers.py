@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from fastapi import APIRouter
 
-    from kb.serve.app import RouterFactory, ServeContext
+    from kb.serve.context import RouterFactory, ServeContext
 
 
 def _fhir(context: ServeContext) -> APIRouter:
