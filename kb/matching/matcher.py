@@ -1034,19 +1034,23 @@ class Matcher:
                 self._symbols.setdefault(str(alias).upper(), str(fields["symbol"]))
         for fields in genes.values():
             self._symbols[str(fields["symbol"]).upper()] = str(fields["symbol"])
-        self._index: dict[Key, list[int]] = {}
-        self._always: list[int] = []
+        # Fact key -> tumour scope named by the rule -> rule positions. A KB names a common
+        # biomarker in thousands of assertions across tumour types; looking candidates up by the
+        # patient's scopes as well skips the ones whose tumour type cannot be true.
+        self._index: dict[Key, dict[str, list[int]]] = {}
+        self._always: dict[str, list[int]] = {}
         self._leaf_texts: dict[tuple[str, str | None], str] = {}
         self._requirements: dict[tuple[str, str | None], frozenset[Key]] = {}
         for position, rule in enumerate(self._rules):
             if not rule.open:
                 continue
             needs = self._requirement(rule.tree) if rule.tree is not None else None
-            if needs is None:
-                self._always.append(position)
-            else:
-                for key in needs:
-                    self._index.setdefault(key, []).append(position)
+            for scope in rule.include:
+                if needs is None:
+                    self._always.setdefault(scope, []).append(position)
+                else:
+                    for key in needs:
+                        self._index.setdefault(key, {}).setdefault(scope, []).append(position)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1202,16 +1206,16 @@ class Matcher:
     def match(self, patient: Patient) -> MatchResult:
         """Therapies (sorted by level, then id), open trial arms and arms to review."""
         facts = self._facts(patient)
-        candidates: set[int] = set(self._always)
-        index = self._index
-        for key in facts.keys:
-            hits = index.get(key)
-            if hits:
-                candidates.update(hits)
+        scopes = facts.scopes
+        candidates: set[int] = set()
+        for by_scope in (self._always, *filter(None, map(self._index.get, facts.keys))):
+            for scope in scopes:
+                hits = by_scope.get(scope)
+                if hits:
+                    candidates.update(hits)
         therapies: list[TherapyMatch] = []
         trials: list[TrialMatch] = []
         review: list[TrialMatch] = []
-        scopes = facts.scopes
         for position in candidates:
             rule = self._rules[position]
             if rule.include.isdisjoint(scopes):

@@ -110,6 +110,7 @@ def index_release(verified: VerifiedRelease, *, verified_at: str) -> LoadedRelea
         "confirmatory_test",
     )
     kept_fields += ("therapy", "description", "citations", "line_of_therapy")
+    with_drugs = {as_id for ids in by_drug.values() for as_id in ids}
     return LoadedRelease(
         kb_id=verified.kb_id,
         version=verified.version,
@@ -125,7 +126,7 @@ def index_release(verified: VerifiedRelease, *, verified_at: str) -> LoadedRelea
         assertion_fields={
             as_id: {k: fields.get(k) for k in kept_fields}
             for as_id, fields in assertions.items()
-            if as_id in {a for ids in by_drug.values() for a in ids}
+            if as_id in with_drugs
         },
         citations=table("citation"),
     )
