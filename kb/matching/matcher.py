@@ -91,6 +91,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -432,7 +433,19 @@ def _json_path(parts: Iterable[str | int]) -> str:
     return out
 
 
+@cache
+def _fast_validator() -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(patient_schema())
+
+
 def _check_schema(data: object) -> None:
+    # jsonschema-rs says "valid" about 100x faster (the schema check was the largest part of
+    # reading a profile in `kb serve`); jsonschema still decides and words every refusal.
+    try:
+        if _fast_validator().is_valid(data):
+            return
+    except (TypeError, ValueError):  # a value it cannot hold (Decimal): jsonschema decides
+        pass
     error = best_match(_validator().iter_errors(data))
     if error is None:
         return
