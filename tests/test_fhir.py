@@ -605,6 +605,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp / "root.json"
     kb(db, "trust", "init", "--key", str(keys / "k1.pub"), "--threshold", "1",
        "--sign-with", str(keys / "k1.key"), "--out", str(root))  # fmt: skip
+    # An admin pins the approvers' keys with the root's key (signed approvals, issue 17).
+    kb(db, "keys", "certify", "--root", str(root), "--key", str(keys / "k1.key"), user="admin")
     created = kb(db, "release", "create", "--version", "2026.11.0", "--root", str(root),
                  "--key", str(keys / "k1.key"), "--out", str(tmp / "out"), "--format", "json",
                  user="releaser")  # fmt: skip

@@ -141,3 +141,63 @@ def test_swap_forward_only_under_load(demo_template: Path, tmp_path: Path) -> No
             assert _release_of(pulled.url)["version"] == "2026.12.0"
         finally:
             pulled.stop()
+
+
+def _metric(text: str, name: str) -> float:
+    """The value of one sample line (`name` with its labels) in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def test_several_workers_answer_sum_their_metrics_and_all_swap(
+    demo_template: Path, tmp_path: Path
+) -> None:
+    opened = open_kb(f"sqlite:///{demo_template}", migrate_schema=False)
+    with opened.read() as session:
+        data = build_snapshot(session).as_json()
+    opened.close()
+    files = generate_keypair(tmp_path / "keys", name="a", passphrase=b"pass")
+    key = load_private_key(files.private_path, b"pass")
+    root = trust_init([files.public_path], 1, [key])
+    save_json_file(root, tmp_path / "root.json")
+    watch = tmp_path / "watch"
+    r1 = build(data, watch / "r1", root, key, version="2026.11.0")
+    config = write_config(
+        tmp_path / "serve.toml",
+        watch=str(watch),
+        root=str(tmp_path / "root.json"),
+        state=str(tmp_path / "state.json"),
+        poll_seconds=0.2,
+        match_token_sha256=[token_digest(TOKEN)],
+    )
+    service = Service(config, tmp_path, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 60
+        while service.log.read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, service.log.read_text()
+            time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        for _ in range(30):  # a new connection each: the workers share the listening socket
+            answer = httpx.post(f"{service.url}/match", json=PATIENT, headers=headers)
+            assert answer.status_code == 200
+            assert answer.json()["therapies"][0]["therapy"]["name"] == "Osimertinib"
+        metrics = httpx.get(f"{service.url}/metrics").text
+        # Summed over the workers' files (prometheus-client multiprocess mode), whichever
+        # worker answered each request and whichever answers /metrics.
+        assert _metric(metrics, 'kb_serve_requests_total{route="/match",status="200"}') == 30
+        assert _metric(metrics, "kb_serve_release_sequence") == 1
+
+        data["records"]["assertion"][0]["fields"]["description"] = "Updated wording."
+        staging = build(data, tmp_path / ".r2", root, key, version="2026.12.0", previous=r1)
+        os.rename(staging, watch / "r2")
+        # The gauge is the minimum over the workers: 2 once every worker has swapped.
+        deadline = time.monotonic() + 60
+        while _metric(httpx.get(f"{service.url}/metrics").text, "kb_serve_release_sequence") < 2:
+            assert time.monotonic() < deadline, service.log.read_text()
+            time.sleep(0.2)
+        assert {_release_of(service.url)["version"] for _ in range(20)} == {"2026.12.0"}
+        assert service.log.read_text().count("swapped release 2026.11.0 (#1) -> 2026.12.0") == 2
+    finally:
+        service.stop()

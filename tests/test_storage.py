@@ -226,9 +226,9 @@ def test_a_populated_kb_from_before_the_knowledge_model_migrates_forward(
     from kb.release.cutting import release_problems
     from kb.review.audit import record_event, verify_chain
     from kb.review.esign import ApprovalSignature
-    from kb.storage.drift import check_drift
     from kb.review.users import authenticate
     from kb.review.versions import approve_version, list_approvals
+    from kb.storage.drift import check_drift
     from kb.storage.snapshot import build_snapshot
 
     def facts(kb: Kb) -> tuple[int, int, int, str, list[bool]]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +44,7 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn
 
-    from kb.serve.app import create_app, load_first, new_holder
+    from kb.serve.app import LOG_LEVEL_ENV, configure_logging, create_app, load_first, new_holder
     from kb.serve.config import CONFIG_ENV, ServeConfig, read_config_file
 
     settings: dict[str, Any] = read_config_file(args.config) if args.config else {}
@@ -62,9 +61,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     config = ServeConfig.from_mapping(settings)
     if args.workers < 1:
         raise cli.UsageError("kb serve: --workers must be at least 1")
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
-    )
+    configure_logging(args.log_level)
     # Verified here first, so that a release that does not verify stops the command with its
     # reason (exit 1) before any port is opened.
     holder = new_holder(config)
@@ -87,7 +84,16 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     del holder, current
     os.environ[CONFIG_ENV] = config.to_json()
+    os.environ[LOG_LEVEL_ENV] = args.log_level
+    # prometheus-client's multiprocess mode: each worker writes its counters to files here and
+    # /metrics sums them. A fresh folder per start, so no earlier run's counts are summed in;
+    # removed when the service stops.
     metrics_dir = tempfile.mkdtemp(prefix="kb-serve-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    uvicorn.run("kb.serve.app:app_from_environment", factory=True, workers=args.workers, **common)
+    try:
+        uvicorn.run(
+            "kb.serve.app:app_from_environment", factory=True, workers=args.workers, **common
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

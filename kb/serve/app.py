@@ -13,6 +13,8 @@ always gives the current release.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -129,9 +131,22 @@ def create_app(
     return app
 
 
+LOG_LEVEL_ENV = "KB_SERVE_LOG_LEVEL"
+
+
+def configure_logging(level: str) -> None:
+    """The service's own log lines (releases loaded, swapped, refused; internal errors) on
+    stderr, beside uvicorn's."""
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+
+
 def app_from_environment() -> FastAPI:
     """The uvicorn factory for worker processes: the configuration comes as JSON in
-    KB_SERVE_CONFIG_JSON (see `kb serve`)."""
+    KB_SERVE_CONFIG_JSON and the log level in KB_SERVE_LOG_LEVEL (see `kb serve`). A spawned
+    worker starts with logging unconfigured, so it is configured here as `kb serve` does."""
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
     return create_app(ServeConfig.from_environment())
 
 
