@@ -94,14 +94,13 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
-from kb.errors import KbError
 from kb.matching.matcher import (
-    MAX_PATIENT_FILE_BYTES,
     Explanation,
     MatchResult,
     Patient,
     PatientError,
     TherapyMatch,
+    read_json_document,
 )
 from kb.model.metrics import Metric
 from kb.model.protein import ProteinChangeError, parse_protein_change
@@ -285,34 +284,10 @@ def patient_from_fhir(bundle: Mapping[str, Any]) -> tuple[Patient, list[FhirIssu
 def load_fhir_bundle(path: Path | str) -> dict[str, Any]:
     """Read a Bundle JSON file (size-capped, UTF-8, finite numbers); errors name the file."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_PATIENT_FILE_BYTES:
-            raise PatientError(
-                "$", f"the file is {size} bytes", f"at most {MAX_PATIENT_FILE_BYTES} bytes"
-            ).located(str(path))
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise KbError(f"{path}: cannot read the FHIR Bundle: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        raise PatientError(
-            "$", f"not UTF-8 text (byte {exc.start})", "a UTF-8 JSON document"
-        ).located(str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise PatientError(
-            "$", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "a FHIR Bundle"
-        ).located(str(path)) from None
-    except ValueError as exc:
-        raise PatientError("$", str(exc), "finite numbers").located(str(path)) from None
+    data = read_json_document(path, what="the FHIR Bundle", expected="a FHIR Bundle")
     if not isinstance(data, dict):
         raise PatientError("$", "not a JSON object", "a FHIR Bundle").located(str(path))
     return data
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _read(bundle: Mapping[str, Any]) -> _Reading:

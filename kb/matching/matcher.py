@@ -566,8 +566,11 @@ def consequence_of(change: ProteinChange) -> str | None:
     return None
 
 
-def load_patient_file(path: Path | str) -> Patient:
-    """Read a patient profile JSON file; errors name the file and the JSON path."""
+def read_json_document(path: Path | str, *, what: str, expected: str) -> object:
+    """A JSON document from a file (size-capped, UTF-8, finite numbers); errors name the file.
+
+    `what` names the document in an unreadable file's error ("the patient file"); `expected` is
+    what the content should have been ("a JSON object")."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -577,19 +580,26 @@ def load_patient_file(path: Path | str) -> Patient:
             ).located(str(path))
         raw = path.read_bytes()
     except OSError as exc:
-        raise KbError(f"{path}: cannot read the patient file: {exc.strerror or exc}") from None
+        raise KbError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        data: object = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise PatientError(
             "$", f"not UTF-8 text (byte {exc.start})", "a UTF-8 JSON document"
         ).located(str(path)) from None
     except json.JSONDecodeError as exc:
         raise PatientError(
-            "$", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "a JSON object"
+            "$", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", expected
         ).located(str(path)) from None
     except ValueError as exc:
         raise PatientError("$", str(exc), "finite numbers").located(str(path)) from None
+    return data
+
+
+def load_patient_file(path: Path | str) -> Patient:
+    """Read a patient profile JSON file; errors name the file and the JSON path."""
+    path = Path(path)
+    data = read_json_document(path, what="the patient file", expected="a JSON object")
     try:
         return Patient.from_json(data)
     except PatientError as exc:
