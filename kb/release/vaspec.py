@@ -37,6 +37,7 @@ statement then covers the va-spec files like every other payload file.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import uuid
@@ -120,17 +121,54 @@ _URL = re.compile(r"^(https?|s?ftp)://")
 
 @dataclass(slots=True)
 class VaSpecRendition:
-    """Statements as JSON-ready dicts (each built with, so valid against, the VA-Spec models)
-    and what could not be expressed, each with its reason."""
+    """Statements as JSON-ready dicts, each as its VA-Spec model dumps it, and what could not
+    be expressed, each with its reason.
+
+    `shared` holds the parts many statements share (a variant, a therapy, a condition, a
+    document ...) by `id()`: the statements' bytes take each one's JSON once."""
 
     statements: list[dict[str, Any]] = field(default_factory=list)
     not_expressed: list[dict[str, Any]] = field(default_factory=list)
     partial: list[dict[str, Any]] = field(default_factory=list)
     vrs_ids: list[dict[str, Any]] = field(default_factory=list)
+    shared: dict[int, Any] = field(default_factory=dict)
 
     def statements_bytes(self) -> bytes:
-        """JSON lines, one statement per line in id order, keys sorted: deterministic bytes."""
-        lines = [_compact(statement) for statement in self.statements]
+        """JSON lines, one statement per line in id order, keys sorted: deterministic bytes,
+        each line what `json.dumps(statement, sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False)` gives, with the JSON of each shared part made once."""
+        collecting = gc.isenabled()
+        gc.disable()  # as in the rendition: millions of small objects, no cycles
+        try:
+            return self._statements_bytes()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _statements_bytes(self) -> bytes:
+        texts: dict[int, str] = {}
+
+        def text(value: Any) -> str:
+            if id(value) not in self.shared:
+                return _compact(value)
+            known = texts.get(id(value))
+            if known is None:
+                known = texts[id(value)] = _compact(value)
+            return known
+
+        lines = []
+        for statement in self.statements:
+            parts = []
+            for key in sorted(statement):
+                value = statement[key]
+                if key == "proposition" and isinstance(value, dict):
+                    inner = ",".join(f"{_key(name)}:{text(value[name])}" for name in sorted(value))
+                    parts.append(f"{_key(key)}:{{{inner}}}")
+                elif key in ("reportedIn", "hasEvidenceLines") and isinstance(value, list):
+                    parts.append(f"{_key(key)}:[{','.join(map(text, value))}]")
+                else:
+                    parts.append(f"{_key(key)}:{text(value)}")
+            lines.append(f"{{{','.join(parts)}}}")
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
     def not_expressed_bytes(self) -> bytes:
@@ -140,7 +178,14 @@ class VaSpecRendition:
             "partially_expressed": self.partial,
             "vrs_identifiers_not_computed": self.vrs_ids,
         }
-        return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        collecting = gc.isenabled()
+        gc.disable()  # json's indenting encoder is pure Python: many lists, no cycles
+        try:
+            text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+        finally:
+            if collecting:
+                gc.enable()
+        return (text + "\n").encode()
 
 
 class _Unexpressible(Exception):
@@ -166,15 +211,33 @@ def va_spec_rendition(
     identifier. A release passes none: the KB holds no sequence digests and fetching them is
     not offline work.
     """
-    return _Renderer(snapshot, refget_accessions or {}).render(
-        release_version=release_version,
-        release_sequence=release_sequence,
-        kb_json_sha256=kb_json_sha256,
-    )
+    # The rendition makes millions of small dicts and no reference cycles worth collecting:
+    # the cyclic collector's passes over the growing heap took more than half its time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Renderer(snapshot, refget_accessions or {}).render(
+            release_version=release_version,
+            release_sequence=release_sequence,
+            kb_json_sha256=kb_json_sha256,
+        )
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# `json.dumps` with these arguments, without making an encoder per call.
+_compact = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    known = _KEYS.get(name)
+    if known is None:
+        known = _KEYS[name] = json.dumps(name, ensure_ascii=False)
+    return known
 
 
 def _stable_id(record_uuid: str, *parts: str) -> str:
@@ -225,6 +288,11 @@ class _Renderer:
         self._conditions: dict[tuple[str, ...], Any] = {}
         self._codings: dict[tuple[str, str], Any] = {}
         self._origins: dict[str, Any] = {}
+        self._tumours: dict[str, Any] = {}
+        self._inheritance: dict[str, dict[str, Any]] = {}
+        self._lines: dict[str, dict[str, Any]] = {}
+        self._line_shapes: dict[int, tuple[Any, ...]] = {}
+        self._checked: set[tuple[Any, ...]] = set()
         # Dumps of shared parts (a variant, a therapy, a condition ...), made once: a statement
         # is dumped around them, as dumping each statement's whole tree costs most of the time.
         self._dumps: dict[int, tuple[Any, Any]] = {}
@@ -237,6 +305,10 @@ class _Renderer:
                 reportedIn=self.core.iriReference(root=module.METHOD.reportedIn.id),
             )
             for module in (aac_2017, acmg_2015, ccv_2022)
+        }
+        self.method_dumps = {
+            module: method.model_dump(mode="json", exclude_none=True)
+            for module, method in self.methods.items()
         }
         self._vrs_listed: set[str] = set()
         self.result = VaSpecRendition()
@@ -263,7 +335,8 @@ class _Renderer:
                 )
             ],
         )
-        built: list[Any] = []
+        self.release_reference = self._dumped(self.release_document)
+        built: list[dict[str, Any]] = []
         for entry in sorted(self.entries.get("assertion", {}).values(), key=_by_id):
             built.extend(self._assertion(entry))
         for entry in sorted(self.entries.get("oncogenicity", {}).values(), key=_by_id):
@@ -271,13 +344,18 @@ class _Renderer:
                 built.append(self._oncogenicity(entry))
             except _Unexpressible as gap:
                 self._not_expressed(entry, "oncogenicity", gap.reason)
-        dumped = [self._dump_statement(statement) for statement in built]
-        self.result.statements = sorted(dumped, key=lambda statement: str(statement["id"]))
+        self.result.statements = sorted(built, key=lambda statement: str(statement["id"]))
+        shared = [dump for _model, dump in self._dumps.values()]
+        shared += [*self.method_dumps.values(), *self._lines.values()]
+        self.result.shared = {id(part): part for part in shared if isinstance(part, dict | list)}
         for listing in (self.result.not_expressed, self.result.partial, self.result.vrs_ids):
             listing.sort(key=lambda item: (str(item["record"]), str(item.get("biomarker", ""))))
         return self.result
 
     def _dumped(self, model: Any) -> Any:
+        known = self._dumps.get(id(model))
+        if known is not None:
+            return known[1]
         while isinstance(model, self.RootModel):
             model = model.root
         if isinstance(model, str | int | float | bool) or model is None:
@@ -288,29 +366,36 @@ class _Renderer:
             self._dumps[id(model)] = known
         return known[1]
 
-    def _dump_statement(self, statement: Any) -> dict[str, Any]:
-        """`statement.model_dump(mode="json", exclude_none=True)`, with its shared parts taken
-        from their dumps (the tests check every statement against a full dump)."""
-        proposition = statement.proposition
-        dumped_proposition = proposition.model_dump(
-            mode="json", exclude_none=True, exclude=set(_SHARED_PROPOSITION_PARTS)
+    def _statement(self, model: Any, statement: dict[str, Any]) -> dict[str, Any]:
+        """A statement built as its dump (`model_dump(mode="json", exclude_none=True)`): `None`
+        and empty parts left out, the defaults (`type`, a profile's fixed predicate) set.
+        Validating every statement with the models would cost most of a release build, so the
+        first statement of each shape is validated and its dump compared with the dict: a
+        builder that drifts from the models fails the build (the tests validate every
+        statement)."""
+        statement = _without_none(statement)
+        proposition = statement["proposition"]
+        shape = (
+            model,
+            tuple(statement),
+            tuple(proposition),
+            tuple(
+                constraint["type"] for constraint in proposition["subjectVariant"]["constraints"]
+            ),
+            tuple(_part_type(proposition.get(name)) for name in _SHAPED_PROPOSITION_PARTS),
+            tuple(
+                self._line_shapes.get(id(line)) for line in statement.get("hasEvidenceLines", ())
+            ),
         )
-        fields = type(proposition).model_fields  # getattr of a missing field is slow in pydantic
-        for name in _SHARED_PROPOSITION_PARTS:
-            value = getattr(proposition, name) if name in fields else None
-            if value is not None:
-                dumped_proposition[name] = self._dumped(value)
-        dumped: dict[str, Any] = statement.model_dump(
-            mode="json", exclude_none=True, exclude=set(_SHARED_STATEMENT_PARTS)
-        )
-        dumped["proposition"] = dumped_proposition
-        for name in _SHARED_STATEMENT_PARTS:
-            value = getattr(statement, name, None)
-            if name == "reportedIn" and value is not None:
-                dumped[name] = [self._dumped(document) for document in value]
-            elif name != "proposition" and value is not None:
-                dumped[name] = self._dumped(value)
-        return dumped
+        if shape not in self._checked:
+            checked = model.model_validate(statement).model_dump(mode="json", exclude_none=True)
+            if checked != statement:
+                raise AssertionError(
+                    f"the VA-Spec statement {statement['id']} differs from its model's dump: "
+                    f"{_compact(statement)} != {_compact(checked)}"
+                )
+            self._checked.add(shape)
+        return statement
 
     def _not_expressed(self, entry: Entry, rtype: str, reason: str) -> None:
         self.result.not_expressed.append(
@@ -336,6 +421,7 @@ class _Renderer:
             return []
         statements = []
         split = len(alternatives) > 1
+        partial_from = len(self.result.partial)
         for biomarker_id in alternatives:
             biomarker = self.entries.get("biomarker", {}).get(biomarker_id)
             try:
@@ -363,8 +449,8 @@ class _Renderer:
             )
             statements.append(make(entry, statement_id, variant, biomarker))
         if split and not statements:
-            reasons = [p for p in self.result.partial if p["record"] == entry["id"]]
-            self.result.partial = [p for p in self.result.partial if p["record"] != entry["id"]]
+            reasons = self.result.partial[partial_from:]  # this assertion's, all its alternatives
+            del self.result.partial[partial_from:]
             self._not_expressed(entry, "assertion", "; ".join(str(p["reason"]) for p in reasons))
         return statements
 
@@ -410,19 +496,23 @@ class _Renderer:
             )
 
             def therapeutic(entry: Entry, sid: str, variant: Any, biomarker: Entry) -> Any:
-                proposition = self.base.VariantTherapeuticResponseProposition(
-                    subjectVariant=variant,
-                    predicate=predicate,
-                    objectTherapeutic=therapy,
-                    conditionQualifier=condition,
+                proposition = {
+                    "type": "VariantTherapeuticResponseProposition",
+                    "subjectVariant": self._dumped(variant),
+                    "predicate": predicate,
+                    "objectTherapeutic": self._dumped(therapy),
+                    "conditionQualifier": self._dumped(condition),
                     **self._qualifiers(biomarker),
-                )
-                return self.aac.VariantTherapeuticResponseStudyStatement(
-                    proposition=proposition,
-                    classification=classification,
-                    strength=strength,
-                    specifiedBy=self.methods[self.aac],
-                    **self._statement_common(entry, sid, proposition, "supports"),
+                }
+                return self._statement(
+                    self.aac.VariantTherapeuticResponseStudyStatement,
+                    {
+                        "proposition": proposition,
+                        "classification": classification,
+                        "strength": strength,
+                        "specifiedBy": self.method_dumps[self.aac],
+                        **self._statement_common(entry, sid, "supports"),
+                    },
                 )
 
             return therapeutic
@@ -438,28 +528,29 @@ class _Renderer:
                 raise _Unexpressible(f"a {implication} assertion without its direction")
             classification, strength = self._amp(fields)
             condition = self._condition(fields.get("tumour_types") or [])
-            proposition_class, statement_class = (
-                (self.base.VariantDiagnosticProposition, self.aac.VariantDiagnosticStudyStatement)
+            proposition_type, statement_class = (
+                ("VariantDiagnosticProposition", self.aac.VariantDiagnosticStudyStatement)
                 if implication == "diagnostic"
-                else (
-                    self.base.VariantPrognosticProposition,
-                    self.aac.VariantPrognosticStudyStatement,
-                )
+                else ("VariantPrognosticProposition", self.aac.VariantPrognosticStudyStatement)
             )
 
             def clinical(entry: Entry, sid: str, variant: Any, biomarker: Entry) -> Any:
-                proposition = proposition_class(
-                    subjectVariant=variant,
-                    predicate=predicates[str(direction)],
-                    objectCondition=condition,
+                proposition = {
+                    "type": proposition_type,
+                    "subjectVariant": self._dumped(variant),
+                    "predicate": predicates[str(direction)],
+                    "objectCondition": self._dumped(condition),
                     **self._qualifiers(biomarker),
-                )
-                return statement_class(
-                    proposition=proposition,
-                    classification=classification,
-                    strength=strength,
-                    specifiedBy=self.methods[self.aac],
-                    **self._statement_common(entry, sid, proposition, "supports"),
+                }
+                return self._statement(
+                    statement_class,
+                    {
+                        "proposition": proposition,
+                        "classification": classification,
+                        "strength": strength,
+                        "specifiedBy": self.method_dumps[self.aac],
+                        **self._statement_common(entry, sid, "supports"),
+                    },
                 )
 
             return clinical
@@ -475,31 +566,31 @@ class _Renderer:
                 if fields.get("syndrome")
                 else self._condition(fields.get("tumour_types") or [])
             )
-            inheritance = _INHERITANCE.get(str(fields.get("inheritance") or ""))
+            inheritance = self._mode_of_inheritance(str(fields.get("inheritance") or ""))
+            system = self.acmg.SYSTEM.value
 
             def pathogenicity(entry: Entry, sid: str, variant: Any, biomarker: Entry) -> Any:
-                proposition = self.base.VariantPathogenicityProposition(
-                    subjectVariant=variant,
-                    objectCondition=condition,
-                    modeOfInheritanceQualifier=(
-                        self._concept(
-                            "Mode of inheritance", inheritance[1], HPO, inheritance[0], obo=True
-                        )
-                        if inheritance
-                        else None
-                    ),
+                proposition = {
+                    "type": "VariantPathogenicityProposition",
+                    "subjectVariant": self._dumped(variant),
+                    "predicate": "isCausalFor",
+                    "objectCondition": self._dumped(condition),
+                    "modeOfInheritanceQualifier": inheritance,
                     **self._qualifiers(biomarker),
-                )
-                return self.acmg.VariantPathogenicityStatement(
-                    proposition=proposition,
-                    classification=self._coded(self.acmg.SYSTEM.value, code),
-                    strength=(
-                        self._coded(self.acmg.SYSTEM.value, strength_code)
-                        if strength_code
-                        else None
-                    ),
-                    specifiedBy=self.methods[self.acmg],
-                    **self._statement_common(entry, sid, proposition, direction),
+                }
+                return self._statement(
+                    self.acmg.VariantPathogenicityStatement,
+                    {
+                        "proposition": _without_none(proposition),
+                        "classification": self._dumped(self._coded(system, code)),
+                        "strength": (
+                            self._dumped(self._coded(system, strength_code))
+                            if strength_code
+                            else None
+                        ),
+                        "specifiedBy": self.method_dumps[self.acmg],
+                        **self._statement_common(entry, sid, direction),
+                    },
                 )
 
             return pathogenicity
@@ -526,13 +617,23 @@ class _Renderer:
             )
         system = self.aac.SYSTEM.value
         return (
-            self._coded(system, _AMP_TIER_OF_LEVEL[level]),
-            self._coded(system, f"Level {level}"),
+            self._dumped(self._coded(system, _AMP_TIER_OF_LEVEL[level])),
+            self._dumped(self._coded(system, f"Level {level}")),
         )
 
-    def _statement_common(
-        self, entry: Entry, statement_id: str, proposition: Any, direction: str
-    ) -> dict[str, Any]:
+    def _mode_of_inheritance(self, inheritance: str) -> dict[str, Any] | None:
+        term = _INHERITANCE.get(inheritance)
+        if term is None:
+            return None
+        known = self._inheritance.get(inheritance)
+        if known is None:
+            known = self._dumped(
+                self._concept("Mode of inheritance", term[1], HPO, term[0], obo=True)
+            )
+            self._inheritance[inheritance] = known
+        return known
+
+    def _statement_common(self, entry: Entry, statement_id: str, direction: str) -> dict[str, Any]:
         fields = entry["fields"]
         extension = _no_none(
             {
@@ -551,32 +652,29 @@ class _Renderer:
             }
         )
         return {
+            "type": "Statement",
             "id": statement_id,
             "description": fields.get("description") or None,
             "direction": direction,
-            "reportedIn": [self.release_document, *self._citations(fields.get("citations"))],
+            "reportedIn": [self.release_reference, *self._citations(fields.get("citations"))],
             "hasEvidenceLines": self._evidence_lines(
                 self.evidence_of_assertion.get(entry["id"], ())
             )
             or None,
-            "extensions": [
-                self.core.Extension(
-                    name="kbAssertion",
-                    value=extension,
-                )
-            ],
+            "extensions": [{"name": "kbAssertion", "value": extension}],
         }
 
     def _qualifiers(self, biomarker: Entry) -> dict[str, Any]:
         fields = biomarker["fields"]
         qualifiers: dict[str, Any] = {}
         if fields.get("gene"):
-            qualifiers["geneContextQualifier"] = self._gene(fields["gene"])
+            qualifiers["geneContextQualifier"] = self._dumped(self._gene(fields["gene"]))
         origin = fields.get("origin")
         if origin in ("somatic", "germline"):
             known = self._origins.get(origin)
             if known is None:
                 known = self.core.MappableConcept(conceptType="AlleleOrigin", name=origin)
+                known = self._dumped(known)
                 self._origins[origin] = known
             qualifiers["alleleOriginQualifier"] = known
         return qualifiers
@@ -597,40 +695,46 @@ class _Renderer:
             raise _Unexpressible(f"biomarker {fields.get('biomarker')} is not in the release")
         variant = self._variant(biomarker)
         code, direction, strength = ccv
-        proposition = self.base.VariantOncogenicityProposition(
-            subjectVariant=variant,
-            objectTumorType=self._condition([ALL_TUMOURS]),
+        proposition = {
+            "type": "VariantOncogenicityProposition",
+            "subjectVariant": self._dumped(variant),
+            "predicate": "isOncogenicFor",
+            "objectTumorType": self._dumped(self._condition([ALL_TUMOURS])),
             **self._qualifiers(biomarker),
-        )
+        }
         system = self.ccv.SYSTEM.value
-        return self.ccv.VariantOncogenicityStudyStatement(
-            id=_stable_id(entry["uuid"]),
-            proposition=proposition,
-            direction=direction,
-            classification=self._coded(system, code),
-            strength=self._coded(system, strength) if strength else None,
-            specifiedBy=self.methods[self.ccv],
-            description=fields.get("description") or None,
-            reportedIn=[self.release_document, *self._citations(fields.get("citations"))],
-            hasEvidenceLines=self._evidence_lines(
-                self.evidence_of_oncogenicity.get(entry["id"], ())
-            )
-            or None,
-            extensions=[
-                self.core.Extension(
-                    name="kbOncogenicity",
-                    value=_no_none(
-                        {
-                            "record": entry["id"],
-                            "uuid": entry["uuid"],
-                            "oncogenicity": fields.get("oncogenicity"),
-                            "mutationEffect": fields.get("mutation_effect"),
-                        }
-                    ),
-                    description="the KB oncogenicity record this statement renders; the "
-                    "record holds across tumour types",
+        return self._statement(
+            self.ccv.VariantOncogenicityStudyStatement,
+            {
+                "type": "Statement",
+                "id": _stable_id(entry["uuid"]),
+                "proposition": proposition,
+                "direction": direction,
+                "classification": self._dumped(self._coded(system, code)),
+                "strength": self._dumped(self._coded(system, strength)) if strength else None,
+                "specifiedBy": self.method_dumps[self.ccv],
+                "description": fields.get("description") or None,
+                "reportedIn": [self.release_reference, *self._citations(fields.get("citations"))],
+                "hasEvidenceLines": self._evidence_lines(
+                    self.evidence_of_oncogenicity.get(entry["id"], ())
                 )
-            ],
+                or None,
+                "extensions": [
+                    {
+                        "name": "kbOncogenicity",
+                        "value": _no_none(
+                            {
+                                "record": entry["id"],
+                                "uuid": entry["uuid"],
+                                "oncogenicity": fields.get("oncogenicity"),
+                                "mutationEffect": fields.get("mutation_effect"),
+                            }
+                        ),
+                        "description": "the KB oncogenicity record this statement renders; the "
+                        "record holds across tumour types",
+                    }
+                ],
+            },
         )
 
     # --- evidence --------------------------------------------------------------------------
@@ -638,52 +742,63 @@ class _Renderer:
     def _evidence_lines(self, items: Iterable[Entry]) -> list[Any]:
         lines = []
         for item in items:
-            fields = item["fields"]
-            source, level = str(fields.get("source") or ""), fields.get("source_level")
-            direction = "supports" if fields.get("direction") == "supports" else "disputes"
-            strength = (
-                self.core.MappableConcept(
-                    conceptType="Evidence strength",
-                    name=f"{source} level {level}",
-                    primaryCoding=self.core.Coding(system=source, code=str(level)),
+            line = self._lines.get(item["id"])
+            if line is None:
+                line = self._evidence_line(item)
+                self._lines[item["id"]] = line
+                self._line_shapes[id(line)] = (
+                    tuple(line),
+                    tuple(line["strengthOfEvidenceProvided"]),
+                    tuple(map(_part_type, line.get("reportedIn", ()))),
                 )
-                if level
-                else self.core.MappableConcept(
-                    conceptType="Evidence strength", name=f"not levelled by {source}"
-                )
-            )
-            url = fields.get("url")
-            reference = url if url and _URL.match(str(url)) else f"{source}:{fields['source_id']}"
-            lines.append(
-                self.base.EvidenceLine(
-                    id=_stable_id(item["uuid"]),
-                    description=fields.get("description") or None,
-                    directionOfEvidenceProvided=direction,
-                    strengthOfEvidenceProvided=strength,
-                    hasEvidenceItems=[self.core.iriReference(root=reference)],
-                    reportedIn=self._citations(fields.get("citations")) or None,
-                    extensions=[
-                        self.core.Extension(
-                            name="kbEvidenceItem",
-                            value=_no_none(
-                                {
-                                    "record": item["id"],
-                                    "uuid": item["uuid"],
-                                    "source": source,
-                                    "sourceId": fields.get("source_id"),
-                                    "evidenceType": fields.get("evidence_type"),
-                                    "significance": fields.get("significance"),
-                                    "rating": fields.get("rating"),
-                                    "status": fields.get("status"),
-                                    "disease": fields.get("disease"),
-                                    "tumourTypes": list(fields.get("tumour_types") or []),
-                                }
-                            ),
-                        )
-                    ],
-                )
-            )
+            lines.append(line)
         return lines
+
+    def _evidence_line(self, item: Entry) -> dict[str, Any]:
+        """An evidence item's line, built as its dump (checked with its statement's shape)."""
+        fields = item["fields"]
+        source, level = str(fields.get("source") or ""), fields.get("source_level")
+        direction = "supports" if fields.get("direction") == "supports" else "disputes"
+        strength = (
+            {
+                "conceptType": "Evidence strength",
+                "name": f"{source} level {level}",
+                "primaryCoding": {"system": source, "code": str(level)},
+            }
+            if level
+            else {"conceptType": "Evidence strength", "name": f"not levelled by {source}"}
+        )
+        url = fields.get("url")
+        reference = url if url and _URL.match(str(url)) else f"{source}:{fields['source_id']}"
+        line = {
+            "type": "EvidenceLine",
+            "id": _stable_id(item["uuid"]),
+            "description": fields.get("description") or None,
+            "directionOfEvidenceProvided": direction,
+            "strengthOfEvidenceProvided": strength,
+            "hasEvidenceItems": [reference],
+            "reportedIn": self._citations(fields.get("citations")) or None,
+            "extensions": [
+                {
+                    "name": "kbEvidenceItem",
+                    "value": _no_none(
+                        {
+                            "record": item["id"],
+                            "uuid": item["uuid"],
+                            "source": source,
+                            "sourceId": fields.get("source_id"),
+                            "evidenceType": fields.get("evidence_type"),
+                            "significance": fields.get("significance"),
+                            "rating": fields.get("rating"),
+                            "status": fields.get("status"),
+                            "disease": fields.get("disease"),
+                            "tumourTypes": list(fields.get("tumour_types") or []),
+                        }
+                    ),
+                }
+            ],
+        }
+        return _without_none(line)
 
     def _citations(self, ids: Iterable[str] | None) -> list[Any]:
         documents = []
@@ -693,7 +808,7 @@ class _Renderer:
                 entry = self.entries.get("citation", {}).get(citation_id)
                 if entry is None:
                     continue
-                known = self._document(entry)
+                known = self._dumped(self._document(entry))
                 self._documents[citation_id] = known
             documents.append(known)
         return documents
@@ -808,20 +923,25 @@ class _Renderer:
                     self._concept("Disease", _SCOPE_NAMES[code], KB_TUMOUR_SCOPES, code)
                 )
             else:
-                concepts.append(
-                    self._concept(
-                        "Disease",
-                        self.names.tumour_names.get(code, code),
-                        ONCOTREE,
-                        code,
-                        version=self.oncotree_version,
-                    )
-                )
+                concepts.append(self._tumour(code))
         if not concepts:
             raise _Unexpressible("no tumour type")
         if len(concepts) == 1:
             return concepts[0]
         return self.base.ConditionSet(conditions=concepts, membershipOperator="OR")
+
+    def _tumour(self, code: str) -> Any:
+        known = self._tumours.get(code)
+        if known is None:
+            known = self._concept(
+                "Disease",
+                self.names.tumour_names.get(code, code),
+                ONCOTREE,
+                code,
+                version=self.oncotree_version,
+            )
+            self._tumours[code] = known
+        return known
 
     def _syndrome(self, text: str) -> Any:
         found = _DOID.search(text)
@@ -994,17 +1114,24 @@ class _Renderer:
         )
 
 
-_SHARED_PROPOSITION_PARTS = (
-    "subjectVariant",
+# The parts of a proposition whose kind (a concept, a set, a group) makes a statement's shape.
+_SHAPED_PROPOSITION_PARTS = (
     "objectTherapeutic",
     "conditionQualifier",
     "objectCondition",
     "objectTumorType",
-    "geneContextQualifier",
-    "alleleOriginQualifier",
-    "modeOfInheritanceQualifier",
 )
-_SHARED_STATEMENT_PARTS = ("proposition", "specifiedBy", "reportedIn", "classification", "strength")
+
+
+def _part_type(part: Any) -> Any:
+    if not isinstance(part, dict):
+        return None
+    return part.get("type") or part.get("conceptType")
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
 
 _KIND_REASONS = {
     "categorical": "a functional category of variants (e.g. activating or truncating "
