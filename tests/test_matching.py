@@ -1073,3 +1073,21 @@ def test_matched_therapies_carry_the_validation_requirements(matcher: Matcher) -
     assert any(a["cdx"] == "cobas EGFR Mutation Test v2" for a in validation["approvals"])
     assert first["tests_to_order"] == []
     assert "approval FDA 2018-04-18: First-line metastatic NSCLC" in result.text()
+
+
+def test_every_real_oncotree_code_is_a_valid_patient_tumour_type() -> None:
+    # Real codes carry hyphens (HCL-V) and a slash (MDS/MPN); a patient with one must be read.
+    import gzip
+    import json
+
+    from kb.vocab.bundled import ONCOTREE
+
+    nodes = list(json.loads(gzip.decompress(ONCOTREE.read_bytes())).values())
+    codes = []
+    while nodes:
+        node = nodes.pop()
+        codes.append(node["code"])
+        nodes.extend((node.get("children") or {}).values())
+    assert {"HCL-V", "MDS/MPN"} <= set(codes)
+    for code in codes:
+        assert Patient.from_json({"id": "P1", "oncotree_code": code}).oncotree_code == code
