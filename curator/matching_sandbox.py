@@ -248,8 +248,8 @@ class _ResultTable(ReadOnlyTableModel):
         return None
 
 
-class TherapyMatchModel(_ResultTable):
-    HEADERS = ("Assertion", "Therapy", "Level", "Implication", "Line of therapy")
+class _TherapyTable(_ResultTable):
+    """A table of therapy matches (matched or possible), one per row."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -265,6 +265,10 @@ class TherapyMatchModel(_ResultTable):
 
     def _count(self) -> int:
         return len(self._matches)
+
+
+class TherapyMatchModel(_TherapyTable):
+    HEADERS = ("Assertion", "Therapy", "Level", "Implication", "Line of therapy")
 
     def _cell(self, row: int, column: int) -> str:
         match = self._matches[row]
@@ -279,25 +283,10 @@ class TherapyMatchModel(_ResultTable):
         return values[column]
 
 
-class PossibleTherapyModel(_ResultTable):
+class PossibleTherapyModel(_TherapyTable):
     """Assertions that tests the patient never had could make a match, with those tests."""
 
     HEADERS = ("Assertion", "Therapy", "Level", "Tests to order")
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._matches: tuple[TherapyMatch, ...] = ()
-
-    def set_matches(self, matches: Sequence[TherapyMatch]) -> None:
-        self.beginResetModel()
-        self._matches = tuple(matches)
-        self.endResetModel()
-
-    def match_at(self, row: int) -> TherapyMatch | None:
-        return self._matches[row] if 0 <= row < len(self._matches) else None
-
-    def _count(self) -> int:
-        return len(self._matches)
 
     def _cell(self, row: int, column: int) -> str:
         match = self._matches[row]

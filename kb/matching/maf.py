@@ -137,13 +137,7 @@ def read_maf_variants(path: Path | str, *, sample: str | None = None) -> list[di
     With several Tumor_Sample_Barcodes in the file, `sample` must name one.
     """
     path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise MafError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
-    if size > MAX_MAF_BYTES:
-        raise MafError(source, None, None, f"the file is {size} bytes; at most {MAX_MAF_BYTES}")
+    source = _checked_source(path)
     header: list[str] = []
     variants: list[dict[str, Any]] = []
     samples: set[str] = set()
@@ -205,13 +199,7 @@ def read_maf_samples(path: Path | str) -> dict[str, ReadResult]:
     raises MafError.
     """
     path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise MafError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
-    if size > MAX_MAF_BYTES:
-        raise MafError(source, None, None, f"the file is {size} bytes; at most {MAX_MAF_BYTES}")
+    source = _checked_source(path)
     header: list[str] = []
     samples: dict[str, ReadResult] = {}
     count = 0
@@ -332,3 +320,15 @@ def read_maf(path: Path | str, clinical_json_path: Path | str) -> Patient:
         return Patient.from_json(merged)
     except PatientError as exc:
         raise exc.located(f"{clinical} + {path}") from None
+
+
+def _checked_source(path: Path) -> str:
+    """The file's name for errors, once it is known to exist and be small enough to read."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MafError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
+    if size > MAX_MAF_BYTES:
+        raise MafError(source, None, None, f"the file is {size} bytes; at most {MAX_MAF_BYTES}")
+    return source
