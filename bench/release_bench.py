@@ -7,7 +7,9 @@ biomarkers of every kind, thresholds, expressions, drugs, therapies, approvals, 
 assertions, trials and arms, plus a previous release's snapshot (1 % of assertions changed, some
 added and removed) so the build also diffs. Prints the figures as its last lines:
 
-    release_build_100k_s=…
+    release_build_100k_s=…           the build as `kb release cut` runs it
+    release_build_one_process_100k_s=…  the same build in one process (the app's), the baseline
+    build_over_one_process=…
     verify_100k_s=…
     va_spec_100k_s=…                 the VA-Spec rendition alone (statements and their bytes)
     va_spec_share_of_build=…         that time over the whole build's
@@ -22,6 +24,7 @@ import argparse
 import copy
 import hashlib
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -320,6 +323,7 @@ class ReleaseBench:
     build_s: float
     verify_s: float
     va_spec_s: float
+    sequential_build_s: float
 
 
 def run_release_bench(work: Path, *, assertions: int = 100_000) -> ReleaseBench:
@@ -337,20 +341,29 @@ def run_release_bench(work: Path, *, assertions: int = 100_000) -> ReleaseBench:
         "digest": hashlib.sha256(canonical_json(snapshot)).hexdigest(),
     }
     release_dir = work / "kb-release-bench-2-2026.11.0"
-    started = time.perf_counter()
-    build_release(
-        snapshot,
-        release_version="2026.11.0",
-        release_sequence=2,
-        previous_release_digest="0" * 64,
-        previous_snapshot=previous,
-        approvals=[approval],
-        created="2026-11-01T09:30:00Z",
-        trust_root_envelope=root,
-        signing_keys=[private],
-        out_dir=release_dir,
-    )
-    build_s = time.perf_counter() - started
+
+    def build(out_dir: Path, *, parallel: bool | None) -> float:
+        started = time.perf_counter()
+        build_release(
+            snapshot,
+            release_version="2026.11.0",
+            release_sequence=2,
+            previous_release_digest="0" * 64,
+            previous_snapshot=previous,
+            approvals=[approval],
+            created="2026-11-01T09:30:00Z",
+            trust_root_envelope=root,
+            signing_keys=[private],
+            out_dir=out_dir,
+            parallel=parallel,
+        )
+        return time.perf_counter() - started
+
+    # The baseline, in the same run: the build in one process, as the app's worker thread
+    # builds (the CLI's build runs the VA-Spec rendition beside the rest, in a second process).
+    sequential_build_s = build(work / "sequential", parallel=False)
+    shutil.rmtree(work / "sequential")
+    build_s = build(release_dir, parallel=None)
     started = time.perf_counter()
     verified = verify_release(release_dir, trusted_root=root, state_file=work / "state.json")
     verify_s = time.perf_counter() - started
@@ -363,7 +376,9 @@ def run_release_bench(work: Path, *, assertions: int = 100_000) -> ReleaseBench:
     rendition.statements_bytes()
     rendition.not_expressed_bytes()
     va_spec_s = time.perf_counter() - started
-    return ReleaseBench(release_dir, root, verified, build_s, verify_s, va_spec_s)
+    return ReleaseBench(
+        release_dir, root, verified, build_s, verify_s, va_spec_s, sequential_build_s
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -388,6 +403,8 @@ def main(argv: list[str] | None = None) -> None:
     print("matching:")
     rate = match_bench.main(["--assertions", str(args.assertions)])
     print(f"release_build_100k_s={result.build_s:.2f}")
+    print(f"release_build_one_process_100k_s={result.sequential_build_s:.2f}")
+    print(f"build_over_one_process={result.build_s / result.sequential_build_s:.2f}")
     print(f"verify_100k_s={result.verify_s:.2f}")
     print(f"va_spec_100k_s={result.va_spec_s:.2f}")
     print(f"va_spec_share_of_build={result.va_spec_s / result.build_s:.2f}")

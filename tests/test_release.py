@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import json
+import multiprocessing
 import re
 import shutil
 import subprocess
@@ -560,6 +561,57 @@ def test_a_cancelled_build_leaves_nothing(
         )
     assert seen == [(1, 8), (2, 8), (3, 8)]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_rendition_beside_the_build_gives_the_same_bytes(
+    snapshot: dict[str, Any],
+    root_a: dict[str, Any],
+    keys: dict[str, Ed25519PrivateKey],
+    tmp_path: Path,
+) -> None:
+    """The VA-Spec rendition runs in a forked process when it can (the CLI's builds) and in
+    the build's own process when it cannot (the app builds in a worker thread): one release."""
+    forked = files_of(build(snapshot, tmp_path / "forked", root_a, [keys["a"]], parallel=True))
+    inline = files_of(build(snapshot, tmp_path / "inline", root_a, [keys["a"]], parallel=False))
+    assert forked == inline
+    assert forked["payload/va-spec/statements.jsonl"].count(b"\n") > 40
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_a_failing_rendition_fails_the_build_and_leaves_nothing(
+    *,
+    snapshot: dict[str, Any],
+    root_a: dict[str, Any],
+    keys: dict[str, Ed25519PrivateKey],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    parallel: bool,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ReleaseError("statement AS-00007 cannot be rendered")
+
+    monkeypatch.setattr("kb.release.folder.va_spec_rendition", broken)
+    with pytest.raises(ReleaseError, match="AS-00007 cannot be rendered"):
+        build(snapshot, tmp_path / "release", root_a, [keys["a"]], parallel=parallel)
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_cancelled_build_stops_the_rendition_beside_it(
+    snapshot: dict[str, Any],
+    root_a: dict[str, Any],
+    keys: dict[str, Ed25519PrivateKey],
+    tmp_path: Path,
+) -> None:
+    def cancel() -> None:
+        if multiprocessing.active_children():
+            raise KeyboardInterrupt  # what a user's Ctrl-C raises
+
+    with pytest.raises(KeyboardInterrupt):
+        build(snapshot, tmp_path / "release", root_a, [keys["a"]], cancel=cancel, parallel=True)
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
 
 
 # --- verification ---------------------------------------------------------------------------

@@ -39,11 +39,14 @@ import gc
 import gzip
 import hashlib
 import json
+import multiprocessing
+import multiprocessing.process
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -171,6 +174,7 @@ def build_release(
     content_time: str | None = None,
     final: bool = True,
     audit_head: Mapping[str, Any] | None = None,
+    parallel: bool | None = None,
 ) -> ReleaseResult:
     """Write a signed release of `snapshot` to `out_dir` (which must not exist, or be empty).
 
@@ -187,11 +191,20 @@ def build_release(
     at: the signed statement states it, which anchors the chain outside the database
     (kb.release.anchors). `progress(done, total)` is called after each stage and `cancel()`
     before each; it raises to stop, and a stopped build leaves nothing behind.
+
+    `parallel`: run the VA-Spec rendition in a second process (None: when it is safe and
+    useful — see `_Beside`). The bytes are the same either way.
     """
     data = dict(snapshot.as_json() if isinstance(snapshot, Snapshot) else snapshot)
     kb_id = str(data.get("kb_id") or "")
+    if not kb_id or not isinstance(data.get("records"), Mapping):
+        raise ReleaseError("the snapshot has no kb_id or no records; is the KB initialised?")
+    # kb.json is exactly the approved snapshot: its sha256 is the digest the approvals signed
+    # (checked below), and releasing one KB version twice gives the same bytes. Made once.
+    kb_json = canonical_json(data)
+    kb_json_sha256 = hashlib.sha256(kb_json).hexdigest()
     _check_build_inputs(
-        data,
+        kb_json_sha256,
         release_version=release_version,
         release_sequence=release_sequence,
         previous_release_digest=previous_release_digest,
@@ -223,14 +236,27 @@ def build_release(
         if cancel:
             cancel()
 
+    beside: _Beside | None = None
     try:
         writer = _PayloadWriter(staging)
         check()
-        # kb.json is exactly the approved snapshot: its sha256 is the digest the approvals
-        # signed, and releasing one KB version twice gives the same bytes. The release version
-        # lives in the signed statement's predicate.
-        writer.put("kb.json", canonical_json(data))
+        # The release version lives in the signed statement's predicate, not in kb.json.
+        writer.put("kb.json", kb_json, kb_json_sha256)
         writer.put("kb.schema.json", schema_bytes())
+        del kb_json
+        # The VA-Spec rendition is the build's longest step and reads only the snapshot: it
+        # runs beside the rest (a forked process, when that is safe) and writes its own files.
+        # Each statement names the release and the digest of kb.json.
+        beside = _Beside(
+            lambda: _write_va_spec(
+                _PayloadWriter(staging),
+                data,
+                release_version=release_version,
+                release_sequence=release_sequence,
+                kb_json_sha256=kb_json_sha256,
+            ),
+            parallel=parallel,
+        )
         step()
         check()
         tables = snapshot_tables(data)
@@ -245,22 +271,14 @@ def build_release(
             writer.put(f"ctml/{nct}.json", dumps_pretty(document))
         step()
         check()
-        # Each statement names the release and the digest of kb.json, written above.
-        rendition = va_spec_rendition(
-            data,
-            release_version=release_version,
-            release_sequence=release_sequence,
-            kb_json_sha256=writer.subjects[f"{PAYLOAD_DIR}/kb.json"],
-        )
-        writer.put(STATEMENTS_FILE, rendition.statements_bytes())
-        writer.put(NOT_EXPRESSED_FILE, rendition.not_expressed_bytes())
-        step()
-        check()
         previous = index_records(previous_snapshot["records"]) if previous_snapshot else None
         changes = changes_document(
             previous, index_records(data["records"]), from_release_digest=previous_release_digest
         )
         writer.put("changes.json", dumps_pretty(changes))
+        step()
+        check()
+        writer.subjects.update(beside.result())
         step()
         check()
         predicate = {
@@ -315,6 +333,8 @@ def build_release(
             finalise_release(result)
         step()
     except BaseException:
+        if beside is not None:
+            beside.stop()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
@@ -361,9 +381,9 @@ class _PayloadWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def put(self, relpath: str, data: bytes) -> None:
+    def put(self, relpath: str, data: bytes, sha256: str | None = None) -> None:
         self._path(relpath).write_bytes(data)
-        self.subjects[f"{PAYLOAD_DIR}/{relpath}"] = hashlib.sha256(data).hexdigest()
+        self.subjects[f"{PAYLOAD_DIR}/{relpath}"] = sha256 or hashlib.sha256(data).hexdigest()
 
     def write_file(self, relpath: str, write: Callable[[Path], None]) -> None:
         path = self._path(relpath)
@@ -374,8 +394,101 @@ class _PayloadWriter:
             ).hexdigest()
 
 
-def _check_build_inputs(
+def _write_va_spec(
+    writer: _PayloadWriter,
     data: Mapping[str, Any],
+    *,
+    release_version: str,
+    release_sequence: int,
+    kb_json_sha256: str,
+) -> dict[str, str]:
+    """Write the VA-Spec rendition's files; returns their subjects (name -> sha256)."""
+    rendition = va_spec_rendition(
+        data,
+        release_version=release_version,
+        release_sequence=release_sequence,
+        kb_json_sha256=kb_json_sha256,
+    )
+    writer.put(STATEMENTS_FILE, rendition.statements_bytes())
+    writer.put(NOT_EXPRESSED_FILE, rendition.not_expressed_bytes())
+    return writer.subjects
+
+
+class _Beside:
+    """A build step run beside the rest of the build, in a forked process when that is safe
+    and useful, else in this one when its result is asked for.
+
+    Safe: only the main thread of a process with no other Python thread forks (a fork copies
+    the calling thread alone, and a lock another thread held stays held in the child; the app
+    builds in a Qt worker thread, so it builds in one process). Useful: the machine gives this
+    process two cores or more. The step writes its own files and returns their subjects, so
+    nothing large crosses the pipe; its exception, if any, is raised here."""
+
+    def __init__(self, job: Callable[[], dict[str, str]], *, parallel: bool | None) -> None:
+        self._job = job
+        self._process: multiprocessing.process.BaseProcess | None = None
+        if parallel is None:
+            parallel = _fork_is_safe_and_useful()
+        if not parallel:
+            return
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def child() -> None:
+            gc.disable()  # a short-lived copy of a large heap: no cycles worth the pages
+            outcome: tuple[str, Any]
+            try:
+                outcome = ("ok", job())
+            except BaseException as exc:  # reported to the parent, which raises it
+                outcome = ("error", exc)
+            try:
+                send.send(outcome)
+            except Exception:  # an exception that does not pickle: send its text
+                send.send(("error", ReleaseError(f"{outcome[1]!r}")))
+
+        self._process = context.Process(target=child, name="kb-release-va-spec", daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self) -> dict[str, str]:
+        if self._process is None:
+            return self._job()
+        try:
+            kind, value = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise ReleaseError(
+                "the VA-Spec rendition's process ended without a result "
+                f"(exit code {self._process.exitcode}); nothing was released"
+            ) from None
+        finally:
+            self._receive.close()
+        self._process.join()
+        self._process = None
+        if kind == "error":
+            raise value
+        return dict(value)
+
+    def stop(self) -> None:
+        """Stop the step if it still runs (the build failed or was cancelled)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._receive.close()
+            self._process = None
+
+
+def _fork_is_safe_and_useful() -> bool:
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False  # a thread threading does not know of (Qt's pools): there may be more
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > 1
+
+
+def _check_build_inputs(
+    kb_json_sha256: str,
     *,
     release_version: str,
     release_sequence: int,
@@ -383,8 +496,6 @@ def _check_build_inputs(
     created: str,
     approvals: Sequence[Mapping[str, Any]],
 ) -> None:
-    if not data.get("kb_id") or not isinstance(data.get("records"), Mapping):
-        raise ReleaseError("the snapshot has no kb_id or no records; is the KB initialised?")
     if not _VERSION.fullmatch(release_version):
         raise ReleaseError(
             f"release version {release_version!r} is not of the form YEAR.MONTH.PATCH "
@@ -407,7 +518,6 @@ def _check_build_inputs(
         raise ReleaseError(f"created {created!r} is not a UTC time like 2026-11-01T09:30:00Z")
     if not approvals:
         raise ReleaseError("a release needs at least one approval")
-    digest: str | None = None
     for index, approval in enumerate(approvals):
         if not isinstance(approval, Mapping):
             raise ReleaseError(f"approval {index + 1} is not a JSON object")
@@ -416,14 +526,11 @@ def _check_build_inputs(
         except (TypeError, ValueError) as exc:
             # It is signed into the statement, so it must have a canonical JSON form.
             raise ReleaseError(f"approval {index + 1} is not plain JSON data: {exc}") from None
-        if "digest" in approval:
-            if digest is None:
-                digest = hashlib.sha256(canonical_json(dict(data))).hexdigest()
-            if approval["digest"] != digest:
-                raise ReleaseError(
-                    f"approval {index + 1} approved content with digest {approval['digest']}, "
-                    f"but this KB version's digest is {digest}: the approval is void"
-                )
+        if "digest" in approval and approval["digest"] != kb_json_sha256:
+            raise ReleaseError(
+                f"approval {index + 1} approved content with digest {approval['digest']}, "
+                f"but this KB version's digest is {kb_json_sha256}: the approval is void"
+            )
 
 
 def _root_for_signing(
