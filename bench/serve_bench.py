@@ -148,6 +148,7 @@ class Service:
             "state": str(work / "state.json"),
             "poll_seconds": 0.5,
             "match_token_sha256": [token_digest(TOKEN)],
+            "min_signed_approvals": 0,  # built from a snapshot, outside a KB: none signed
         }
         config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
         self.url = f"http://127.0.0.1:{port}"

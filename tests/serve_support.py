@@ -185,6 +185,8 @@ class Service:
 
 
 def write_config(path: Path, **settings: Any) -> Path:
+    # The releases here are built from a snapshot, outside a KB: they carry no signed approval.
+    settings.setdefault("min_signed_approvals", 0)
     lines = []
     clients = settings.pop("cds_clients", [])
     for key, value in settings.items():

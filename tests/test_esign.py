@@ -14,12 +14,14 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, text
 
 from kb.errors import KbError
@@ -27,15 +29,17 @@ from kb.model.enums import ApprovalMeaning, Role
 from kb.model.orm import SigningKey, VersionApproval
 from kb.release.anchors import chain_head, verify_against, write_checkpoint
 from kb.release.cutting import create_release, release_problems
-from kb.release.folder import verify_release
+from kb.release.folder import PAYLOAD_TYPE, ReleaseVerificationError, verify_release
 from kb.release.signers import certify_signers, check_pinned_approvals
 from kb.release.signing import (
+    Reason,
+    dumps_pretty,
     generate_keypair,
+    key_id,
     load_private_key,
-    parse_trust_root,
     raw_public_bytes,
+    sign_envelope,
     trust_init,
-    verify_envelope,
 )
 from kb.review.audit import GENESIS, event_hash, record_event, verify_chain
 from kb.review.changes import approve_change_set, open_draft, submit_change_set
@@ -383,25 +387,86 @@ def test_a_release_carries_checkable_signatures_and_its_chain_head(world: World)
         ).scalar_one()
         assert stored == head["hash"] and chain_head(s).seq == head["seq"] + 1  # + the release
     # A consumer checks each approval with the pinned root alone: certificate, then signature.
-    root = parse_trust_root(world.root)
-    for approval in predicate["approvals"]:
-        payload, _ = verify_envelope(
-            approval["certificate"],
-            payload_type="application/vnd.kb-curator.signer+json",
-            keys=root.keys,
-            threshold=root.threshold,
+    verified = verify_release(path, trusted_root=world.root, min_signed_approvals=2)
+    assert [(a.printed_name, a.meaning, a.signed) for a in verified.approvals] == [
+        ("reviewer", "approved", True),
+        ("releaser", "released", True),
+    ]
+    assert {a.user for a in verified.approvals} == {"reviewer", "releaser"}
+
+
+def _tampered(world: World, path: Path, change: Callable[[list[dict[str, Any]]], object]) -> str:
+    """The release re-signed by its own (trusted) release key, its approvals changed: what a
+    holder of the release key alone could publish. Returns the verification's refusal."""
+    envelope = json.loads((path / "release.dsse.json").read_bytes())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    change(statement["predicate"]["approvals"])
+    forged = sign_envelope(PAYLOAD_TYPE, canonical_json(statement), [world.root_key])
+    (path / "release.dsse.json").write_bytes(dumps_pretty(forged))
+    with pytest.raises(ReleaseVerificationError) as caught:
+        verify_release(path, trusted_root=world.root)
+    assert caught.value.reason_code is Reason.BAD_APPROVAL
+    return str(caught.value)
+
+
+def test_the_release_key_alone_cannot_forge_an_approval(world: World) -> None:
+    path = _release(world, "2026.12.0")
+
+    def rename(approvals: list[dict[str, Any]]) -> None:
+        approvals[0]["printed_name"] = "Prof. Somebody Else"
+
+    assert "says printed_name 'Prof. Somebody Else'" in _tampered(world, path, rename)
+
+    path = _release(world, "2026.12.1")
+
+    def self_certify(approvals: list[dict[str, Any]]) -> None:
+        # Mallory's own key signs an approval statement and "certifies" itself.
+        mallory = Ed25519PrivateKey.generate()
+        kid = key_id(mallory.public_key())
+        body = json.loads(base64.b64decode(approvals[0]["signature"]["payload"]))
+        body["key_id"] = kid
+        approvals[0]["key_id"] = kid
+        approvals[0]["signature"] = sign_envelope(
+            APPROVAL_PAYLOAD_TYPE, canonical_json(body), [mallory]
         )
-        certificate = json.loads(payload)
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(certificate["public"]))
-        signed, _ = verify_envelope(
-            approval["signature"],
-            payload_type=APPROVAL_PAYLOAD_TYPE,
-            keys={certificate["key_id"]: public},
-            threshold=1,
+        certificate = json.loads(base64.b64decode(approvals[0]["certificate"]["payload"]))
+        certificate.update(
+            key_id=kid, public=base64.b64encode(raw_public_bytes(mallory.public_key())).decode()
         )
-        statement = json.loads(signed)
-        assert statement["digest"] == approval["digest"]
-        assert statement["user"] == certificate["user"]
+        approvals[0]["certificate"] = sign_envelope(
+            "application/vnd.kb-curator.signer+json", canonical_json(certificate), [mallory]
+        )
+
+    assert "key certificate that does not verify" in _tampered(world, path, self_certify)
+
+    path = _release(world, "2026.12.2")
+
+    def other_content(approvals: list[dict[str, Any]]) -> None:
+        approvals[0]["digest"] = "0" * 64
+
+    assert "its signature says" in _tampered(world, path, other_content)
+
+
+def test_a_release_with_no_signed_approval_fails_a_consumer_that_requires_one(
+    world: World,
+) -> None:
+    path = _release(world, "2026.12.0")
+
+    def unsigned(approvals: list[dict[str, Any]]) -> None:
+        for approval in approvals:
+            for name in ("signature", "certificate", "key_id"):
+                approval.pop(name)
+
+    envelope = json.loads((path / "release.dsse.json").read_bytes())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    unsigned(statement["predicate"]["approvals"])
+    forged = sign_envelope(PAYLOAD_TYPE, canonical_json(statement), [world.root_key])
+    (path / "release.dsse.json").write_bytes(dumps_pretty(forged))
+    verified = verify_release(path, trusted_root=world.root)
+    assert [a.signed for a in verified.approvals] == [False, False]
+    with pytest.raises(ReleaseVerificationError) as caught:
+        verify_release(path, trusted_root=world.root, min_signed_approvals=1)
+    assert caught.value.reason_code is Reason.TOO_FEW_APPROVALS
 
 
 # --- the chain, anchored outside the database --------------------------------------------------

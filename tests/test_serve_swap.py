@@ -124,6 +124,25 @@ def test_swap_forward_only_under_load(demo_template: Path, tmp_path: Path) -> No
     )
     assert refused.returncode == 1 and "rollback" in refused.stderr
 
+    # By default the service wants a signed approval it can check with the root; these test
+    # releases, built from a snapshot outside a KB, carry none.
+    strict = write_config(
+        tmp_path / "strict.toml",
+        release=str(r1),
+        root=str(tmp_path / "root.json"),
+        state=str(tmp_path / "fresh-state.json"),
+        min_signed_approvals=1,
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "kb", "serve", "--config", str(strict), "--port", "9"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "too_few_approvals" in refused.stderr
+
     # Release 2 pulled from a URL, as `kb release publish` put it there.
     archive = io.BytesIO()
     write_archive(watch / "r2", archive)

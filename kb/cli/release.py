@@ -68,6 +68,13 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     verify.add_argument("dir", type=Path)
     verify.add_argument("--root", required=True, type=Path)
     verify.add_argument("--state", type=Path, help="remember the last accepted release here")
+    verify.add_argument(
+        "--min-approvals",
+        type=int,
+        default=1,
+        help="signed approvals the release must carry, each checked with the trust root "
+        "(default 1; `kb release create` always includes one)",
+    )
     fmt(verify)
     publish = rsub.add_parser("publish", help="upload a release over HTTP")
     publish.add_argument("dir", type=Path)
@@ -106,6 +113,13 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
         "--state",
         type=Path,
         help="the last release accepted (as kb release verify keeps it): an older one is refused",
+    )
+    match.add_argument(
+        "--min-approvals",
+        type=int,
+        default=1,
+        help="signed approvals the release must carry, each checked with the trust root "
+        "(default 1; `kb release create` always includes one)",
     )
     fmt(match)
     for action in match._actions:  # --format fhir: the answer as a FHIR Bundle (kb match only)
@@ -317,7 +331,12 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
 
     root = read_json_file(args.root, "trust root")
     try:
-        verified = verify_release(args.dir, trusted_root=root, state_file=args.state)
+        verified = verify_release(
+            args.dir,
+            trusted_root=root,
+            state_file=args.state,
+            min_signed_approvals=args.min_approvals,
+        )
     except VerificationError as exc:
         if args.format == "json":
             json.dump({"ok": False, "reason": exc.reason_code.value, "message": str(exc)}, out)
@@ -338,10 +357,24 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             "release_digest": verified.release_digest,
             "signers": sorted(verified.signers),
             "root_rotated": verified.root_rotated,
+            "approvals": [
+                {
+                    "printed_name": a.printed_name,
+                    "user": a.user,
+                    "role": a.role,
+                    "meaning": a.meaning,
+                    "at": a.at,
+                    "signed": a.signed,
+                    "key_id": a.key_id,
+                }
+                for a in verified.approvals
+            ],
         },
         lambda: (
             f"verified release {verified.version} (#{verified.release_sequence}) of KB "
-            f"{verified.kb_id}: {len(verified.signers)} trusted signature(s){note}"
+            f"{verified.kb_id}: {len(verified.signers)} trusted signature(s), "
+            f"{len(verified.signed_approvals)} signed approval(s){note}\n"
+            + "\n".join(f"  {a.text()}" for a in verified.approvals)
         ),
     )
     return 0
@@ -377,7 +410,12 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
             )
     root = read_json_file(args.root, "trust root")
     try:
-        verified = verify_release(args.release, trusted_root=root, state_file=args.state)
+        verified = verify_release(
+            args.release,
+            trusted_root=root,
+            state_file=args.state,
+            min_signed_approvals=args.min_approvals,
+        )
     except VerificationError as exc:
         # Matching against a release older than the one accepted before is a rollback: a
         # patient would get yesterday's knowledge without a word.

@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kb.errors import KbError
 from kb.model.enums import LEVEL_SCHEME
+from kb.release.approvals import CheckedApproval, check_release_approvals
 from kb.release.ctml_export import ctml_documents
 from kb.release.schema import RELEASE_VERSION_PATTERN, schema_bytes
 from kb.release.signing import (
@@ -131,6 +132,13 @@ class VerifiedRelease:
     trust_root: TrustRoot  # the root the release verified under (re-pin it if rotated)
     root_rotated: bool
     signers: frozenset[str]
+    # Each approval the release was cut on, its signature and certificate checked with the
+    # trust root (kb.release.approvals); unsigned ones are listed and never count.
+    approvals: tuple[CheckedApproval, ...] = ()
+
+    @property
+    def signed_approvals(self) -> tuple[CheckedApproval, ...]:
+        return tuple(approval for approval in self.approvals if approval.signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,9 +607,14 @@ def verify_release(
     state_file: Path | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    min_signed_approvals: int = 0,
 ) -> VerifiedRelease:
     """Verify a release folder offline against a pinned trust root (an envelope, or a
     `TrustRoot`). Raises ReleaseVerificationError with a `Reason` on the first failed check.
+
+    Every signed approval the release carries is checked with the root (kb.release.approvals):
+    one that does not hold fails the release. `min_signed_approvals` is how many must hold
+    (`kb release cut` always includes at least one; a release built outside a KB has none).
 
     With `state_file`, the release must come after the one last accepted (its sequence above
     that one's, its previous_release_digest that one's digest), and on success it is recorded
@@ -609,7 +622,9 @@ def verify_release(
     """
     path = Path(path)
     try:
-        return _verify(path, trusted_root, state_file, now, progress)
+        return _verify(
+            path, trusted_root, state_file, now, progress, min_signed_approvals=min_signed_approvals
+        )
     except ReleaseVerificationError:
         raise
     except VerificationError as exc:
@@ -626,6 +641,8 @@ def _verify(
     state_file: Path | None,
     now: dt.datetime | None,
     progress: Progress | None,
+    *,
+    min_signed_approvals: int,
 ) -> VerifiedRelease:
     envelope_path = path / ENVELOPE_FILE
     if not envelope_path.is_file():
@@ -670,6 +687,16 @@ def _verify(
             f"payload/kb.json is KB version {kb_json.get('kb_version')!r}, "
             f"the statement says {predicate.get('kb_version')!r}",
         )
+    approvals = check_release_approvals(
+        predicate, kb_json_sha256=subjects[f"{PAYLOAD_DIR}/kb.json"], root=root
+    )
+    signed = sum(approval.signed for approval in approvals)
+    if signed < min_signed_approvals:
+        raise _fail(
+            Reason.TOO_FEW_APPROVALS,
+            f"the release carries {signed} signed approval(s) that verify with the trust root; "
+            f"{min_signed_approvals} required",
+        )
     if progress:
         progress(3, 4)
     if state_file is not None:
@@ -689,6 +716,7 @@ def _verify(
         trust_root=root,
         root_rotated=rotated,
         signers=signers,
+        approvals=tuple(approvals),
     )
 
 

@@ -83,6 +83,8 @@ class Reason(StrEnum):
     ROOT_EXPIRED = "root_expired"
     ROOT_MISMATCH = "root_mismatch"
     ROOT_ROTATION_INVALID = "root_rotation_invalid"
+    BAD_APPROVAL = "bad_approval"
+    TOO_FEW_APPROVALS = "too_few_approvals"
 
 
 class VerificationError(KbError):

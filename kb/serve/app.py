@@ -65,6 +65,7 @@ def new_holder(config: ServeConfig) -> ReleaseHolder:
         state_file=Path(config.state),
         on_swap=swapped,
         on_reject=lambda reason: metrics.REJECTED.labels(reason).inc(),
+        min_signed_approvals=config.min_signed_approvals,
     )
 
 

@@ -57,6 +57,9 @@ class ServeConfig:
     replay_cache_size: int = 100_000
     fhir_timeout_s: float = 10.0
     fhir_max_bytes: int = 16 * 1024 * 1024
+    # Signed approvals a release must carry, each checked with the trust root (a holder of the
+    # release key alone cannot add one). `kb release create` always includes at least one.
+    min_signed_approvals: int = 1
 
     def __post_init__(self) -> None:
         for digest in self.match_token_sha256:
@@ -66,6 +69,8 @@ class ServeConfig:
             raise ConfigError("give a release (--release) or a place to watch (--watch)")
         if self.max_body_bytes <= 0:
             raise ConfigError("max_body_bytes must be positive")
+        if self.min_signed_approvals < 0:
+            raise ConfigError("min_signed_approvals must be 0 or more")
 
     @property
     def base_url(self) -> str:

@@ -167,8 +167,10 @@ class ReleaseHolder:
         state_file: Path,
         on_swap: Callable[[LoadedRelease], None] | None = None,
         on_reject: Callable[[str], None] | None = None,
+        min_signed_approvals: int = 1,
     ) -> None:
         self._root = read_json_file(Path(root_file), "trust root")
+        self._min_signed_approvals = min_signed_approvals
         self._state = Path(state_file)
         self._lock = threading.Lock()
         self._current: LoadedRelease | None = None
@@ -236,7 +238,12 @@ class ReleaseHolder:
             best: VerifiedRelease | None = None
             for path, key in untried:
                 try:
-                    verified = verify_release(path, trusted_root=self._root, state_file=trial_state)
+                    verified = verify_release(
+                        path,
+                        trusted_root=self._root,
+                        state_file=trial_state,
+                        min_signed_approvals=self._min_signed_approvals,
+                    )
                 except VerificationError as exc:
                     reason = f"{exc.reason_code.value}: {exc}"
                     self._refuse(key, reason, rejected)
