@@ -13,8 +13,10 @@ plain data and is shown as a table (record, field, base / theirs / ours or messa
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +34,19 @@ from PySide6.QtGui import QAction, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QGroupBox,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
+    QTabWidget,
+    QTextBrowser,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -76,6 +81,7 @@ from kb.review.changes import (
     submit_change_set,
     withdraw_change_set,
 )
+from kb.review.comments import CommentRow, add_comment, list_comments
 from kb.review.effects import PatientEffect, load_patients, match_effects
 from kb.review.users import Actor, Permission, why_not
 from kb.storage.db import Kb
@@ -88,7 +94,8 @@ HUMAN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2  # "header" | "changed" | "same" | "created" | "deleted"
 PATIENT_DIR = Path(__file__).resolve().parent.parent / "resources" / "patients"
 _OP_WORDS = {ChangeOp.CREATE: "new", ChangeOp.UPDATE: "changed", ChangeOp.DELETE: "deleted"}
-_MAX_CELL = 160
+# Rows sized to their wrapped text, at most this many (sizing is per row, on the UI thread).
+_SIZED_ROWS = 400
 # A 100,000-row import is one change set: side by side, the first few thousand records say what
 # it does, and building rows (and table spans) for all of them would stall the UI thread.
 MAX_SHOWN_CHANGES = 2000
@@ -134,6 +141,7 @@ class ChangeSetDetail:
     titles: Mapping[str, str]
     main_fields: Mapping[str, Mapping[str, Any]]
     current_version: int
+    comments: tuple[CommentRow, ...] = ()
 
 
 def record_titles(
@@ -170,7 +178,8 @@ def load_change_set_detail(session: Session, key: str) -> ChangeSetDetail:
             references.update(referenced_ids(change.record_type, main[change.human_id]))
     titles = record_titles(session, named)
     titles.update(reference_titles(session, references - titles.keys()))
-    return ChangeSetDetail(change_set, titles, main, current_version(session))
+    comments = tuple(list_comments(session, change_set.id))
+    return ChangeSetDetail(change_set, titles, main, current_version(session), comments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +198,18 @@ class ActionOutcome:
         return not (self.conflicts or self.problems)
 
 
-def run_action(kb: Kb, actor: Actor, action: str, key: str, reason: str = "") -> ActionOutcome:
+def run_action(
+    kb: Kb,
+    actor: Actor,
+    action: str,
+    key: str,
+    reason: str = "",
+    *,
+    returned: Mapping[str, str] | None = None,
+) -> ActionOutcome:
     """One review action in one unit of work. Conflicts and validation problems come back as
-    data (the transaction rolled back); any other refusal raises its KbError."""
+    data (the transaction rolled back); any other refusal raises its KbError. `returned`
+    (record -> reason) approves in part: those changes go back to the author."""
     try:
         with kb.unit_of_work() as session:
             match action:
@@ -205,7 +223,9 @@ def run_action(kb: Kb, actor: Actor, action: str, key: str, reason: str = "") ->
                     row = reject_change_set(session, actor=actor, change_set_id=key, reason=reason)
                     return ActionOutcome(action, row)
                 case "approve":
-                    merge = approve_change_set(session, actor=actor, change_set_id=key)
+                    merge = approve_change_set(
+                        session, actor=actor, change_set_id=key, reason=reason, returned=returned
+                    )
                     return ActionOutcome(action, merge=merge)
                 case "rebase":
                     rebase = rebase_change_set(session, actor=actor, change_set_id=key)
@@ -253,8 +273,30 @@ def refusals(change_set: ChangeSetRow, actor: Actor | None) -> dict[str, str | N
 # --- formatting ------------------------------------------------------------------------------
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def word_diff_html(before: str, after: str, tints: Mapping[str, str]) -> str:
+    """Before and after as one wrapped text, word by word: words taken out struck through on
+    the deleted tint, words put in on the created tint, the rest as it was."""
+    old, new = _WORDS.findall(before), _WORDS.findall(after)
+    parts: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append(html.escape("".join(old[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(
+                f'<span style="background-color:{tints["deleted"]};color:{tints["lost"]};'
+                f'text-decoration:line-through">{html.escape("".join(old[i1:i2]))}</span>'
+            )
+        if j2 > j1:
+            parts.append(
+                f'<span style="background-color:{tints["created"]};color:{tints["gained"]}">'
+                f"{html.escape(''.join(new[j1:j2]))}</span>"
+            )
+    return "".join(parts)
 
 
 def display_value(rtype: RecordType, name: str, value: Any, titles: Mapping[str, str]) -> str:
@@ -376,17 +418,68 @@ class ChangeSetDiffModel(ReadOnlyTableModel):
 
     HEADERS = ("Field", "Before", "After")
 
+    decisions_changed = Signal()  # a change was ticked (accepted) or unticked (turned down)
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[DiffRow] = []
         self.base_version: int | None = None
+        self.merged_version: int | None = None
+        self.status: ChangeSetStatus | None = None
+        # While a reviewer may decide: each change's header carries a tick, on by default.
+        self.decidable = False
+        self.turned_down: set[str] = set()
         self.colours = colours(False)
 
-    def set_rows(self, rows: Sequence[DiffRow], base_version: int | None) -> None:
+    def set_rows(
+        self,
+        rows: Sequence[DiffRow],
+        base_version: int | None,
+        *,
+        status: ChangeSetStatus | None = None,
+        merged_version: int | None = None,
+        decidable: bool = False,
+    ) -> None:
         self.beginResetModel()
         self.rows = list(rows)
         self.base_version = base_version
+        self.status, self.merged_version = status, merged_version
+        if not decidable:
+            self.turned_down = set()
+        else:
+            self.turned_down &= {row.human_id for row in self.rows}
+        self.decidable = decidable
         self.endResetModel()
+        emit(self.headerDataChanged, Qt.Orientation.Horizontal, 0, 2)
+
+    def changes_shown(self) -> list[str]:
+        return [row.human_id for row in self.rows if row.kind == "header"]
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if (
+            self.decidable
+            and index.isValid()
+            and index.column() == 0
+            and self.rows[index.row()].kind == "header"
+        ):
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.CheckStateRole or not self.decidable or not index.isValid():
+            return False
+        row = self.rows[index.row()]
+        if row.kind != "header" or index.column() != 0:
+            return False
+        accepted = Qt.CheckState(value) == Qt.CheckState.Checked
+        if accepted:
+            self.turned_down.discard(row.human_id)
+        else:
+            self.turned_down.add(row.human_id)
+        emit(self.dataChanged, index, index)
+        emit(self.decisions_changed)
+        return True
 
     def set_dark(self, dark: bool) -> None:
         self.colours = colours(dark)
@@ -404,15 +497,27 @@ class ChangeSetDiffModel(ReadOnlyTableModel):
             return row.human_id
         if role == KIND_ROLE:
             return row.kind
+        if role == Qt.ItemDataRole.CheckStateRole:
+            if not (self.decidable and row.kind == "header" and column == 0):
+                return None
+            turned_down = row.human_id in self.turned_down
+            return Qt.CheckState.Unchecked if turned_down else Qt.CheckState.Checked
+        if role == Qt.ItemDataRole.ToolTipRole and row.kind == "header" and self.decidable:
+            return (
+                "Ticked: accepted with the rest. Untick to turn this change down: it goes back "
+                "to the author in a new draft, with your reason."
+            )
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if row.kind == "header":
                 if column != 0:
                     return None
-                return f"{_OP_WORDS[row.op]}   {row.label}"
+                down = "   (turned down)" if row.human_id in self.turned_down else ""
+                return f"{_OP_WORDS[row.op]}   {row.label}{down}"
             text = (row.label, row.before, row.after)[column]
             if row.kind == "deleted" and column == 2:
                 text = "deleted"
-            return _short(text) if role == Qt.ItemDataRole.DisplayRole else text
+            # Whole, never cut: long text wraps in its row, and the pane below diffs it by word.
+            return text
         if role == Qt.ItemDataRole.BackgroundRole:
             if row.kind == "header":
                 return QColor(self.colours["header"])
@@ -454,6 +559,10 @@ class ChangeSetDiffModel(ReadOnlyTableModel):
         if section == 1 and self.base_version is not None:
             return f"Before (main line at version {self.base_version})"
         if section == 2:
+            if self.merged_version is not None:
+                return f"After (merged in version {self.merged_version})"
+            if self.status in (ChangeSetStatus.REJECTED, ChangeSetStatus.WITHDRAWN):
+                return f"After (proposed; {self.status.value}, never merged)"
             return "After (if approved)"
         return self.HEADERS[section]
 
@@ -587,6 +696,82 @@ class RejectDialog(QDialog):
         return self.reason.toPlainText().strip()
 
 
+class ApproveDialog(QDialog):
+    """Approve with a reason kept with the decision (optional), or — when some changes are
+    turned down — with the reason they go back to the author for (then required)."""
+
+    def __init__(
+        self,
+        change_set: str,
+        *,
+        version: int,
+        counts: str,
+        turned_down: Sequence[str],
+        author: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("approve_dialog")
+        self.setWindowTitle(f"Approve {change_set}")
+        self.turned_down = list(turned_down)
+        if self.turned_down:
+            shown = ", ".join(self.turned_down[:8]) + (" …" if len(self.turned_down) > 8 else "")
+            question = (
+                f"Merge the accepted part of {change_set} as KB version {version}, and return "
+                f"{len(self.turned_down)} change(s) to {author} in a new draft: {shown}."
+            )
+            hint = "Why are these changes turned down? The author reads this (required)."
+        else:
+            question = f"Approve {change_set} and merge it as KB version {version}? ({counts})."
+            hint = "Reason or remark, kept with the approval (optional)."
+        self.reason = QPlainTextEdit()
+        self.reason.setObjectName("reason")
+        self.reason.setPlaceholderText(hint)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Approve and return the rest" if self.turned_down else "Approve and merge")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.reason.textChanged.connect(self._check)
+        label = QLabel(question)
+        label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.buttons)
+        self.resize(520, 240)
+        self._check()
+
+    def _check(self) -> None:
+        needed = bool(self.turned_down) and not self.text()
+        self.ok.setEnabled(not needed)
+        self.ok.setToolTip("Changes turned down need a reason" if needed else "")
+
+    def text(self) -> str:
+        return self.reason.toPlainText().strip()
+
+
+def thread_html(comments: Sequence[CommentRow], tints: Mapping[str, str]) -> str:
+    """A change set's conversation, oldest first: who, when, on what, and what they said."""
+    if not comments:
+        return f'<p style="color:{tints["muted"]}">No comments yet.</p>'
+    words = {"approve": "approved", "reject": "rejected", "return": "turned down"}
+    out = []
+    for note in comments:
+        on = f" on <b>{_html(note.record)}</b>" if note.record else ""
+        kind = words.get(note.kind.value)
+        tag = f' <span style="color:{tints["muted"]}">({kind})</span>' if kind else ""
+        body = _html(note.body).replace("\n", "<br>")
+        out.append(
+            f"<p><b>{_html(note.author)}</b>{on}{tag} "
+            f'<span style="color:{tints["muted"]}">{note.at.replace("T", " ")}</span><br>'
+            f"{body}</p>"
+        )
+    return "".join(out)
+
+
 # --- the view --------------------------------------------------------------------------------
 
 
@@ -611,6 +796,8 @@ class ChangeSetView(QWidget):
     open_record = Signal(str)
     loaded = Signal(str)  # the change set now shown
     effects_loaded = Signal(str)
+
+    commented = Signal(str)  # the change set whose thread gained a comment
 
     def __init__(
         self,
@@ -689,8 +876,12 @@ class ChangeSetView(QWidget):
         self.issues_box.hide()
 
         self.model = ChangeSetDiffModel(self)
+        self.model.decisions_changed.connect(self._update_buttons)
         self.table = _table("change_set_diff", self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.selectionModel().currentRowChanged.connect(self._show_field_diff)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -715,9 +906,46 @@ class ChangeSetView(QWidget):
         effects_layout.addWidget(self.effects_status)
         effects_layout.addWidget(self.effects, 1)
 
+        # The selected field, before and after as one wrapped text diffed word by word.
+        self.field_diff = QTextBrowser()
+        self.field_diff.setObjectName("field_diff")
+        self.field_diff.setOpenLinks(False)
+        self.field_diff.setPlaceholderText(
+            "Select a field to see what changed in it, word by word."
+        )
+
+        self.thread = QTextBrowser()
+        self.thread.setObjectName("comment_thread")
+        self.comment_on = QComboBox()
+        self.comment_on.setObjectName("comment_on")
+        self.comment_text = QPlainTextEdit()
+        self.comment_text.setObjectName("comment_text")
+        self.comment_text.setPlaceholderText("Add to the conversation…")
+        self.comment_text.setFixedHeight(self.fontMetrics().height() * 3 + 12)
+        self.comment_button = QPushButton("Comment")
+        self.comment_button.setObjectName("comment_button")
+        self.comment_button.clicked.connect(self.add_comment)
+        self.comment_text.textChanged.connect(self._update_comment_button)
+        conversation = QWidget()
+        conversation.setObjectName("conversation")
+        conversation_layout = QVBoxLayout(conversation)
+        conversation_layout.addWidget(self.thread, 1)
+        on_row = QToolBar()
+        on_row.addWidget(QLabel("On: "))
+        on_row.addWidget(self.comment_on)
+        conversation_layout.addWidget(on_row)
+        conversation_layout.addWidget(self.comment_text)
+        conversation_layout.addWidget(self.comment_button, 0, Qt.AlignmentFlag.AlignRight)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("change_set_tabs")
+        self.tabs.addTab(self.field_diff, "Field, word by word")
+        self.tabs.addTab(conversation, "Conversation")
+        self.tabs.addTab(effects_box, "Effects on saved test patients")
+
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
-        self.splitter.addWidget(effects_box)
+        self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([360, 220])
@@ -752,6 +980,7 @@ class ChangeSetView(QWidget):
         self.detail = None
         self.heading.setText("Select a change set to review it.")
         self.model.set_rows([], None)
+        self._show_thread()
         self.effects_model.set_effects([])
         self.effects_status.clear()
         self._hide_issues()
@@ -762,10 +991,14 @@ class ChangeSetView(QWidget):
             return  # another change set was picked while this one loaded
         same = self.detail is not None and self.detail.change_set.id == detail.change_set.id
         self.detail = detail
+        if not same:
+            self.model.turned_down = set()
         self._show_heading()
         self._show_rows()
+        self._show_thread()
         if not same:
             self._hide_issues()
+            self.field_diff.clear()
         self._update_buttons()
         self._load_effects()
         emit(self.loaded, detail.change_set.human_id)
@@ -812,12 +1045,108 @@ class ChangeSetView(QWidget):
     def _show_rows(self) -> None:
         if self.detail is None:
             return
+        cs = self.detail.change_set
         rows = diff_rows(self.detail, unchanged=self.unchanged.isChecked())
-        self.model.set_rows(rows, self.detail.change_set.base_version)
+        self.model.set_rows(
+            rows,
+            cs.base_version,
+            status=cs.status,
+            merged_version=cs.merged_version,
+            decidable=refusals(cs, self.actor).get("approve") is None,
+        )
         self.table.clearSpans()
+        sized = 0
+        width = max(self.table.columnWidth(1), 200)
+        chars = max(width // max(self.fontMetrics().averageCharWidth(), 1), 20)
         for number, row in enumerate(rows):
             if row.kind == "header":
                 self.table.setSpan(number, 0, 1, 3)
+            elif sized < _SIZED_ROWS and max(len(row.before), len(row.after)) > chars:
+                # Long text wraps in a taller row instead of being cut.
+                self.table.resizeRowToContents(number)
+                sized += 1
+
+    def _show_field_diff(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or not 0 <= current.row() < len(self.model.rows):
+            self.field_diff.clear()
+            return
+        row = self.model.rows[current.row()]
+        tints = self.model.colours
+        title = f"<p><b>{_html(row.human_id)}</b>"
+        if row.kind == "header":
+            self.field_diff.setHtml(f"{title} — {_html(row.label)}</p>")
+            return
+        title += f" · {_html(row.label)}</p>"
+        if row.kind == "changed":
+            body = word_diff_html(row.before, row.after, tints)
+        elif row.kind == "deleted":
+            body = word_diff_html(row.before, "", tints)
+        elif row.kind == "created":
+            body = word_diff_html("", row.after, tints)
+        else:
+            body = _html(row.after)
+        self.field_diff.setHtml(f'{title}<p style="white-space:pre-wrap">{body}</p>')
+
+    # --- conversation -------------------------------------------------------------------------
+
+    def _show_thread(self) -> None:
+        comments = self.detail.comments if self.detail else ()
+        self.thread.setHtml(thread_html(comments, self.model.colours))
+        self.thread.verticalScrollBar().setValue(self.thread.verticalScrollBar().maximum())
+        chosen = self.comment_on.currentData()
+        self.comment_on.clear()
+        self.comment_on.addItem("the whole change set", None)
+        if self.detail is not None:
+            for human_id in dict.fromkeys(
+                [c.human_id for c in self.detail.change_set.changes[:MAX_SHOWN_CHANGES]]
+                + [c.record for c in comments if c.record]
+            ):
+                self.comment_on.addItem(self._record(human_id), human_id)
+        found = self.comment_on.findData(chosen)
+        self.comment_on.setCurrentIndex(max(found, 0))
+        count = len(comments)
+        self.tabs.setTabText(1, f"Conversation ({count})" if count else "Conversation")
+        self._update_comment_button()
+
+    def _update_comment_button(self) -> None:
+        reason = None
+        if self.actor is None:
+            reason = "sign in first"
+        elif self.detail is None:
+            reason = "no change set shown"
+        else:
+            reason = why_not(self.actor, Permission.EDIT)
+        self.comment_button.setEnabled(
+            reason is None and bool(self.comment_text.toPlainText().strip())
+        )
+        self.comment_text.setEnabled(reason is None)
+        self.comment_button.setToolTip(reason or "Add this to the change set's conversation")
+
+    def add_comment(self) -> None:
+        """Post the comment box's text to the thread (of the change chosen in "On:")."""
+        if self.detail is None or self.actor is None:
+            return
+        body = self.comment_text.toPlainText().strip()
+        if not body:
+            return
+        kb, actor, key = self.kb, self.actor, self.detail.change_set.id
+        record = self.comment_on.currentData()
+        name = self.detail.change_set.human_id
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> CommentRow:
+            with kb.unit_of_work() as session:
+                return add_comment(
+                    session, actor=actor, change_set_id=key, body=body, record=record
+                )
+
+        def done(_note: CommentRow) -> None:
+            self.comment_text.clear()
+            emit(self.commented, name)
+            if self.key:
+                self.load(self.key)
+
+        self.comment_button.setEnabled(False)
+        self.workers.write(f"comment on {name}", work, on_result=done, on_error=self._refused)
 
     # --- effects ------------------------------------------------------------------------------
 
@@ -888,7 +1217,26 @@ class ChangeSetView(QWidget):
             "reject": f"Send {cs.human_id} back to {cs.author} with a reason",
             "approve": f"Merge {cs.human_id} into the KB as a new version",
         }
-        for action, reason in refusals(cs, self.actor).items():
+        refused = refusals(cs, self.actor)
+        down = len(self.model.turned_down)
+        approve = self.actions_by_name["approve"]
+        if down and refused["approve"] is None:
+            kept = len(self.model.changes_shown()) - down
+            approve.setText(f"Approve {kept}, return {down}…")
+            tips["approve"] = (
+                f"Merge the ticked changes; the {down} unticked go back to {cs.author} in a new "
+                "draft with your reason"
+            )
+            if kept == 0 or len(cs.changes) > MAX_SHOWN_CHANGES:
+                refused["approve"] = (
+                    "every change is turned down: reject the change set instead"
+                    if kept == 0
+                    else "too many changes to decide one by one here: use kb changes approve "
+                    "--reject-change"
+                )
+        else:
+            approve.setText("Approve and merge")
+        for action, reason in refused.items():
             act = self.actions_by_name[action]
             act.setEnabled(reason is None)
             act.setToolTip(reason or tips[action])
@@ -905,21 +1253,26 @@ class ChangeSetView(QWidget):
             if not dialog.exec() or not dialog.text():
                 return
             reason = dialog.text()
+        turned_down = sorted(self.model.turned_down) if action == "approve" else []
         if action == "approve" and confirm:
-            answer = QMessageBox.question(
-                self,
-                "Approve and merge",
-                f"Approve {cs.human_id} “{cs.title}” and merge it into the KB as version "
-                f"{self.detail.current_version + 1}?\n\n{change_counts(cs.changes)}.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
+            dialog = ApproveDialog(
+                cs.human_id,
+                version=self.detail.current_version + 1,
+                counts=change_counts(cs.changes),
+                turned_down=turned_down,
+                author=cs.author,
+                parent=self,
             )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not dialog.exec():
                 return
+            reason = dialog.text()
+        if turned_down and not (reason or "").strip():
+            return  # kb would refuse: a change turned down needs a reason
         kb, actor, key, text = self.kb, self.actor, cs.id, reason or ""
+        returned = dict.fromkeys(turned_down, text) if turned_down else None
 
         def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> ActionOutcome:
-            return run_action(kb, actor, action, key, text)
+            return run_action(kb, actor, action, key, text, returned=returned)
 
         for act in self.actions_by_name.values():
             act.setEnabled(False)
@@ -1058,6 +1411,8 @@ class ChangeSetView(QWidget):
     def _apply_palette(self) -> None:
         dark = is_dark(self.palette())
         self.model.set_dark(dark)
+        if self.detail is not None:
+            self._show_thread()
         self.effects_model.set_dark(dark)
         link = self.palette().color(QPalette.ColorRole.Link).name()
         self.heading.setStyleSheet(f"QLabel a {{ color: {link}; }}")
@@ -1070,10 +1425,13 @@ def _past(action: str) -> str:
 def _done_text(name: str, outcome: ActionOutcome) -> str:
     if outcome.merge is not None:
         merge = outcome.merge
-        return (
+        text = (
             f"{name} approved and merged as KB version {merge.version} ({merge.updated} changed, "
             f"{merge.created} new, {merge.deleted} deleted)."
         )
+        if merge.returned:
+            text += f" The changes turned down went back to the author as {merge.returned}."
+        return text
     if outcome.rebase is not None:
         rebase = outcome.rebase
         return (

@@ -37,7 +37,14 @@ from curator.record_detail import StagedChange
 from curator.table_model import ReadOnlyTableModel
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.model.enums import ChangeOp
-from kb.review.changes import ChangeRow, ChangeSetRow, current_draft, submit_change_set
+from kb.review.changes import (
+    ChangeRow,
+    ChangeSetRow,
+    current_draft,
+    discard_change_set,
+    drop_change,
+    submit_change_set,
+)
 from kb.review.users import Actor
 from kb.storage.db import Kb
 from kb.storage.rows import reference_titles
@@ -157,14 +164,26 @@ class DraftDock(QDockWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._open)
         self.table.activated.connect(self._open)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_button())
         self.heading = QLabel("No draft yet: your first saved edit starts one.")
         self.heading.setObjectName("draft_heading")
         self.submit_button = QPushButton(icon("submit"), "Submit for review…")
         self.submit_button.setObjectName("submit_button")
         self.submit_button.setEnabled(False)
         self.submit_button.clicked.connect(self._submit)
+        self.drop_button = QPushButton(icon("undo"), "Drop change")
+        self.drop_button.setObjectName("drop_change_button")
+        self.drop_button.setToolTip("Take the selected record's change out of the draft")
+        self.drop_button.setEnabled(False)
+        self.drop_button.clicked.connect(self._drop_selected)
+        self.discard_button = QPushButton(icon("delete"), "Discard draft…")
+        self.discard_button.setObjectName("discard_button")
+        self.discard_button.setEnabled(False)
+        self.discard_button.clicked.connect(self._discard)
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
+        top.addWidget(self.drop_button)
+        top.addWidget(self.discard_button)
         top.addWidget(self.submit_button)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -200,6 +219,13 @@ class DraftDock(QDockWidget):
         draft = self.data.change_set
         enabled = draft is not None and bool(draft.changes) and self._may_submit is None
         self.submit_button.setEnabled(enabled)
+        self.discard_button.setEnabled(draft is not None and self._may_submit is None)
+        self.discard_button.setToolTip(
+            f"Give up {draft.human_id} for good (it stays on record, never merges)"
+            if draft is not None
+            else "No draft to discard"
+        )
+        self.drop_button.setEnabled(enabled and self.table.selectionModel().hasSelection())
         if self._may_submit:
             self.submit_button.setToolTip(self._may_submit)
         elif draft is None or not draft.changes:
@@ -263,3 +289,71 @@ class DraftDock(QDockWidget):
             emit(self.submitted, human_id)
 
         self.workers.write(f"submit {change_set}", work, on_result=done, on_error=failed)
+
+    def _drop_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        change = self.model.change_at(rows[0].row()) if rows else None
+        if change is not None:
+            self.drop(change.human_id)
+
+    def drop(self, record: str) -> None:
+        """Take `record`'s change out of the draft (kb.review.changes.drop_change)."""
+        self._change_draft(
+            "drop",
+            "Not dropped",
+            lambda session, actor, key: drop_change(
+                session, actor=actor, change_set_id=key, record=record
+            ),
+        )
+
+    def _discard(self) -> None:
+        draft = self.data.change_set
+        if draft is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Discard draft",
+            f"Discard {draft.human_id} “{draft.title}” and its {len(draft.changes)} change(s)? "
+            "It stays on record as withdrawn and can never be merged.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.discard()
+
+    def discard(self) -> None:
+        """Give up the draft (kb.review.changes.discard_change_set) and read the state again."""
+        self._change_draft(
+            "discard",
+            "Not discarded",
+            lambda session, actor, key: discard_change_set(session, actor=actor, change_set_id=key),
+        )
+
+    def _change_draft(
+        self, verb: str, refused: str, change: Callable[[Session, Actor, str], object]
+    ) -> None:
+        # One write on a worker, then the draft read again for the dock.
+        draft = self.data.change_set
+        if self.actor is None or draft is None:
+            return
+        kb, actor, key = self.kb, self.actor, draft.id
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> DraftData:
+            with kb.unit_of_work() as session:
+                change(session, actor, key)
+            with kb.read() as session:
+                return load_draft(session, actor)
+
+        self.workers.write(
+            f"{verb} {draft.human_id}",
+            work,
+            on_result=self._arrived,
+            on_error=lambda failure: self._warn(refused, failure),
+        )
+
+    def _warn(self, title: str, failure: TaskFailure) -> None:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(title)
+        box.setText(failure.message)
+        box.open()

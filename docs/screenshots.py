@@ -249,6 +249,98 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
         kb.close()
 
 
+def review_conversation_screens(out: Path, settings: object, theme: object) -> None:
+    """At 1280x720: a long description diffed word by word, the conversation with a change
+    ticked off (to go back to its author), the header after the merge, and the draft dock's
+    drop / discard (curator/change_set_view.py, draft_dock.py). Uses its own demo KB."""
+    from curator.main_window import MainWindow
+    from curator.review_view import ReviewHooks
+    from kb.review.changes import approve_change_set, open_draft, submit_change_set
+    from kb.review.comments import add_comment
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    small = (1280, 720)
+    with tempfile.TemporaryDirectory() as scratch:
+        kb = open_kb(build_kb(Path(scratch)))
+        with kb.read() as session:
+            people = {
+                name: authenticate(session, name=name, password=f"demo-{name}")
+                for name in ("curator", "reviewer", "reviewer2")
+            }
+        old = (
+            "Osimertinib improved progression-free survival over gefitinib or erlotinib as "
+            "first-line treatment of EGFR exon 19 deletion or L858R non-small cell lung cancer "
+            "in the phase 3 FLAURA trial (median 18.9 against 10.2 months)."
+        )
+        new = old.replace("phase 3 FLAURA trial", "randomised phase 3 FLAURA trial, with longer "
+                          "overall survival (38.6 against 31.8 months)").replace(
+                              "(median 18.9", "(median PFS 18.9")  # fmt: skip
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=people["reviewer2"], title="FLAURA wording")
+            draft.update("AS-00001", {"description": old})
+            first = draft.human_id
+        with kb.unit_of_work() as session:
+            submit_change_set(session, actor=people["reviewer2"], change_set_id=first)
+        with kb.unit_of_work() as session:
+            approve_change_set(session, actor=people["reviewer"], change_set_id=first)
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=people["curator"], title="FLAURA overall survival")
+            draft.update("AS-00001", {"description": new, "evidence_level": "1"})
+            draft.update("TH-00001", {"value": "16"})
+            draft.delete("AS-00055")
+            ours = draft.human_id
+        with kb.unit_of_work() as session:
+            add_comment(session, actor=people["curator"], change_set_id=ours,
+                        body="OS figures from the 2020 NEJM update.", record="AS-00001")
+            submit_change_set(session, actor=people["curator"], change_set_id=ours)
+        with kb.unit_of_work() as session:
+            add_comment(session, actor=people["reviewer"], change_set_id=ours,
+                        body="Why delete AS-00055? It is still in the NCCN guideline.",
+                        record="AS-00055")  # fmt: skip
+
+        window = MainWindow(kb, people["reviewer"], settings=settings, theme=theme,  # type: ignore[arg-type]
+                            start_view="assertion", owns_kb=False)  # fmt: skip
+        window.resize(*small)
+        window.show()
+        wait_for(lambda: window.records.model.rowCount() > 0)
+        review = window.installed(ReviewHooks).review
+        window.show_view("change_sets")
+        wait_for(lambda: review.model.row_of(ours) is not None)
+        review.show_change_set(ours)
+        view = review.view
+        wait_for(lambda: view.detail is not None and view.detail.change_set.human_id == ours)
+        row = next(i for i, r in enumerate(view.model.rows) if r.label == "Description")
+        view.table.setCurrentIndex(view.model.index(row, 2))
+        view.splitter.setSizes([330, 230])
+        save(window, out, "review-word-diff")
+
+        header = next(i for i, r in enumerate(view.model.rows) if r.human_id == "AS-00055")
+        view.model.setData(view.model.index(header, 0), 0, 10)  # Qt.CheckStateRole: untick
+        view.tabs.setCurrentIndex(1)
+        view.comment_text.setPlainText("Agreed on FLAURA; the deletion goes back to you.")
+        save(window, out, "review-conversation")
+
+        view.request("approve", reason="Keep AS-00055: NCCN still lists it.", confirm=False)
+        wait_for(lambda: view.detail is not None and view.detail.change_set.merged_version)
+        view.tabs.setCurrentIndex(1)
+        save(window, out, "review-merged")
+        window.close()
+        window.workers.wait()
+
+        curator = MainWindow(kb, people["curator"], settings=settings, theme=theme,  # type: ignore[arg-type]
+                             start_view="assertion", owns_kb=False)  # fmt: skip
+        curator.resize(*small)
+        curator.show()
+        dock = curator.draft_dock
+        wait_for(lambda: dock.data.change_set is not None)
+        dock.table.selectRow(0)
+        save(curator, out, "draft-dock-drop-discard")
+        curator.close()
+        curator.workers.wait()
+        kb.close()
+
+
 def import_trials_sandbox_screens(out: Path, settings: object, theme: object) -> None:
     """The import wizard (first rows and mapping; the dry run with a located error), the
     registry check against a local stand-in for ClinicalTrials.gov, and the matching sandbox
@@ -466,6 +558,7 @@ def main() -> int:
         window.close()
         release_screens(url, folder, args.out, settings, theme)
         review_screens(args.out, settings, theme)
+        review_conversation_screens(args.out, settings, theme)
         import_trials_sandbox_screens(args.out, settings, theme)
     return 0
 

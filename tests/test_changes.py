@@ -11,14 +11,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from kb.errors import KbError
-from kb.model.enums import ApprovalMeaning, ChangeSetStatus, RecordType, Role
+from kb.model.enums import ApprovalMeaning, ChangeOp, ChangeSetStatus, CommentKind, RecordType, Role
 from kb.model.records import get_record, list_records
-from kb.review.audit import verify_chain
+from kb.review.audit import list_events, verify_chain
 from kb.review.changes import (
     ConflictError,
     ValidationFailed,
     approve_change_set,
     current_draft,
+    discard_change_set,
+    drop_change,
     get_change_set,
     open_draft,
     rebase_change_set,
@@ -26,6 +28,7 @@ from kb.review.changes import (
     submit_change_set,
     withdraw_change_set,
 )
+from kb.review.comments import add_comment, list_comments
 from kb.review.users import (
     Actor,
     AuthenticationError,
@@ -390,3 +393,166 @@ def test_concurrent_merges_never_lose_an_update(
         assert get_record(s, "AS-00002").fields["evidence_level"] == expected
         assert current_version(s) == 2
         assert verify_chain(s).ok
+
+
+def test_drop_one_change_and_discard_a_draft(demo_kb: Kb, team: Team) -> None:
+    with demo_kb.unit_of_work() as s:
+        editor = open_draft(s, actor=team.cara, title="three edits")
+        editor.update("DR-00001", {"ncit_code": "C111"})
+        editor.update("DR-00002", {"ncit_code": "C222"})
+        drug = editor.create(RecordType.DRUG, {"name": "dropme-tinib"})
+        cs = editor.human_id
+    with (
+        pytest.raises(PermissionDenied, match="another curator's draft"),
+        demo_kb.unit_of_work() as s,
+    ):
+        drop_change(s, actor=team.carl, change_set_id=cs, record="DR-00001")
+    with pytest.raises(KbError, match="has no change of DR-00003"), demo_kb.unit_of_work() as s:
+        drop_change(s, actor=team.cara, change_set_id=cs, record="DR-00003")
+    with demo_kb.unit_of_work() as s:
+        row = drop_change(s, actor=team.cara, change_set_id=cs, record="dr-00001")
+        assert [c.human_id for c in row.changes] == ["DR-00002", drug]
+        row = drop_change(s, actor=team.cara, change_set_id=cs, record=drug)
+        assert [c.human_id for c in row.changes] == ["DR-00002"]
+    with demo_kb.read() as s:
+        assert [c.human_id for c in get_change_set(s, cs).changes] == ["DR-00002"]
+        dropped = [e for e in list_events(s, subject="DR-00001") if e.action == "change.discard"]
+        assert dropped and dropped[0].actor == "cara"
+    # A submitted change set is withdrawn before it is discarded; a draft is not "withdrawn".
+    _submit(demo_kb, team.cara, cs)
+    with pytest.raises(KbError, match="withdraw it to a draft first"), demo_kb.unit_of_work() as s:
+        discard_change_set(s, actor=team.cara, change_set_id=cs)
+    with demo_kb.unit_of_work() as s:
+        withdraw_change_set(s, actor=team.cara, change_set_id=cs)
+    with pytest.raises(KbError, match=r"already a draft; .*discard"), demo_kb.unit_of_work() as s:
+        withdraw_change_set(s, actor=team.cara, change_set_id=cs)
+    with pytest.raises(PermissionDenied, match="only the author"), demo_kb.unit_of_work() as s:
+        discard_change_set(s, actor=team.carl, change_set_id=cs)
+    with demo_kb.unit_of_work() as s:
+        row = discard_change_set(s, actor=team.cara, change_set_id=cs, reason="started over")
+    assert row.status is ChangeSetStatus.WITHDRAWN
+    with demo_kb.read() as s:
+        assert current_draft(s, team.cara) is None
+        event = list_events(s, subject=cs)[0]
+        assert (event.action, event.details["reason"]) == ("change_set.discard", "started over")
+        assert verify_chain(s).ok
+    with pytest.raises(KbError, match="only a draft can be edited"), demo_kb.unit_of_work() as s:
+        open_draft(s, actor=team.cara, change_set_id=cs)
+
+
+def test_comment_threads_and_decision_reasons(demo_kb: Kb, team: Team) -> None:
+    cs = _edit(demo_kb, team.cara, "DR-00001", ncit_code="C111")
+    with demo_kb.unit_of_work() as s:
+        add_comment(s, actor=team.cara, change_set_id=cs, body="From the FDA label")
+        add_comment(
+            s, actor=team.cara, change_set_id=cs, record="DR-00001", body="NCIt updated in 2026"
+        )
+        with pytest.raises(KbError, match="has no change of DR-00002"):
+            add_comment(s, actor=team.cara, change_set_id=cs, record="DR-00002", body="x")
+        with pytest.raises(KbError, match="needs some text"):
+            add_comment(s, actor=team.cara, change_set_id=cs, body="   ")
+    with pytest.raises(PermissionDenied), demo_kb.unit_of_work() as s:
+        add_comment(s, actor=team.rm, change_set_id=cs, body="release managers do not review")
+    _submit(demo_kb, team.cara, cs)
+    with pytest.raises(KbError, match="needs a reason"), demo_kb.unit_of_work() as s:
+        reject_change_set(s, actor=team.rita, change_set_id=cs, reason="")
+    with demo_kb.unit_of_work() as s:
+        approve_change_set(s, actor=team.rita, change_set_id=cs, reason="Checked against NCIt")
+    with demo_kb.read() as s:
+        thread = list_comments(s, cs)
+        assert [(c.author, c.kind, c.record, c.body) for c in thread] == [
+            ("cara", CommentKind.COMMENT, None, "From the FDA label"),
+            ("cara", CommentKind.COMMENT, "DR-00001", "NCIt updated in 2026"),
+            ("rita", CommentKind.APPROVE, None, "Checked against NCIt"),
+        ]
+        assert [c.body for c in list_comments(s, record="DR-00001")] == ["NCIt updated in 2026"]
+        events = list_events(s, subject=cs)
+        approve = next(e for e in events if e.action == "change_set.approve")
+        assert approve.details["reason"] == "Checked against NCIt"
+        assert sum(e.action == "change_set.comment" for e in events) == 3
+        assert verify_chain(s).ok
+    second = _edit(demo_kb, team.carl, "DR-00002", ncit_code="C0")
+    _submit(demo_kb, team.carl, second)
+    with demo_kb.unit_of_work() as s:
+        reject_change_set(s, actor=team.rex, change_set_id=second, reason="C0 is not a code")
+    with demo_kb.read() as s:
+        (comment,) = list_comments(s, second)
+    assert (comment.author, comment.kind, comment.body) == (
+        "rex",
+        CommentKind.REJECT,
+        "C0 is not a code",
+    )
+
+
+def test_accept_in_part_returns_the_rest_to_the_author(demo_kb: Kb, team: Team) -> None:
+    with demo_kb.unit_of_work() as s:
+        editor = open_draft(s, actor=team.cara, title="two drugs")
+        editor.update("DR-00001", {"ncit_code": "C111"})
+        editor.update("DR-00002", {"ncit_code": "C222"})
+        drug = editor.create(RecordType.DRUG, {"name": "partial-tinib"})
+        cs = editor.human_id
+    _submit(demo_kb, team.cara, cs)
+    for returned, message in (
+        ({"DR-00002": ""}, "needs a reason: DR-00002"),
+        ({"DR-00009": "no"}, "has no change of DR-00009"),
+        ({"DR-00001": "a", "DR-00002": "b", drug: "c"}, "reject the change set instead"),
+    ):
+        with pytest.raises(KbError, match=message), demo_kb.unit_of_work() as s:
+            approve_change_set(s, actor=team.rex, change_set_id=cs, returned=returned)
+    with demo_kb.unit_of_work() as s:
+        result = approve_change_set(
+            s,
+            actor=team.rex,
+            change_set_id=cs,
+            reason="DR-00001 and the new drug are right",
+            returned={"DR-00002": "C222 is a retired NCIt code"},
+        )
+    assert result.version == 2 and (result.updated, result.created) == (1, 1)
+    assert result.returned is not None
+    with demo_kb.read() as s:
+        assert get_record(s, "DR-00001").fields["ncit_code"] == "C111"
+        assert get_record(s, "DR-00002").fields["ncit_code"] != "C222"
+        assert get_record(s, drug).fields["name"] == "partial-tinib"
+        merged = get_change_set(s, cs)
+        assert merged.status is ChangeSetStatus.MERGED
+        assert {c.human_id for c in merged.changes} == {"DR-00001", drug}
+        back = get_change_set(s, result.returned)
+        assert (back.status, back.author) == (ChangeSetStatus.DRAFT, "cara")
+        assert back.base_version == 1 and "returned from " + cs in back.title
+        assert [(c.op, c.human_id, c.fields) for c in back.changes] == [
+            (ChangeOp.UPDATE, "DR-00002", {"ncit_code": "C222"})
+        ]
+        (why,) = list_comments(s, result.returned)
+        assert (why.author, why.record, why.kind) == ("rex", "DR-00002", CommentKind.RETURN)
+        assert "C222 is a retired NCIt code" in why.body
+        kinds = [(c.kind, c.record) for c in list_comments(s, cs)]
+        assert kinds == [(CommentKind.RETURN, "DR-00002"), (CommentKind.APPROVE, None)]
+        assert verify_chain(s).ok
+        assert current_draft(s, team.cara) == back
+    # The author can fix and resubmit the returned draft; it merges on its own.
+    with demo_kb.unit_of_work() as s:
+        editor = open_draft(s, actor=team.cara, change_set_id=result.returned)
+        editor.update("DR-00002", {"ncit_code": "C333"})
+    with demo_kb.unit_of_work() as s:
+        rebase_change_set(s, actor=team.cara, change_set_id=result.returned)
+    _submit(demo_kb, team.cara, result.returned)
+    with demo_kb.unit_of_work() as s:
+        assert approve_change_set(s, actor=team.rita, change_set_id=result.returned).version == 3
+
+
+def test_accepting_a_part_that_needs_a_returned_creation_is_refused(
+    demo_kb: Kb, team: Team
+) -> None:
+    with demo_kb.unit_of_work() as s:
+        editor = open_draft(s, actor=team.cara, title="drug and therapy")
+        drug = editor.create(RecordType.DRUG, {"name": "needed-tinib"})
+        therapy = editor.create(RecordType.THERAPY, {"name": "Needed", "drugs": [drug]})
+        cs = editor.human_id
+    _submit(demo_kb, team.cara, cs)
+    with pytest.raises(ValidationFailed) as caught, demo_kb.unit_of_work() as s:
+        approve_change_set(s, actor=team.rita, change_set_id=cs, returned={drug: "not yet"})
+    assert caught.value.problems[0].record == therapy
+    with demo_kb.read() as s:  # nothing was written: the change set is whole and submitted
+        row = get_change_set(s, cs)
+        assert row.status is ChangeSetStatus.SUBMITTED and len(row.changes) == 2
+        assert current_version(s) == 1 and list_comments(s, cs) == []

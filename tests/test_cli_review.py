@@ -147,3 +147,50 @@ def test_admin_adds_user_with_password_from_stdin(tmp_path: Path) -> None:
     with sqlite3.connect(path) as raw:
         dump = "\n".join(raw.iterdump())
     assert "nora-secret-1" not in dump and "demo-admin" not in dump
+
+
+def test_drop_discard_comment_and_approve_in_part(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    run = lambda user, *args: kb(capsys, monkeypatch, db, user, *args)  # noqa: E731
+    code, out, _ = run("curator", "edit", "DR-00001", "ncit_code=C111", "--format", "json")
+    cs = json.loads(out)["change_set"]
+    assert run("curator", "edit", "DR-00002", "ncit_code=C222")[0] == 0
+    assert run("curator", "edit", "DR-00003", "ncit_code=C333")[0] == 0
+    code, out, _ = run("curator", "changes", "drop", cs, "dr-00003")
+    assert code == 0 and "dropped the change of DR-00003" in out and "2 change(s) left" in out
+    code, _, err = run("curator", "changes", "drop", cs, "DR-00003")
+    assert code == 1 and "has no change of DR-00003" in err
+    code, out, _ = run("curator", "changes", "comment", cs, "see the label", "--record", "DR-00001")
+    assert code == 0 and "(DR-00001)" in out
+    assert run("curator", "changes", "submit", cs)[0] == 0
+    code, _, err = run("reviewer", "changes", "approve", cs, "--reject-change", "DR-00002")
+    assert code == 1 and "needs a reason: DR-00002" in err
+    code, out, _ = run(
+        "reviewer",
+        "changes",
+        "approve",
+        cs,
+        "--reason",
+        "first one checked",
+        "--reject-change",
+        "DR-00002=retired code",
+        "--format",
+        "json",
+    )
+    assert code == 0, out
+    merged = json.loads(out)
+    assert merged["version"] == 2 and merged["updated"] == 1
+    back = merged["returned_to"]
+    code, out, _ = run("curator", "changes", "show", back)
+    assert "draft" in out and "update DR-00002" in out
+    assert f"on DR-00002 [return]: Returned from {cs}: retired code" in out
+    code, out, _ = run("curator", "changes", "show", cs)
+    assert "on DR-00001: see the label" in out and "[approve]: first one checked" in out
+    # The returned draft is given up: it leaves the author's drafts.
+    code, _, err = run("curator", "changes", "withdraw", back)
+    assert code == 1 and "already a draft" in err and "kb changes discard" in err
+    code, out, _ = run("curator", "changes", "discard", back)
+    assert code == 0 and f"discarded {back}" in out
+    code, out, _ = run("curator", "changes", "list", "--mine", "--status", "draft")
+    assert back not in out

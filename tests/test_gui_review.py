@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from curator.change_set_view import (
     HUMAN_ID_ROLE,
     KIND_ROLE,
+    ApproveDialog,
     ChangeSetDetail,
     ChangeSetDiffModel,
     ChangeSetView,
@@ -22,12 +23,20 @@ from curator.change_set_view import (
     RejectDialog,
     diff_rows,
     load_change_set_detail,
+    word_diff_html,
 )
 from curator.main_window import MainWindow
 from curator.review_view import ChangeSetListModel, ReviewHooks, ReviewPage, load_queue
 from curator.settings import Settings
 from kb.model.enums import ChangeSetStatus, RecordType, Role
-from kb.review.changes import approve_change_set, open_draft, submit_change_set
+from kb.review.changes import (
+    approve_change_set,
+    current_draft,
+    get_change_set,
+    open_draft,
+    submit_change_set,
+)
+from kb.review.comments import list_comments
 from kb.review.effects import load_patients, match_effects
 from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
@@ -284,7 +293,8 @@ def test_a_second_reviewer_approves_and_the_tables_refresh(
     assert "TMB >= 10" in str(window.records.model.index(row, 1).data())
     view = open_review(qtbot, window, name).view
     assert view.buttons["approve"].isEnabled()
-    answer_next_dialog(qtbot, lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    assert view.model.headerData(2, Qt.Orientation.Horizontal) == "After (if approved)"
+    answer_next_dialog(qtbot, lambda dialog: dialog.ok.click())
     with qtbot.waitSignal(view.merged, timeout=10_000) as merged:
         view.buttons["approve"].click()
     assert merged.args == [2]
@@ -295,6 +305,7 @@ def test_a_second_reviewer_approves_and_the_tables_refresh(
         timeout=10_000,
     )
     assert "merged as version 2" in view.heading.text()
+    assert view.model.headerData(2, Qt.Orientation.Horizontal) == "After (merged in version 2)"
     assert not view.buttons["approve"].isEnabled()
     # Every table is read again: the thresholds show the new value.
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="threshold".__eq__):
@@ -484,3 +495,137 @@ def test_a_huge_change_set_shows_its_first_records(
         "changed   TH-00001 — TMB >= 10 mut/Mb"
     ]
     assert "Showing the first 1 of 4 changes" in view.heading.text()
+
+
+# --- review conversations, per-change decisions, long text ------------------------------------
+
+LONG_OLD = (
+    "Patients with BRAF V600E mutant metastatic melanoma who received the combination had a "
+    "longer progression-free survival than those given monotherapy in the phase 3 trial, "
+    "with a median of eleven months against seven."
+)
+LONG_NEW = (
+    LONG_OLD.replace("eleven months", "eleven point four months")
+    .replace("phase 3 trial", "randomised phase 3 COMBI-d trial")
+    .replace("against seven", "against 7.3")
+)
+
+
+def test_long_text_is_whole_and_diffed_word_by_word(qtbot, make_window, people, demo) -> None:
+    first = edit(demo, people["carl"], "AS-00001", {"description": LONG_OLD})
+    with demo.unit_of_work() as session:
+        approve_change_set(session, actor=people["rita"], change_set_id=first)
+    name = edit(demo, people["cora"], "AS-00001", {"description": LONG_NEW})
+    window = make_window(people["rex"])
+    view = open_review(qtbot, window, name).view
+    rows = rows_of(view)
+    changed = next(i for i, r in enumerate(rows) if r[0] == "changed" and r[1] == "Description")
+    assert rows[changed][2:] == (LONG_OLD, LONG_NEW)  # whole, never cut with "…"
+    assert view.table.rowHeight(changed) > view.table.verticalHeader().defaultSectionSize()
+    view.table.setCurrentIndex(view.model.index(changed, 2))
+    shown = view.field_diff.toPlainText()
+    assert "randomised" in shown and "COMBI-d" in shown and "point four" in shown
+    html = view.field_diff.toHtml()
+    assert "line-through" in html
+    # The diff marks words, not whole texts.
+    diff = word_diff_html(
+        "a b c d",
+        "a x c d",
+        {"deleted": "#f00", "created": "#0f0", "lost": "#a00", "gained": "#0a0"},
+    )
+    assert (
+        diff.startswith("a ")
+        and diff.endswith(" c d")
+        and ">b</span>" in diff
+        and ">x</span>" in diff
+    )
+
+
+def test_comment_thread_and_a_reason_with_the_approval(qtbot, make_window, people, demo) -> None:
+    name = stage(demo, people["cora"])
+    window = make_window(people["rex"])
+    view = open_review(qtbot, window, name).view
+    assert "No comments yet" in view.thread.toPlainText()
+    assert not view.comment_button.isEnabled()
+    view.comment_on.setCurrentIndex(view.comment_on.findData("TH-00001"))
+    view.comment_text.setPlainText("Is 16 from the label or the trial?")
+    assert view.comment_button.isEnabled()
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        view.comment_button.click()
+    assert "Is 16 from the label or the trial?" in view.thread.toPlainText()
+    assert "rex on TH-00001" in view.thread.toPlainText()
+    assert view.tabs.tabText(1) == "Conversation (1)"
+    assert view.comment_text.toPlainText() == ""
+
+    def approve_with_reason(dialog: QWidget) -> None:
+        assert isinstance(dialog, ApproveDialog) and dialog.ok.isEnabled()
+        dialog.reason.setPlainText("Matches the FDA label")
+        dialog.ok.click()
+
+    answer_next_dialog(qtbot, approve_with_reason)
+    with qtbot.waitSignal(view.merged, timeout=10_000):
+        view.buttons["approve"].click()
+    qtbot.waitUntil(lambda: "(approved)" in view.thread.toPlainText(), timeout=10_000)
+    assert "Matches the FDA label" in view.thread.toPlainText()
+    with demo.read() as session:
+        assert [c.kind.value for c in list_comments(session, name)] == ["comment", "approve"]
+
+
+def test_accept_some_changes_and_return_the_rest(qtbot, make_window, people, demo) -> None:
+    name = stage(demo, people["cora"])
+    window = make_window(people["rex"])
+    view = open_review(qtbot, window, name).view
+    model = view.model
+    assert model.decidable
+    header = next(r for r, row in enumerate(model.rows) if row.human_id == "AS-00055")
+    index = model.index(header, 0)
+    assert index.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    assert model.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert view.actions_by_name["approve"].text() == "Approve 3, return 1…"
+    assert "(turned down)" in index.data()
+
+    def decide(dialog: QWidget) -> None:
+        assert isinstance(dialog, ApproveDialog)
+        assert not dialog.ok.isEnabled()  # a change turned down needs a reason
+        dialog.reason.setPlainText("AS-00055 is still cited by the guideline")
+        assert dialog.ok.isEnabled()
+        dialog.ok.click()
+
+    answer_next_dialog(qtbot, decide)
+    with qtbot.waitSignal(view.merged, timeout=10_000):
+        view.buttons["approve"].click()
+    assert "went back to the author as CS-" in view.message.text()
+    with demo.read() as session:
+        merged = get_change_set(session, name)
+        assert "AS-00055" not in {c.human_id for c in merged.changes}
+        back = current_draft(session, people["cora"])
+        assert back is not None and [c.human_id for c in back.changes] == ["AS-00055"]
+        (why,) = list_comments(session, back.id)
+        assert "still cited by the guideline" in why.body
+    qtbot.waitUntil(lambda: not view.model.decidable, timeout=10_000)
+
+
+def test_draft_dock_drops_a_change_and_discards_the_draft(qtbot, make_window, people, demo) -> None:
+    name = stage(demo, people["cora"], submit=False)
+    window = make_window(people["cora"])
+    dock = window.draft_dock
+    qtbot.waitUntil(lambda: dock.data.change_set is not None, timeout=10_000)
+    assert dock.data.change_set.human_id == name
+    assert not dock.drop_button.isEnabled()  # nothing selected yet
+    row = next(
+        r for r in range(dock.model.rowCount()) if dock.model.change_at(r).human_id == "TH-00001"
+    )
+    dock.table.selectRow(row)
+    assert dock.drop_button.isEnabled()
+    with qtbot.waitSignal(dock.loaded, timeout=10_000):
+        dock.drop_button.click()
+    assert "TH-00001" not in {c.human_id for c in dock.data.change_set.changes}
+    assert len(dock.data.change_set.changes) == 3
+    assert dock.discard_button.isEnabled()
+    answer_next_dialog(qtbot, lambda box: box.button(box.StandardButton.Yes).click())
+    with qtbot.waitSignal(dock.loaded, timeout=10_000):
+        dock.discard_button.click()
+    assert dock.data.change_set is None and not dock.discard_button.isEnabled()
+    with demo.read() as session:
+        assert get_change_set(session, name).status is ChangeSetStatus.WITHDRAWN

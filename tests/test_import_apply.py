@@ -21,7 +21,14 @@ from kb.importing.template import export_template, template_adapter
 from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.model.orm import AuditEvent
 from kb.model.records import Ids, get_record, load_objects, record_fields
-from kb.review.changes import approve_change_set, get_change_set, open_draft, submit_change_set
+from kb.review.changes import (
+    ValidationFailed,
+    approve_change_set,
+    get_change_set,
+    open_draft,
+    rebase_change_set,
+    submit_change_set,
+)
 from kb.review.users import Actor, add_user
 from kb.storage.db import Kb, open_kb
 from tests.conftest import demo_admin
@@ -305,3 +312,52 @@ def test_the_kb_as_the_import_sees_it_is_the_kb_as_stored(team: Team) -> None:
             }
             assert kb_records(session, rtype) == stored, rtype
         assert kb_records(session, RecordType.GENE)[braf]["name"].endswith("(edited)")
+
+
+def test_rebase_links_a_record_two_imports_both_created(team: Team, tmp_path: Path) -> None:
+    """Two imports of overlapping sheets, both drafted on version 1, create the same biomarker
+    and expression: once the first merges, the second is rebased onto it (its creations become
+    links to the first's records) instead of being blocked as a duplicate."""
+    first_file = write_template_rows(tmp_path / "first.xlsx", NEW_ROWS)
+    more = {**NEW_ROWS}
+    more[RecordType.EXPRESSION] = [
+        *NEW_ROWS[RecordType.EXPRESSION],
+        (
+            None,
+            {"tree": {"op": "AND", "args": [{"biomarker": "k601e"}, {"biomarker": "BM-00002"}]}},
+        ),
+    ]
+    second_file = write_template_rows(tmp_path / "second.xlsx", more)
+    first, second = _import(team, first_file), _import(team, second_file)
+    assert first is not None and second is not None
+    with team.kb.unit_of_work() as session:
+        submit_change_set(session, actor=team.curator, change_set_id=first)
+        approve_change_set(session, actor=team.reviewer, change_set_id=first)
+    with team.kb.read() as session:
+        merged = {
+            (c.record_type, c.human_id): c.fields for c in get_change_set(session, first).changes
+        }
+        ours = get_change_set(session, second)
+    (k601e,) = [hid for (rtype, hid), f in merged.items() if "601" in str(f.get("protein_change"))]
+    (their_bx,) = [hid for rtype, hid in merged if rtype is RecordType.EXPRESSION]
+    # Before the rebase: the duplicate blocks submission, as measured in issue 18.
+    with pytest.raises(ValidationFailed, match="duplicates"), team.kb.unit_of_work() as session:
+        submit_change_set(session, actor=team.curator, change_set_id=second)
+    with team.kb.unit_of_work() as session:
+        result = rebase_change_set(session, actor=team.curator, change_set_id=second)
+    our_ids = {c.human_id: c for c in ours.changes}
+    assert len(result.linked) == 3 and result.kept == 1 and not result.conflicts
+    assert set(result.linked.values()) == {hid for _rtype, hid in merged}
+    assert set(result.linked) < set(our_ids)
+    with team.kb.read() as session:
+        (left,) = get_change_set(session, second).changes
+    assert left.op is ChangeOp.CREATE and left.human_id not in result.linked
+    # Its reference to our K601E biomarker now names the record the first import created.
+    assert {"biomarker": k601e} in left.fields["tree"]["args"]
+    assert left.human_id != their_bx
+    with team.kb.unit_of_work() as session:
+        submit_change_set(session, actor=team.curator, change_set_id=second)
+        merge = approve_change_set(session, actor=team.reviewer, change_set_id=second)
+    assert (merge.created, merge.updated) == (1, 0)
+    with team.kb.read() as session:
+        assert get_record(session, left.human_id).fields["tree"] == left.fields["tree"]

@@ -22,10 +22,13 @@ from kb.model.records import RecordRow, get_record, list_records
 from kb.review.audit import GENESIS, NewEvent, event_hash, list_events, record_events, verify_chain
 from kb.review.changes import (
     approve_change_set,
+    discard_change_set,
+    get_change_set,
     open_draft,
     reject_change_set,
     submit_change_set,
 )
+from kb.review.comments import add_comment, list_comments
 from kb.review.users import Actor, add_user, authenticate
 from kb.review.versions import approve_version
 from kb.storage.db import Kb, open_kb
@@ -397,6 +400,71 @@ def test_change_sets_only_by_their_author_and_reviewers(team: Team) -> None:
             "(SELECT id FROM change_set WHERE human_id = :h)",
             {"h": cs},
         )
+    finally:
+        cara.close()
+
+
+def test_review_conversations_and_partial_approval_as_real_logins(team: Team) -> None:
+    """Migration 0015 on PostgreSQL: comments in one's own name only and never changed; a
+    reviewer returns part of a change set through the server; an author discards a draft."""
+    cara = team.kb("cara")
+    try:
+        actor = team.actor(cara)
+        with cara.unit_of_work() as session:
+            editor = open_draft(session, actor=actor, title="two drugs")
+            editor.update("DR-00001", {"ncit_code": "C111"})
+            editor.update("DR-00002", {"ncit_code": "C222"})
+            cs = editor.human_id
+        with cara.unit_of_work() as session:
+            add_comment(session, actor=actor, change_set_id=cs, record="DR-00002", body="why")
+            submit_change_set(session, actor=actor, change_set_id=cs)
+        # Not in another's name, and no rewriting of the thread.
+        _refused(
+            cara,
+            "INSERT INTO change_comment (change_set_id, author_id, created_at, kind, body) "
+            "SELECT id, (SELECT id FROM kb_user WHERE name = :rex), now(), 'comment', 'forged' "
+            "FROM change_set WHERE human_id = :h",
+            {"h": cs, "rex": team.logins["rex"]},
+        )
+        _refused(cara, "UPDATE change_comment SET body = 'edited'")
+        _refused(cara, "DELETE FROM change_comment")
+        # A curator cannot pull changes out of a change set through the server.
+        _refused(
+            cara,
+            "SELECT kb_return_changes((SELECT id FROM change_set WHERE human_id = :h), :me, "
+            "ARRAY(SELECT id FROM change WHERE human_id = 'DR-00002'))",
+            {"h": cs, "me": team.logins["cara"]},
+        )
+    finally:
+        cara.close()
+    rita = team.kb("rita")
+    try:
+        with rita.unit_of_work() as session:
+            result = approve_change_set(
+                session,
+                actor=team.actor(rita),
+                change_set_id=cs,
+                reason="DR-00001 checked",
+                returned={"DR-00002": "C222 is retired"},
+            )
+        assert result.version == 2 and result.updated == 1 and result.returned
+        with rita.read() as session:
+            back = get_change_set(session, result.returned)
+            assert (back.status, back.author) == (ChangeSetStatus.DRAFT, team.logins["cara"])
+            assert [c.human_id for c in back.changes] == ["DR-00002"]
+            assert [c.kind.value for c in list_comments(session, cs)] == [
+                "comment",
+                "return",
+                "approve",
+            ]
+            assert verify_chain(session).ok
+    finally:
+        rita.close()
+    cara = team.kb("cara")
+    try:
+        with cara.unit_of_work() as session:
+            row = discard_change_set(session, actor=team.actor(cara), change_set_id=back.id)
+        assert row.status is ChangeSetStatus.WITHDRAWN
     finally:
         cara.close()
 

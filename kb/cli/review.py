@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -68,14 +68,41 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     create = sub.add_parser("create")
     create.add_argument("--title", default="")
     fmt(create)
-    for name in ("submit", "withdraw", "approve", "rebase", "validate"):
+    for name in ("submit", "withdraw", "rebase", "validate"):
         command = sub.add_parser(name)
         command.add_argument("id")
         fmt(command)
+    approve = sub.add_parser(
+        "approve", help="merge a submitted change set (or, with --reject-change, a part of it)"
+    )
+    approve.add_argument("id")
+    approve.add_argument("--reason", default="", help="kept with the decision")
+    approve.add_argument(
+        "--reject-change",
+        action="append",
+        default=[],
+        metavar="RECORD[=REASON]",
+        help="turn down this record's change: it goes back to the author in a new draft with "
+        "the reason (default: --reason); repeatable",
+    )
+    fmt(approve)
     reject = sub.add_parser("reject")
     reject.add_argument("id")
     reject.add_argument("--reason", required=True)
     fmt(reject)
+    drop = sub.add_parser("drop", help="take one record's change out of your draft")
+    drop.add_argument("id")
+    drop.add_argument("record", help="the record whose staged change to drop, e.g. AS-00012")
+    fmt(drop)
+    discard = sub.add_parser("discard", help="give up your draft for good (kept on record)")
+    discard.add_argument("id")
+    discard.add_argument("--reason", default="")
+    fmt(discard)
+    comment = sub.add_parser("comment", help="add to a change set's review thread")
+    comment.add_argument("id")
+    comment.add_argument("text")
+    comment.add_argument("--record", help="on this record's change rather than the whole set")
+    fmt(comment)
 
     versions = commands.add_parser("versions", help="KB versions and their approvals")
     vsub = versions.add_subparsers(dest="versions_command", required=True, parser_class=type(user))
@@ -281,7 +308,7 @@ def _cmd_stage(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _change_set_text(row: Any) -> str:
+def _change_set_text(row: Any, thread: Sequence[Any] = ()) -> str:
     lines = [
         f"{row.human_id}  {row.status.value}  {row.title}",
         f"author {row.author}, based on version {row.base_version}"
@@ -303,6 +330,12 @@ def _change_set_text(row: Any) -> str:
                     lines.append(f"      {name}: {value!r}")
     if row.skipped:
         lines.append(f"  {len(row.skipped)} import row(s) skipped as invalid")
+    if thread:
+        lines.append("comments:")
+        for note in thread:
+            on = f" on {note.record}" if note.record else ""
+            kind = "" if note.kind.value == "comment" else f" [{note.kind.value}]"
+            lines.append(f"  {note.at} {note.author}{on}{kind}: {note.body}")
     return "\n".join(lines)
 
 
@@ -332,8 +365,16 @@ def _cmd_changes(args: argparse.Namespace, out: TextIO) -> int:
                         ),
                     )
                 elif command == "show":
+                    from kb.review.comments import list_comments
+
                     row = changes.get_change_set(session, args.id)
-                    cli.emit(args, out, row.as_json(), lambda: _change_set_text(row))
+                    thread = list_comments(session, row.id)
+                    cli.emit(
+                        args,
+                        out,
+                        {**row.as_json(), "comments": [c.as_json() for c in thread]},
+                        lambda: _change_set_text(row, thread),
+                    )
                 else:
                     problems = changes.validate_change_set(session, args.id)
                     cli.emit(
@@ -362,18 +403,58 @@ def _cmd_changes(args: argparse.Namespace, out: TextIO) -> int:
                 )
                 result, text = row.as_json(), f"rejected {row.human_id}: {row.reason}"
             elif command == "approve":
-                merged = changes.approve_change_set(session, actor=actor, change_set_id=args.id)
+                returned = {}
+                for item in args.reject_change:
+                    record, _sep, why = item.partition("=")
+                    returned[record.strip()] = why.strip() or args.reason
+                merged = changes.approve_change_set(
+                    session,
+                    actor=actor,
+                    change_set_id=args.id,
+                    reason=args.reason,
+                    returned=returned,
+                )
                 result = {
                     "change_set": merged.change_set,
                     "version": merged.version,
                     "created": merged.created,
                     "updated": merged.updated,
                     "deleted": merged.deleted,
+                    "returned_to": merged.returned,
                 }
                 text = (
                     f"approved {merged.change_set}: KB version {merged.version} "
                     f"({merged.created} created, {merged.updated} updated, "
                     f"{merged.deleted} deleted)"
+                )
+                if merged.returned:
+                    text += (
+                        f"\n{len(returned)} change(s) turned down went back to the author as "
+                        f"draft {merged.returned}"
+                    )
+            elif command == "drop":
+                row = changes.drop_change(
+                    session, actor=actor, change_set_id=args.id, record=args.record
+                )
+                result = row.as_json()
+                text = (
+                    f"dropped the change of {args.record.upper()} from {row.human_id} "
+                    f"({len(row.changes)} change(s) left)"
+                )
+            elif command == "discard":
+                row = changes.discard_change_set(
+                    session, actor=actor, change_set_id=args.id, reason=args.reason
+                )
+                result, text = row.as_json(), f"discarded {row.human_id} (kept on record)"
+            elif command == "comment":
+                from kb.review.comments import add_comment
+
+                note = add_comment(
+                    session, actor=actor, change_set_id=args.id, body=args.text, record=args.record
+                )
+                result = note.as_json()
+                text = f"commented on {note.change_set}" + (
+                    f" ({note.record})" if note.record else ""
                 )
             else:
                 rebased = changes.rebase_change_set(session, actor=actor, change_set_id=args.id)
@@ -382,12 +463,17 @@ def _cmd_changes(args: argparse.Namespace, out: TextIO) -> int:
                     "from": rebased.old_base,
                     "to": rebased.new_base,
                     "conflicts": [c.as_json() for c in rebased.conflicts],
+                    "linked": rebased.linked,
                 }
                 text = (
                     f"rebased {rebased.change_set} from version {rebased.old_base} to "
                     f"{rebased.new_base}"
                     + "".join(
                         f"\nconflict (dropped from the draft): {c}" for c in rebased.conflicts
+                    )
+                    + "".join(
+                        f"\n{ours} is already in the KB as {theirs}: linked to it"
+                        for ours, theirs in rebased.linked.items()
                     )
                 )
     finally:

@@ -364,6 +364,16 @@ class ChangeSetStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class CommentKind(StrEnum):
+    """What a remark in a change set's review thread is: a plain comment, or the reason given
+    with a decision (approving, rejecting, returning changes to their author)."""
+
+    COMMENT = "comment"
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
 class ChangeOp(StrEnum):
     CREATE = "create"
     UPDATE = "update"

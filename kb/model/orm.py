@@ -48,6 +48,7 @@ from kb.model.enums import (
     Characteristic,
     CitationKind,
     Combination,
+    CommentKind,
     Consequence,
     CopyNumberType,
     CrosswalkKind,
@@ -873,6 +874,21 @@ class Change(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     change_set: Mapped[ChangeSet] = relationship(back_populates="changes")
+
+
+class ChangeComment(Base):
+    """One remark in a change set's review thread: on the whole change set, or on one of its
+    changes (`record`, the human id of the record changed). Append-only; written with an audit
+    event (kb.review.comments)."""
+
+    __tablename__ = "change_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_set_id: Mapped[str] = mapped_column(ForeignKey("change_set.id"), index=True)
+    record: Mapped[str | None] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(ForeignKey("kb_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[CommentKind] = mapped_column(_enum(CommentKind, "comment_kind"))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class VersionApproval(Base):

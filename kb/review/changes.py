@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from kb.errors import KbError, NotFoundError
-from kb.model.enums import HUMAN_ID_PREFIX, ChangeOp, ChangeSetStatus, RecordType
+from kb.model.enums import HUMAN_ID_PREFIX, ChangeOp, ChangeSetStatus, CommentKind, RecordType
+from kb.model.identity import identity_key
 from kb.model.orm import (
     RECORD_CLASSES,
     Change,
@@ -45,6 +46,7 @@ from kb.model.records import (
     type_of_human_id,
 )
 from kb.review.audit import NewEvent, record_event, record_events, server_function
+from kb.review.comments import add_comment
 from kb.review.integrity import Scope, require_intact
 from kb.review.users import Actor, Permission, PermissionDenied, require
 from kb.storage.db import bulk_insert
@@ -808,11 +810,52 @@ def withdraw_change_set(session: Session, *, actor: Actor, change_set_id: str) -
     cs = _load(session, change_set_id, lock=True)
     if cs.author_id != actor.user_id:
         raise PermissionDenied(f"only the author of {cs.human_id} can withdraw it")
+    if cs.status is ChangeSetStatus.DRAFT:
+        raise KbError(
+            f"{cs.human_id} is already a draft; to drop it altogether, discard it "
+            f"(kb changes discard {cs.human_id})"
+        )
     if cs.status is not ChangeSetStatus.SUBMITTED:
         raise KbError(f"{cs.human_id} is {cs.status.value}; only a submitted one can be withdrawn")
     cs.status, cs.submitted_at = ChangeSetStatus.DRAFT, None
     record_event(session, actor=actor.name, action="change_set.withdraw", subject=cs.human_id)
     return _row(cs, _names(session))
+
+
+def discard_change_set(
+    session: Session, *, actor: Actor, change_set_id: str, reason: str = ""
+) -> ChangeSetRow:
+    """The author gives up a draft for good: it leaves their drafts and never merges, but stays
+    on record (status `withdrawn`, its changes and thread kept) with an audit event."""
+    require(actor, Permission.EDIT)
+    cs = _load(session, change_set_id, lock=True)
+    if cs.author_id != actor.user_id:
+        raise PermissionDenied(f"only the author of {cs.human_id} can discard it")
+    if cs.status is ChangeSetStatus.SUBMITTED:
+        raise KbError(f"{cs.human_id} is submitted; withdraw it to a draft first, then discard it")
+    if cs.status is not ChangeSetStatus.DRAFT:
+        raise KbError(f"{cs.human_id} is {cs.status.value}; only a draft can be discarded")
+    cs.status = ChangeSetStatus.WITHDRAWN
+    details: dict[str, Any] = {"changes": len(cs.changes)}
+    if reason.strip():
+        details["reason"] = reason.strip()
+    record_event(
+        session, actor=actor.name, action="change_set.discard", subject=cs.human_id, details=details
+    )
+    return _row(cs, _names(session))
+
+
+def drop_change(session: Session, *, actor: Actor, change_set_id: str, record: str) -> ChangeSetRow:
+    """Take one record's change out of the author's draft (a staged creation, edit or deletion
+    of `record`); the rest of the draft stays. Audited as `change.discard`."""
+    editor = open_draft(session, actor=actor, change_set_id=change_set_id)
+    human_id = record.strip().upper()
+    if human_id not in {c.human_id for c in editor._cs.changes}:
+        raise NotFoundError(f"{editor.human_id} has no change of {human_id}")
+    editor.discard(human_id)
+    editor.flush()
+    session.expire(editor._cs, ["changes"])
+    return get_change_set(session, editor.change_set_id)
 
 
 def reject_change_set(
@@ -834,6 +877,7 @@ def reject_change_set(
         subject=cs.human_id,
         details={"reason": cs.reason},
     )
+    add_comment(session, actor=actor, change_set_id=cs.id, body=cs.reason, kind=CommentKind.REJECT)
     return _row(cs, _names(session))
 
 
@@ -867,13 +911,25 @@ class MergeResult:
     created: int
     updated: int
     deleted: int
+    returned: str | None = None  # the author's new draft holding the changes turned down
 
 
-def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) -> MergeResult:
+def approve_change_set(
+    session: Session,
+    *,
+    actor: Actor,
+    change_set_id: str,
+    reason: str = "",
+    returned: Mapping[str, str] | None = None,
+) -> MergeResult:
     """Approve and merge a submitted change set as KB version N+1, in the caller's transaction.
 
-    Refused when the approver authored any of its changes (four eyes), when it conflicts
-    with the main line (nothing is written), or when another merge won a race.
+    `reason` is kept with the decision (in the change set's thread and the audit event).
+    `returned` (record human id -> why) accepts the change set in part: those changes go back
+    to the author in a new draft, each with its reason in that draft's thread, and the rest
+    merges. Refused when the approver authored any of its changes (four eyes), when it
+    conflicts with the main line or the accepted part fails validation (nothing is written),
+    or when another merge won a race.
     """
     require(actor, Permission.APPROVE)
     cs = _load(session, change_set_id, lock=True)
@@ -885,6 +941,9 @@ def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) ->
             f"{actor.name} authored changes in {cs.human_id} and cannot approve it: "
             "another reviewer must (four-eyes rule)"
         )
+    returned_to = None
+    if returned:
+        returned_to = _return_changes(session, actor, cs, returned)
     require_intact(
         session,
         action=f"approving {cs.human_id}",
@@ -894,14 +953,24 @@ def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) ->
     conflicts = find_conflicts(session, cs)
     if conflicts:
         raise ConflictError(cs.human_id, conflicts)
-    if cs.validated_version != current_version(session):
-        # The main line moved since submission: what was valid then may not be now.
+    if returned_to is not None or cs.validated_version != current_version(session):
+        # The main line moved since submission, or only part of it merges: what was valid
+        # then may not be now.
         problems = validate_change_set(session, cs.id)
         if problems:
             raise ValidationFailed(problems)
     name = cs.human_id
     try:
-        return _merge(session, actor, cs)
+        result = _merge(session, actor, cs, reason=reason.strip(), returned=returned_to)
+        if reason.strip():
+            add_comment(
+                session,
+                actor=actor,
+                change_set_id=result.change_set,
+                body=reason,
+                kind=CommentKind.APPROVE,
+            )
+        return result
     except StaleDataError:
         raise ConflictError(
             name, [Conflict("*", "*", None, "changed by a merge that finished first", None)]
@@ -914,7 +983,80 @@ def approve_change_set(session: Session, *, actor: Actor, change_set_id: str) ->
         raise KbError(f"{name} could not be merged: {exc.orig}") from None
 
 
-def _merge(session: Session, actor: Actor, cs: ChangeSet) -> MergeResult:
+def _return_changes(
+    session: Session, actor: Actor, cs: ChangeSet, returned: Mapping[str, str]
+) -> str:
+    """Move the changes of `returned` (record -> reason) into a new draft of the change set's
+    author; returns its human id. Every returned change needs a reason, and at least one change
+    must stay (else the change set is rejected, not approved)."""
+    by_record = {c.human_id: c for c in cs.changes}
+    wanted = {record.strip().upper(): (why or "").strip() for record, why in returned.items()}
+    unknown = sorted(set(wanted) - set(by_record))
+    if unknown:
+        raise NotFoundError(f"{cs.human_id} has no change of {', '.join(unknown)}")
+    missing = sorted(record for record, why in wanted.items() if not why)
+    if missing:
+        raise KbError(f"a change turned down needs a reason: {', '.join(missing)}")
+    if len(wanted) == len(by_record):
+        raise KbError(
+            f"every change of {cs.human_id} was turned down: reject the change set instead"
+        )
+    ids = [by_record[record].id for record in wanted]
+    if server_function(session, "kb_return_changes(text,text,integer[])"):
+        # A reviewer's login may not write the author's change sets: the server checks the
+        # reviewer again and moves the changes itself (migration 0015).
+        session.flush()
+        new_id = session.execute(
+            text("SELECT kb_return_changes(:cs, :actor, :ids)"),
+            {"cs": cs.id, "actor": actor.name, "ids": ids},
+        ).scalar_one()
+        draft = session.get(ChangeSet, new_id)
+        assert draft is not None
+    else:
+        draft = ChangeSet(
+            human_id=_next_change_set_id(session),
+            title=f"{cs.title} (returned from {cs.human_id})",
+            status=ChangeSetStatus.DRAFT,
+            author_id=cs.author_id,
+            base_version=cs.base_version,
+            skipped=[],
+        )
+        session.add(draft)
+        session.flush()
+        session.execute(update(Change).where(Change.id.in_(ids)).values(change_set_id=draft.id))
+    session.expire(cs, ["changes"])
+    for record, why in wanted.items():
+        # The reason goes with the change into the author's draft, and stays in this thread.
+        for where, body in (
+            (draft.id, f"Returned from {cs.human_id}: {why}"),
+            (cs.id, f"Turned down (returned to {draft.human_id}): {why}"),
+        ):
+            add_comment(
+                session,
+                actor=actor,
+                change_set_id=where,
+                record=record,
+                body=body,
+                kind=CommentKind.RETURN,
+            )
+    record_event(
+        session,
+        actor=actor.name,
+        action="change_set.return",
+        subject=cs.human_id,
+        details={"to": draft.human_id, "returned": wanted},
+    )
+    return draft.human_id
+
+
+def _merge(
+    session: Session,
+    actor: Actor,
+    cs: ChangeSet,
+    *,
+    reason: str = "",
+    returned: str | None = None,
+) -> MergeResult:
     from kb.model.records import Writer
 
     changes = sorted(cs.changes, key=lambda c: (_ORDER[RecordType(c.record_type)], c.position))
@@ -1005,17 +1147,15 @@ def _merge(session: Session, actor: Actor, cs: ChangeSet) -> MergeResult:
         )
         cs.status, cs.merged_version = ChangeSetStatus.MERGED, number
         cs.decided_by_id, cs.decided_at = actor.user_id, utcnow()
-    events.append(
-        NewEvent(
-            actor.name,
-            "change_set.approve",
-            name,
-            {"version": number, "changes": len(changes)},
-        )
-    )
+    decision: dict[str, Any] = {"version": number, "changes": len(changes)}
+    if reason:
+        decision["reason"] = reason
+    if returned:
+        decision["returned_to"] = returned
+    events.append(NewEvent(actor.name, "change_set.approve", name, decision))
     session.flush()
     record_events(session, events)
-    return MergeResult(name, number, len(creates), len(updates), len(deletes))
+    return MergeResult(name, number, len(creates), len(updates), len(deletes), returned)
 
 
 def _objects(session: Session, changes: Sequence[Change]) -> dict[str, Any]:
@@ -1049,6 +1189,8 @@ class RebaseResult:
     new_base: int
     kept: int
     conflicts: list[Conflict]
+    # Records this draft created that a change set merged meanwhile created too: ours -> theirs.
+    linked: dict[str, str] = field(default_factory=dict)
 
 
 def rebase_change_set(session: Session, *, actor: Actor, change_set_id: str) -> RebaseResult:
@@ -1088,12 +1230,90 @@ def rebase_change_set(session: Session, *, actor: Actor, change_set_id: str) -> 
         else:
             cs.changes.remove(change)
     old = cs.base_version
+    linked = _link_merged_creations(session, cs)
     cs.base_version = current_version(session)
+    details: dict[str, Any] = {
+        "from": old,
+        "to": cs.base_version,
+        "conflicts": [c.as_json() for c in conflicts],
+    }
+    if linked:
+        details["linked"] = linked
     record_event(
-        session,
-        actor=actor.name,
-        action="change_set.rebase",
-        subject=cs.human_id,
-        details={"from": old, "to": cs.base_version, "conflicts": [c.as_json() for c in conflicts]},
+        session, actor=actor.name, action="change_set.rebase", subject=cs.human_id, details=details
     )
-    return RebaseResult(cs.human_id, old, cs.base_version, len(cs.changes), conflicts)
+    return RebaseResult(cs.human_id, old, cs.base_version, len(cs.changes), conflicts, linked)
+
+
+def _link_merged_creations(session: Session, cs: ChangeSet) -> dict[str, str]:
+    """Where this draft creates a record that a change set merged since its base created too
+    (the same identity, e.g. two imports of one sheet), drop our creation and point our other
+    changes at theirs; fields of ours that differ become an edit of theirs. Returns ours ->
+    theirs.
+
+    Creations are matched in the order a merge writes them, each after the links found before
+    it are applied, so an expression made of two biomarkers both created twice is recognised
+    too.
+    """
+    creates = [c for c in cs.changes if c.op is ChangeOp.CREATE]
+    if not creates:
+        return {}
+    types = {c.record_type for c in creates}
+    since = session.execute(
+        select(Revision.human_id)
+        .where(
+            Revision.kb_version > cs.base_version,
+            Revision.record_type.in_(types),
+            Revision.deleted.is_(False),
+        )
+        .distinct()
+    ).scalars()
+    theirs: dict[tuple[str, Any], tuple[str, str, dict[str, Any]]] = {}
+    for human_id, (record_id, fields) in main_line_fields(session, since).items():
+        rtype = type_of_human_id(human_id)
+        theirs.setdefault((rtype.value, identity_key(rtype, fields)), (human_id, record_id, fields))
+    if not theirs:
+        return {}
+    linked: dict[str, str] = {}
+    position = max((c.position for c in cs.changes), default=-1)
+    for change in sorted(creates, key=lambda c: (_ORDER[RecordType(c.record_type)], c.position)):
+        rtype = RecordType(change.record_type)
+        fields = _relinked(change.fields, linked)
+        match = theirs.get((rtype.value, identity_key(rtype, fields)))
+        if match is None:
+            continue
+        human_id, record_id, current = match
+        linked[change.human_id] = human_id
+        cs.changes.remove(change)
+        different = {k: v for k, v in fields.items() if current.get(k) != v}
+        if different:
+            position += 1
+            cs.changes.append(
+                Change(
+                    position=position,
+                    op=ChangeOp.UPDATE,
+                    record_type=rtype.value,
+                    record_id=record_id,
+                    human_id=human_id,
+                    fields=different,
+                    before={k: current.get(k) for k in different},
+                    author_id=change.author_id,
+                )
+            )
+    if linked:
+        for change in cs.changes:
+            fields = _relinked(change.fields, linked)
+            if fields != change.fields:
+                change.fields = fields
+    return linked
+
+
+def _relinked(value: Any, links: Mapping[str, str]) -> Any:
+    """`value` with every reference to a key of `links` replaced by its target."""
+    if isinstance(value, str):
+        return links.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: _relinked(v, links) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relinked(v, links) for v in value]
+    return value

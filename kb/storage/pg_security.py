@@ -8,10 +8,11 @@ after every schema upgrade. It is idempotent. It makes:
   *trusted* (they can drop any check, so the checks do not bind them);
 - one group role per KB role, `<prefix>_curator`, `_reviewer`, `_release_manager`, `_admin`,
   each granted what that KB role needs and nothing more: every group reads the KB; curators and
-  reviewers write change sets and changes; reviewers run the server's merge and write typed
-  rows; release managers write sign-offs and the release register; admins write users and
-  vocabularies. No one writes the audit trail, versions or revisions but the server's own
-  SECURITY DEFINER functions (migration 0012);
+  reviewers write change sets, changes and review comments; reviewers run the server's merge
+  (and its partial form, returning changes to their author) and write typed rows; release
+  managers write sign-offs and the release register; admins write users and vocabularies. No
+  one writes the audit trail, versions or revisions but the server's own SECURITY DEFINER
+  functions (migrations 0012, 0015);
 - the guard triggers that hold a login to its own rows: typed rows only for the records its
   transaction's merge revised, change sets only by their author (a reviewer rejects, only a
   merge approves), sign-offs and releases only in the signer's own name and role.
@@ -51,6 +52,7 @@ _ROW_GUARDS = {
     "change": "kb_guard_change",
     "version_approval": "kb_guard_version_approval",
     "kb_release": "kb_guard_release",
+    "change_comment": "kb_guard_comment",
 }
 _EVERYONE_FUNCTIONS = (
     "kb_audit_append(json)",
@@ -183,6 +185,10 @@ def setup_postgres(
     for table in guarded:
         run(f"GRANT INSERT, UPDATE, DELETE ON {q(table)} TO {q(reviewer)}")
     run(f"GRANT EXECUTE ON FUNCTION kb_merge_change_set(text, text) TO {q(reviewer)}")
+    # Review conversations (migration 0015): curators and reviewers comment, in their own name
+    # (the guard); a reviewer returns the changes they turn down to the author's new draft.
+    run(f"GRANT INSERT ON change_comment TO {q(curator)}, {q(reviewer)}")
+    run(f"GRANT EXECUTE ON FUNCTION kb_return_changes(text, text, integer[]) TO {q(reviewer)}")
     run(f"GRANT INSERT ON version_approval TO {q(reviewer)}, {q(release_manager)}")
     # Approval keys: made at enrolment, at a first signature and at a password change, by the
     # person themselves. What protects them is pinning (a certificate from the trust root's
