@@ -39,7 +39,7 @@ from kb.importing.model import ImportError_, Location, ProposedRecord, SourceRow
 from kb.model.enums import SPECIAL_SCOPES, CitationKind, Origin, RecordType
 from kb.model.records import SPECS, FieldSpec
 
-__all__ = ["COMPOSITE_FIELDS", "compose_row", "provided_by"]
+__all__ = ["COMPOSITE_FIELDS", "compose_row", "guess_field", "provided_by"]
 
 COMPOSITE_FIELDS: Mapping[RecordType, Mapping[str, FieldSpec]] = {
     RecordType.ASSERTION: {
@@ -195,3 +195,30 @@ def _check_enums(fields: dict[str, Any], report: Any) -> None:
         allowed = {member.value for member in spec.enum}
         if value not in allowed:
             report(name, "invalid_value", f"{value!r} is not {spec.expected()}", value)
+
+
+# Header words third-party interpretation sheets use for the fields, as header keys.
+_GUESSES = {
+    "gene": ("gene", "gene symbol", "hugo symbol", "symbol", "gene name"),
+    "alteration": ("alteration", "variant", "protein change", "mutation", "hgvsp", "aa change"),
+    "molecular_profile": ("molecular profile", "biomarker"),
+    "tumour_types": ("cancer type", "tumour type", "tumor type", "disease", "oncotree code",
+                     "indication", "cancer"),
+    "drugs": ("drug(s)", "drugs", "drug", "therapy", "therapies", "treatment"),
+    "evidence_level": ("level of evidence", "level", "evidence level", "oncokb level"),
+    "pmids": ("pmids", "pmid", "pubmed", "pubmed ids", "references", "citations"),
+    "implication": ("implication", "significance", "clinical significance"),
+    "description": ("description", "summary", "comment", "interpretation"),
+}  # fmt: skip
+
+
+def guess_field(header_key: str, fields: Mapping[str, Any]) -> str | None:
+    """The field a column with this header (as `profiles.header_key` folds it) most likely
+    holds, among `fields`; None when nothing fits. A suggestion for the mapping page only."""
+    name = header_key.replace(" ", "_")
+    if name in fields:
+        return name
+    for target, words in _GUESSES.items():
+        if target in fields and header_key in words:
+            return target
+    return None
