@@ -67,8 +67,10 @@ _EXAMPLES = 3
 
 
 def _where(location: Location) -> str:
-    row = f"row {location.row}" if location.row is not None else ""
-    return f"{row}{location.column or ''}" if location.column and row else row or location.file
+    """A cell as a spreadsheet names it (C3), or the row where no column is known."""
+    if location.row is None:
+        return location.file
+    return f"{location.column}{location.row}" if location.column else f"row {location.row}"
 
 
 # --- the mapping page ----------------------------------------------------------------------
@@ -508,7 +510,11 @@ class GroupedErrors(QWidget):
         self.group_model.set_items(groups)
         self.value_model.set_items(())
         self.candidates.clear()
-        self.hint.setText("Select a reason, then a value." if groups else "")
+        self.hint.setText(
+            "Select a reason, then a value."
+            if groups
+            else "No errors: every row reads as the KB expects."
+        )
         self.group_view.resizeRowsToContents()
         if groups:
             self.group_view.selectRow(0)

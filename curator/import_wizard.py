@@ -656,6 +656,7 @@ class SourcePage(QWizardPage):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(first_rows)
         splitter.addWidget(mapping)
+        self.mapping_box = mapping
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(splitter, 1)
@@ -791,6 +792,8 @@ class SourcePage(QWizardPage):
         self.sheet_combo.blockSignals(False)
         if source is not None:
             self.note.setText(source.note)
+        # Mapping columns yourself: the next page is the mapping, not this table.
+        self.mapping_box.setVisible(not self.custom())
         if source is None:
             self.status.setText("")
         elif source.problem:
