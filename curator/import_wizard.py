@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -49,23 +50,32 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from curator.extension import Host, Screen
+from curator.import_mapping import GroupedErrors, MappingPage
 from curator.qt_compat import emit
 from curator.record_view import type_label
 from curator.table_model import ReadOnlyTableModel
 from curator.workers import Cancelled, CancelToken, Task, TaskFailure, Workers
 from kb.errors import KbError
+from kb.importing.candidates import Candidate, Vocabulary, candidates, mappable
 from kb.importing.engine import TypeCounts, export_errors
 from kb.importing.limits import column_letter
 from kb.importing.model import ImportError_, SourceError
-from kb.importing.profiles import SheetMapping, header_key, load_profile
+from kb.importing.profiles import (
+    SheetMapping,
+    header_key,
+    load_profile,
+    save_profile,
+    with_value_map,
+)
 from kb.importing.progress import Cancelled as ImportCancelled
 from kb.importing.progress import CancelToken as ImportCancelToken
 from kb.importing.readers import Workbook, read_workbook
+from kb.importing.report import group_errors, write_error_report
 from kb.importing.service import ImportOutcome, import_file
 from kb.importing.template import SHEET_TITLES, template_mappings
 from kb.model.enums import RecordType
 from kb.model.records import SPECS
-from kb.review.changes import get_change_set
+from kb.review.changes import get_change_set, submit_change_set
 from kb.review.users import Actor, Permission, why_not
 from kb.storage.db import Kb
 
@@ -77,11 +87,13 @@ PREVIEW_ROWS = 50
 # A CTML document is text, not a sheet: its first lines are the preview.
 _DOCUMENT_PREVIEW_BYTES = 64 * 1024
 TOML = "toml"
+CUSTOM = "custom"
 PROFILES: tuple[tuple[str, str], ...] = (
     ("template", "KB Curator template"),
     ("civic-evidence", "CIViC evidence summary (TSV)"),
     ("civic-assertion", "CIViC assertion summary (TSV)"),
     ("ctml", "CTML trial documents (JSON or YAML)"),
+    (CUSTOM, "Map the columns myself (saved as a .toml profile)"),
     (TOML, "Mapping profile (.toml file)…"),
 )
 _NOTES = {
@@ -98,8 +110,12 @@ _NOTES = {
     "biomarker expression and its clinical criteria the arm's tumour types, age and sex.",
     TOML: "A mapping profile you wrote: which sheet, which header row and which column is "
     "which field (see docs/import-profiles.md).",
+    CUSTOM: "Any sheet with its own column names: the next page maps its columns to fields "
+    "and saves the mapping as a profile (the file named here), which `kb import --profile` "
+    "takes as it is.",
 }
-_BUILTIN_NAMES = {key for key, _label in PROFILES if key != TOML}
+_BUILTIN_NAMES = {key for key, _label in PROFILES if key not in (TOML, CUSTOM)}
+_CIVIC = ("civic-evidence", "civic-assertion")
 _OK = QColor("#2e9d5b")
 _PROBLEM = QColor("#d64545")
 _PROBLEM_FILL = QColor(214, 69, 69, 60)
@@ -163,7 +179,7 @@ class SourcePreview:
 
 
 def profile_note(profile: str) -> str:
-    return _NOTES[TOML if profile not in _BUILTIN_NAMES else profile]
+    return _NOTES[profile if profile in _NOTES else TOML]
 
 
 def read_source(path: Path, profile: str) -> SourcePreview:
@@ -177,19 +193,18 @@ def read_source(path: Path, profile: str) -> SourcePreview:
         if profile == "ctml":
             return _document_preview(path, profile, note)
         mappings: tuple[SheetMapping, ...] = ()
-        if profile in ("civic-evidence", "civic-assertion"):
+        if profile == CUSTOM:
+            workbook = read_workbook(path)
+        elif profile in _CIVIC:
             # CIViC free text holds literal quotes: the adapter reads with quoting off.
             workbook = read_workbook(path, delimiter="\t", quoting=False)
         elif profile == "template":
-            workbook = read_workbook(path, sheets=list(SHEET_TITLES.values()))
+            # Every sheet, so a workbook that is not our template shows what it holds.
+            workbook = read_workbook(path)
             mappings = template_mappings()
         else:
             loaded = load_profile(Path(profile))
-            names = [m.sheet for m in loaded.mappings]
-            wanted = [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
-            workbook = read_workbook(
-                path, sheets=wanted, delimiter=loaded.delimiter, quoting=loaded.quoting
-            )
+            workbook = read_workbook(path, delimiter=loaded.delimiter, quoting=loaded.quoting)
             mappings = loaded.mappings
             note = f"{loaded.name}: {note}"
     except SourceError as exc:
@@ -210,6 +225,13 @@ def read_source(path: Path, profile: str) -> SourcePreview:
         problem = "a template is a workbook with one sheet per record type, not a text file"
         return SourcePreview(workbook.file, profile, workbook.kind, sheets, (), note, problem)
     rows = tuple(row for mapping in mappings for row in _mapping_rows(workbook, mapping))
+    if profile == "template" and not rows and sheets:
+        problem = (
+            "the workbook has none of the template's sheets ("
+            + ", ".join(SHEET_TITLES.values())
+            + "); to import its own columns, choose “Map the columns myself”"
+        )
+        return SourcePreview(workbook.file, profile, workbook.kind, sheets, (), note, problem)
     return SourcePreview(workbook.file, profile, workbook.kind, sheets, rows, note)
 
 
@@ -526,6 +548,7 @@ class Applied:
     title: str = ""
     changes: int = 0
     skipped: int = 0
+    change_set_id: str | None = None
 
 
 def _table(model: QAbstractTableModel, name: str) -> QTableView:
@@ -577,6 +600,11 @@ class SourcePage(QWizardPage):
         self.toml_edit.setPlaceholderText("The mapping profile (.toml)")
         self.toml_browse = QPushButton("Browse…")
         self.toml_browse.clicked.connect(self.browse_toml)
+        self.doid_edit = QLineEdit()
+        self.doid_edit.setObjectName("import_doid_map")
+        self.doid_edit.setPlaceholderText(
+            'Optional DOID mapping file (.toml): [doid] "DOID:3908" = ["NSCLC"]'
+        )
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setObjectName("profile_note")
@@ -605,6 +633,7 @@ class SourcePage(QWizardPage):
         profile_box.setSpacing(2)
         profile_box.addLayout(profile_row)
         profile_box.addWidget(self.note)
+        profile_box.addWidget(self.doid_edit)
         form.addRow("Profile:", profile_box)
         form.addRow("Sheet:", sheet_row)
 
@@ -627,6 +656,7 @@ class SourcePage(QWizardPage):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(first_rows)
         splitter.addWidget(mapping)
+        self.mapping_box = mapping
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(splitter, 1)
@@ -652,12 +682,31 @@ class SourcePage(QWizardPage):
     def profile(self) -> str | None:
         """The profile for kb (`template`, … or a .toml path); None while a .toml is missing."""
         key = str(self.profile_combo.currentData())
-        if key != TOML:
+        if key not in (TOML, CUSTOM):
             return key
         text = self.toml_edit.text().strip()
         return str(Path(text).expanduser()) if text else None
 
-    def set_source(self, path: Path, profile: str) -> None:
+    def custom(self) -> bool:
+        """Whether the user maps the columns (the mapping page comes next)."""
+        return bool(self.profile_combo.currentData() == CUSTOM)
+
+    def doid_map(self) -> Path | None:
+        text = self.doid_edit.text().strip()
+        if not text or self.profile_combo.currentData() not in _CIVIC:
+            return None
+        return Path(text).expanduser()
+
+    def nextId(self) -> int:
+        wizard = self._wizard
+        return wizard.mapping_id if self.custom() else wizard.dry_run_id
+
+    def set_source(self, path: Path, profile: str, *, save_to: Path | None = None) -> None:
+        if profile == CUSTOM:
+            self.toml_edit.setText(str(save_to) if save_to else "")
+            self.path_edit.setText(str(path))
+            self.profile_combo.setCurrentIndex(self.profile_combo.findData(CUSTOM))
+            return
         if profile in _BUILTIN_NAMES:
             self.profile_combo.setCurrentIndex(self.profile_combo.findData(profile))
         else:
@@ -672,6 +721,8 @@ class SourcePage(QWizardPage):
         path, profile = self.path(), self.profile()
         if path is None or not path.is_file() or profile is None:
             return False
+        if self.custom():
+            return Path(profile).suffix.lower() == ".toml"
         return profile in _BUILTIN_NAMES or Path(profile).is_file()
 
     # -- reacting --------------------------------------------------------------------------
@@ -682,9 +733,19 @@ class SourcePage(QWizardPage):
 
     def _profile_changed(self) -> None:
         key = str(self.profile_combo.currentData())
-        toml = key == TOML
+        toml = key in (TOML, CUSTOM)
         self.toml_edit.setVisible(toml)
-        self.toml_browse.setVisible(toml)
+        self.toml_browse.setVisible(key == TOML)
+        self.toml_edit.setPlaceholderText(
+            "Where to save the mapping profile (.toml)"
+            if key == CUSTOM
+            else "The mapping profile (.toml)"
+        )
+        self.doid_edit.setVisible(key in _CIVIC)
+        if key == CUSTOM and not self.toml_edit.text().strip() and self.path() is not None:
+            path = self.path()
+            assert path is not None
+            self.toml_edit.setText(str(self._wizard.start_folder / f"{path.stem}.profile.toml"))
         self.note.setText(profile_note(key))
         self._changed()
 
@@ -731,6 +792,8 @@ class SourcePage(QWizardPage):
         self.sheet_combo.blockSignals(False)
         if source is not None:
             self.note.setText(source.note)
+        # Mapping columns yourself: the next page is the mapping, not this table.
+        self.mapping_box.setVisible(not self.custom())
         if source is None:
             self.status.setText("")
         elif source.problem:
@@ -852,9 +915,27 @@ class DryRunPage(QWizardPage):
         problems = QSplitter(Qt.Orientation.Vertical)
         problems.addWidget(errors)
         problems.addWidget(row)
+        # Errors by reason first: thousands of errors have a handful of reasons.
+        self.grouped = GroupedErrors(wizard)
+        self.report_button = QPushButton("Export by reason…")
+        self.report_button.setObjectName("export_report")
+        self.report_button.clicked.connect(self._wizard.export_report_dialog)
+        by_reason = QWidget()
+        by_reason_layout = QVBoxLayout(by_reason)
+        by_reason_layout.setContentsMargins(0, 0, 0, 0)
+        report_row = QHBoxLayout()
+        self.groups_heading = QLabel("<b>Errors by reason</b>")
+        report_row.addWidget(self.groups_heading, 1)
+        report_row.addWidget(self.report_button)
+        by_reason_layout.addLayout(report_row)
+        by_reason_layout.addWidget(self.grouped, 1)
+        self.error_tabs = QTabWidget()
+        self.error_tabs.setObjectName("error_tabs")
+        self.error_tabs.addTab(by_reason, "By reason")
+        self.error_tabs.addTab(problems, "Every error")
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(counts)
-        body.addWidget(problems)
+        body.addWidget(self.error_tabs)
         body.setStretchFactor(1, 1)
         body.setSizes([340, 700])
 
@@ -967,6 +1048,12 @@ class DryRunPage(QWizardPage):
         self.error_view.setColumnWidth(5, min(self.error_view.columnWidth(5), 420))
         self.errors_heading.setText(f"<b>Errors</b> ({len(errors):,})")
         self.export_button.setEnabled(bool(errors))
+        groups = group_errors(errors)  # a few ms even for a CIViC release's thousands
+        self.grouped.show_groups(groups)
+        self.groups_heading.setText(
+            f"<b>Errors by reason</b> ({len(errors):,} error(s), {len(groups):,} reason(s))"
+        )
+        self.report_button.setEnabled(bool(errors))
         self.row_model.clear()
         self.row_label.setText("Click an error to see its row." if errors else "")
         self.refresh()
@@ -1015,22 +1102,47 @@ class DonePage(QWizardPage):
         self.open_button = QPushButton("Open the draft")
         self.open_button.setObjectName("open_draft")
         self.open_button.clicked.connect(self._wizard.open_draft)
+        self.submit_button = QPushButton("Submit for review")
+        self.submit_button.setObjectName("submit_import")
+        self.submit_button.clicked.connect(self._wizard.submit_applied)
+        self.submit_state = QLabel()
+        self.submit_state.setObjectName("submit_state")
+        self.submit_state.setWordWrap(True)
         row = QHBoxLayout()
+        row.addWidget(self.submit_button)
         row.addWidget(self.open_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addLayout(row)
+        layout.addWidget(self.submit_state)
         layout.addStretch(1)
+
+    def show_submitted(self, human_id: str) -> None:
+        self.submit_button.setEnabled(False)
+        self.submit_state.setText(
+            f"Submitted <b>{human_id}</b> for review. A reviewer approves or rejects it."
+        )
+
+    def show_submit_failure(self, message: str) -> None:
+        self.submit_button.setEnabled(True)
+        self.submit_state.setText(
+            f"<span style='color:{_PROBLEM.name()}'>Not submitted: {message}</span><br>Open "
+            "the draft to correct what validation reports, then submit it again."
+        )
 
     def initializePage(self) -> None:
         applied = self._wizard.applied_result
+        self.submit_state.setText("")
         if applied is None:
             return
         if applied.change_set is None:
             self.message.setText(f"Nothing was staged: {applied.summary}.")
             self.open_button.hide()
+            self.submit_button.hide()
             return
+        self.submit_button.show()
+        self.submit_button.setEnabled(True)
         skipped = (
             f"<br>{applied.skipped:,} invalid row(s) were left out; they are kept on the change "
             "set with their errors."
@@ -1039,8 +1151,8 @@ class DonePage(QWizardPage):
         )
         self.message.setText(
             f"Staged <b>{applied.change_set}</b> “{applied.title}” with {applied.changes:,} "
-            f"change(s).<br>{applied.summary}.{skipped}<br><br>Review it in the draft dock, then "
-            "submit it for review."
+            f"change(s).<br>{applied.summary}.{skipped}<br><br>Submit it for review now, or "
+            "look it over in the draft first."
         )
         self.open_button.show()
 
@@ -1049,6 +1161,10 @@ class ImportWizard(QWizard):
     """File → profile → dry run → apply. Emits `applied` with the staged change set's id."""
 
     source_loaded = Signal()
+    candidates_ready = Signal(str, str)  # field, value
+    value_mapped = Signal(str)  # the profile written
+    report_exported = Signal(str)  # the file written
+    submitted = Signal(str)  # the change set's human id
     dry_run_finished = Signal(str)  # "done", "cancelled" or "failed"
     applied = Signal(str)  # the change set's human id ("" when nothing was staged)
     apply_failed = Signal(str)
@@ -1082,18 +1198,28 @@ class ImportWizard(QWizard):
         self._task: Task | None = None
         self._kb_token: ImportCancelToken | None = None
         self._source_task: Task | None = None
+        self._vocabulary: Vocabulary | None = None
+        self._vocabulary_task: Task | None = None
+        self._wanted: tuple[str, str] | None = None  # candidates asked for, awaiting vocab
+        self.submitted_change_set: str | None = None
         self.source_page = SourcePage(self)
+        self.mapping_page = MappingPage(self)
         self.dry_run_page = DryRunPage(self)
         self.done_page = DonePage(self)
-        for page in (self.source_page, self.dry_run_page, self.done_page):
-            self.addPage(page)
+        self.source_id = self.addPage(self.source_page)
+        self.mapping_id = self.addPage(self.mapping_page)
+        self.dry_run_id = self.addPage(self.dry_run_page)
+        self.done_id = self.addPage(self.done_page)
         self.resize(1060, 760)
 
     # -- choosing ------------------------------------------------------------------------
 
-    def set_source(self, path: Path, profile: str = "template") -> None:
-        """Choose the file and profile (as the first page would) and read the preview."""
-        self.source_page.set_source(path, profile)
+    def set_source(
+        self, path: Path, profile: str = "template", *, save_to: Path | None = None
+    ) -> None:
+        """Choose the file and profile (as the first page would) and read the preview;
+        `profile` CUSTOM maps the columns on the next page and saves them to `save_to`."""
+        self.source_page.set_source(path, profile, save_to=save_to)
         self.source_page.stop_debounce()
         self.load_source()
 
@@ -1109,8 +1235,10 @@ class ImportWizard(QWizard):
                 self.source_page.status.setText(f"No such file: {path}")
             return
 
+        reading = CUSTOM if self.source_page.custom() else profile
+
         def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> SourcePreview:
-            return read_source(path, profile)
+            return read_source(path, reading)
 
         self.source_page.show_loading()
         task = self.workers.read(f"preview {path.name}", work)
@@ -1148,13 +1276,14 @@ class ImportWizard(QWizard):
         kb = self.kb
         token = ImportCancelToken()
         take = self.dry_run_page.take_fields()
+        doid_map = self.source_page.doid_map()
 
         def work(progress: Callable[[int, int], None], cancel: CancelToken) -> ImportOutcome:
             with kb.read() as session:
                 try:
                     return import_file(
                         session, path, profile=profile, progress=progress, cancel=token,
-                        take=take,
+                        take=take, doid_map=doid_map,
                     )  # fmt: skip
                 except ImportCancelled:
                     raise Cancelled from None
@@ -1281,6 +1410,138 @@ class ImportWizard(QWizard):
 
         self.workers.read(f"export errors to {target.name}", work, on_result=done, on_error=failed)
 
+    # -- mapping values and the grouped report --------------------------------------------
+
+    def profile_path(self) -> Path | None:
+        """The TOML profile the import reads (and the mapping page writes), if any."""
+        profile = self.source_page.profile()
+        if profile is None or profile in _BUILTIN_NAMES:
+            return None
+        return Path(profile)
+
+    def mapping_refusal(self, field: str | None) -> str | None:
+        """Why a value of `field` cannot be mapped here (None: it can)."""
+        if self.profile_path() is None:
+            return (
+                "Values are mapped in a mapping profile: this built-in profile has none. For "
+                "CIViC diseases, name a DOID mapping file on the first page."
+            )
+        if not mappable(field):
+            return "This reason is not a value to map; correct the file, or skip the rows."
+        return None
+
+    def find_candidates(self, field: str, value: str) -> None:
+        """Rank candidates for `value` off the UI thread (the vocabulary is read once)."""
+        self._wanted = (field, value)
+        if self._vocabulary is None:
+            if self._vocabulary_task is None or self._vocabulary_task.is_done:
+                kb = self.kb
+
+                def load(_p: Callable[[int, int], None], _c: CancelToken) -> Vocabulary:
+                    with kb.read() as session:
+                        return Vocabulary.from_session(session)
+
+                self._vocabulary_task = self.workers.read(
+                    "read the vocabularies", load, on_result=self._vocabulary_read
+                )
+            return
+        vocabulary = self._vocabulary
+
+        def rank(_p: Callable[[int, int], None], _c: CancelToken) -> list[Candidate]:
+            return candidates(field, value, vocabulary)
+
+        def done(found: list[Candidate]) -> None:
+            if isValid(self):
+                self.dry_run_page.grouped.show_candidates(field, value, found)
+                emit(self.candidates_ready, field, value)
+
+        self.workers.read(f"candidates for {value}", rank, on_result=done)
+
+    def _vocabulary_read(self, vocabulary: Vocabulary) -> None:
+        if not isValid(self):
+            return
+        self._vocabulary = vocabulary
+        if self._wanted is not None:
+            self.find_candidates(*self._wanted)
+
+    def map_value(self, field: str, value: str, to: Any) -> None:
+        """Save "`value` means `to`" for `field` into the profile, then dry-run again."""
+        path = self.profile_path()
+        if path is None:
+            return
+        try:
+            profile = with_value_map(load_profile(path), field=field, value=value, to=to)
+            save_profile(profile, path)
+        except KbError as exc:
+            self.dry_run_page.state.setText(
+                f"<span style='color:{_PROBLEM.name()}'>Not mapped: {exc}</span>"
+            )
+            return
+        shown = to if isinstance(to, str) else ", ".join(map(str, to))
+        self.dry_run_page.grouped.hint.setText(f"Mapped “{value}” → {shown} in {path.name}.")
+        emit(self.value_mapped, str(path))
+        self.start_dry_run()
+
+    def export_report_dialog(self) -> None:
+        if self.outcome is None:
+            return
+        stem = Path(self.outcome.preview.source).stem
+        chosen, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export errors by reason",
+            str(self.start_folder / f"{stem}-errors-by-reason.xlsx"),
+            "Excel workbook (*.xlsx);;CSV (*.csv);;JSON (*.json)",
+        )
+        if chosen:
+            self.export_report_to(Path(chosen))
+
+    def export_report_to(self, target: Path) -> None:
+        """Write the dry run's errors grouped by reason (.xlsx, .csv or .json), on a worker."""
+        if self.outcome is None:
+            return
+        errors = self.outcome.preview.errors
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> int:
+            return write_error_report(group_errors(errors), target)
+
+        def done(count: int) -> None:
+            if isValid(self):
+                self.dry_run_page.state.setText(f"Wrote {count:,} reason(s) to {target}")
+                emit(self.report_exported, str(target))
+
+        def failed(failure: TaskFailure) -> None:
+            if isValid(self):
+                self.dry_run_page.state.setText(
+                    f"<span style='color:{_PROBLEM.name()}'>Could not write {target.name}: "
+                    f"{failure.message}</span>"
+                )
+
+        self.workers.read(f"export {target.name}", work, on_result=done, on_error=failed)
+
+    def submit_applied(self) -> None:
+        """Send the staged change set for review (kb checks the role and validates it)."""
+        applied, actor = self.applied_result, self.actor
+        if applied is None or applied.change_set_id is None or actor is None:
+            return
+        kb, change_set_id = self.kb, applied.change_set_id
+
+        def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> str:
+            with kb.unit_of_work() as session:
+                return submit_change_set(session, actor=actor, change_set_id=change_set_id).human_id
+
+        def done(human_id: str) -> None:
+            if isValid(self):
+                self.submitted_change_set = human_id
+                self.done_page.show_submitted(human_id)
+                emit(self.submitted, human_id)
+
+        def failed(failure: TaskFailure) -> None:
+            if isValid(self):
+                self.done_page.show_submit_failure(failure.message)
+
+        self.done_page.submit_button.setEnabled(False)
+        self.workers.write(f"submit {applied.change_set}", work, on_result=done, on_error=failed)
+
     # -- applying -------------------------------------------------------------------------
 
     def apply_refusal(self) -> str | None:
@@ -1316,6 +1577,7 @@ class ImportWizard(QWizard):
         kb, actor, expected = self.kb, self.actor, self.outcome.sha256
         skip = self.dry_run_page.skip_invalid.isChecked()
         take = self._take  # as the dry run the curator saw
+        doid_map = self.source_page.doid_map()
         token = ImportCancelToken()
 
         def work(progress: Callable[[int, int], None], _cancel: CancelToken) -> Applied:
@@ -1324,6 +1586,7 @@ class ImportWizard(QWizard):
                     outcome = import_file(
                         session, path, profile=profile, actor=actor, dry_run=False,
                         skip_invalid=skip, progress=progress, cancel=token, take=take,
+                        doid_map=doid_map,
                     )  # fmt: skip
                 except ImportCancelled:
                     raise Cancelled from None
@@ -1340,6 +1603,7 @@ class ImportWizard(QWizard):
                     change_set.title,
                     len(change_set.changes),
                     preview.invalid,
+                    outcome.change_set_id,
                 )
 
         page = self.dry_run_page

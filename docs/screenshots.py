@@ -446,9 +446,106 @@ def import_trials_sandbox_screens(out: Path, settings: object, theme: object) ->
         kb.close()
 
 
+WIZARD_SIZE = (1280, 720)
+PARTNER_SHEET = [
+    ["Gene Symbol", "Alteration", "Cancer Type", "Drug(s)", "Level of Evidence", "PMIDs",
+     "Curator note"],
+    ["BRAF", "V600E", "Melanoma", "Dabrafenib + Trametinib", "Level 1", "26037941; 25265492",
+     "combination"],
+    ["HER2", "Amplification", "Breast Carcinoma", "Trastuzumab", "Level 1", "17055429", ""],
+    ["EGFR", "L858R", "Non small cell lung cancer", "Osimertinib", "Level 1", "28885881", ""],
+    ["KRAS", "G12C", "Non small cell lung cancer", "Sotorasib", "Level 1", "34096690", ""],
+    ["HER2", "Amplification", "Breast Carcinoma", "Trastuzumab deruxtecan", "Level 1",
+     "34534430", ""],
+]  # fmt: skip
+
+
+def import_mapping_screens(out: Path, settings: object, theme: object) -> None:
+    """The import wizard at 1280x720 on a third party's interpretations workbook (issue 16):
+    every sheet, the mapping page, errors by reason with ranked candidates, the clean dry run
+    after mapping the values, and the submitted change set. Its own demo KB."""
+    import openpyxl
+
+    from curator.import_wizard import CUSTOM, open_import_wizard
+    from curator.main_window import MainWindow
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        kb = open_kb(build_kb(folder))
+        with kb.read() as session:
+            curator = authenticate(session, name="curator", password=PASSWORD)
+        book = openpyxl.Workbook()
+        book.active.title = "About"
+        book.active.append(["Actionability export from PartnerLab, 2026-11"])
+        sheet = book.create_sheet("Interpretations")
+        for row in PARTNER_SHEET:
+            sheet.append(row)
+        book.save(folder / "partnerlab.xlsx")
+
+        window = MainWindow(kb, curator, settings=settings, theme=theme,  # type: ignore[arg-type]
+                            start_view="assertion", owns_kb=False)  # fmt: skip
+        window.resize(*SIZE)
+        window.show()
+        wait_for(lambda: window.records.model.rowCount() > 0)
+        wizard = open_import_wizard(window)
+        wizard.start_folder = folder
+        wizard.resize(*WIZARD_SIZE)
+        wizard.set_source(folder / "partnerlab.xlsx", CUSTOM, save_to=folder / "partnerlab.toml")
+        wait_for(lambda: wizard.source is not None)
+        page = wizard.source_page
+        page.sheet_combo.setCurrentIndex(page.sheet_combo.findData("Interpretations"))
+        save(wizard, out, "import-1-file-and-sheets")
+        wizard.next()
+        mapping = wizard.mapping_page
+        mapping.set_default("implication", "sensitive")
+        mapping.set_default("line_of_therapy", "any")
+        save(wizard, out, "import-2-mapping")
+        wizard.next()
+        wait_for(lambda: wizard.outcome is not None)
+        grouped = wizard.dry_run_page.grouped
+
+        def pick(field: str, value: str) -> None:
+            """Select a reason and one of its values; wait for the ranked candidates."""
+            groups, values = grouped.group_model, grouped.value_model
+            for row in range(groups.rowCount()):
+                group = groups.group_at(row)
+                if group is not None and group.field == field:
+                    grouped.group_view.selectRow(row)
+            for row in range(values.rowCount()):
+                found = values.value_at(row)
+                if found is not None and found.value == value:
+                    grouped.value_view.selectRow(row)
+            wait_for(lambda: grouped.candidates.count() > 0 and grouped.map_button.isEnabled())
+
+        pick("tumour_types", "Non small cell lung cancer")
+        save(wizard, out, "import-3-errors-by-reason")
+        for field, value in (("gene", "HER2"), ("tumour_types", "Breast Carcinoma"),
+                             ("tumour_types", "Non small cell lung cancer"),
+                             ("evidence_level", "Level 1")):  # fmt: skip
+            pick(field, value)
+            wizard.outcome = None
+            grouped.map_chosen()
+            wait_for(lambda: wizard.outcome is not None)
+        save(wizard, out, "import-4-dry-run-clean")
+        wizard.next()
+        wait_for(lambda: wizard.applied_result is not None)
+        wizard.submit_applied()
+        wait_for(lambda: wizard.submitted_change_set is not None)
+        save(wizard, out, "import-5-submitted")
+        wizard.close()
+        window.close()
+        window.workers.wait()
+        kb.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "screens")
+    parser.add_argument(
+        "--only", choices=["import-mapping"], help="take only these screens (quicker)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -470,6 +567,12 @@ def main() -> int:
 
     app.setWindowIcon(icon("app"))
     theme = ThemeManager(app, "light")
+    if args.only == "import-mapping":
+        with tempfile.TemporaryDirectory() as scratch:
+            ini = str(Path(scratch) / "settings.ini")
+            settings = Settings(QSettings(ini, QSettings.Format.IniFormat))
+            import_mapping_screens(args.out, settings, theme)
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         url = build_kb(folder)
@@ -560,6 +663,7 @@ def main() -> int:
         review_screens(args.out, settings, theme)
         review_conversation_screens(args.out, settings, theme)
         import_trials_sandbox_screens(args.out, settings, theme)
+        import_mapping_screens(args.out, settings, theme)
     return 0
 
 

@@ -13,9 +13,11 @@ import openpyxl
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWizard
+from test_import_interpretations import CHOICES, write_interpretations
 from test_import_support import write_template_rows
 
 from curator.import_wizard import (
+    CUSTOM,
     CountsModel,
     ErrorTableModel,
     ImportWizard,
@@ -31,8 +33,10 @@ from curator.settings import Settings
 from curator.workers import Workers
 from kb.importing.engine import TypeCounts
 from kb.importing.model import ImportError_, Location
+from kb.importing.profiles import load_profile
+from kb.importing.service import import_file
 from kb.importing.template import export_template
-from kb.model.enums import ChangeOp, RecordType, Role
+from kb.model.enums import ChangeOp, ChangeSetStatus, RecordType, Role
 from kb.model.records import get_record
 from kb.review.changes import get_change_set, list_change_sets
 from kb.review.users import Actor, add_user
@@ -414,6 +418,144 @@ def test_read_source_reports_a_missing_profile_column(tmp_path) -> None:
     missing = [row for row in source.mapping if row.problem]
     assert {row.header for row in missing} == {"Protein change", "Comment"}
     assert all(row.note == "not in the header row" for row in missing)
+
+
+# --- a third party's sheet, mapped in the wizard (issue 16) --------------------------------------
+
+
+def _select_value(qtbot, wizard: ImportWizard, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    grouped = wizard.dry_run_page.grouped
+    groups = grouped.group_model
+    row = next(
+        r
+        for r in range(groups.rowCount())
+        if groups.group_at(r).field == field  # type: ignore[union-attr]
+    )
+    with qtbot.waitSignal(
+        wizard.candidates_ready, timeout=WAIT, check_params_cb=lambda f, v: (f, v) == (field, value)
+    ):
+        grouped.group_view.selectRow(row)
+        values = grouped.value_model
+        grouped.value_view.selectRow(
+            next(r for r in range(values.rowCount()) if values.value_at(r).value == value)  # type: ignore[union-attr]
+        )
+
+
+def test_third_party_sheet_from_file_to_submitted_change_set(
+    qtbot, kb: Kb, people: dict[str, Actor], workers: Workers, tmp_path: Path
+) -> None:
+    path = write_interpretations(tmp_path / "partnerlab.xlsx")
+    profile_path = tmp_path / "partnerlab.toml"
+    wizard = ImportWizard(kb, people["cora"], workers, start_folder=tmp_path)
+    qtbot.addWidget(wizard)
+    wizard.resize(1280, 720)
+    wizard.show()
+
+    # Step 1: every sheet of the workbook, the data on the second.
+    with qtbot.waitSignal(wizard.source_loaded, timeout=WAIT):
+        wizard.set_source(path, CUSTOM, save_to=profile_path)
+    page = wizard.source_page
+    assert "2 sheet(s)" in page.status.text()
+    assert [page.sheet_combo.itemData(i) for i in range(page.sheet_combo.count())] == [
+        "About",
+        "Interpretations",
+    ]
+    page.sheet_combo.setCurrentIndex(page.sheet_combo.findData("Interpretations"))
+    assert page.sheet_model.index(0, 0).data() == "Gene Symbol"
+    assert page.isComplete()
+
+    # Step 2: map the columns (the choosers start from guesses; the curator sets each).
+    wizard.next()
+    assert wizard.currentId() == wizard.mapping_id
+    mapping = wizard.mapping_page
+    assert mapping.sheet_combo.currentData() == "Interpretations"
+    assert mapping.rtype() is RecordType.ASSERTION
+    for header, field in {
+        "Gene Symbol": "gene",
+        "Alteration": "alteration",
+        "Cancer Type": "tumour_types",
+        "Drug(s)": "drugs",
+        "Level of Evidence": "evidence_level",
+        "PMIDs": "pmids",
+        "Curator note": "",
+    }.items():
+        mapping.set_field(header, field)
+    mapping.set_default("implication", "sensitive")
+    mapping.set_default("line_of_therapy", "any")
+    with qtbot.waitSignal(wizard.dry_run_finished, timeout=WAIT) as ran:
+        wizard.next()  # saves the profile, then the dry run
+    assert ran.args == ["done"]
+    assert load_profile(profile_path).mappings[0].columns["Cancer Type"] == "tumour_types"
+    preview = wizard.outcome.preview  # type: ignore[union-attr]
+    assert preview.invalid == 5
+    grouped = wizard.dry_run_page.grouped
+    reasons = {
+        (g.code, g.field): g.count
+        for g in (grouped.group_model.group_at(r) for r in range(grouped.group_model.rowCount()))
+        if g is not None
+    }
+    assert reasons == {
+        ("invalid_value", "evidence_level"): 5,
+        ("unknown_code", "tumour_types"): 4,
+        ("not_approved_symbol", "gene"): 2,
+    }
+    # Messages wrap in full; the grouped report goes out from the wizard.
+    assert grouped.group_view.wordWrap()
+    report = tmp_path / "by-reason.xlsx"
+    with qtbot.waitSignal(wizard.report_exported, timeout=WAIT):
+        wizard.export_report_to(report)
+    sheet = openpyxl.load_workbook(report)["Errors by reason"]
+    assert {sheet.cell(r, 4).value for r in range(2, sheet.max_row + 1)} == {
+        "Level 1",
+        "Breast Carcinoma",
+        "Non small cell lung cancer",
+        "HER2",
+    }
+
+    # Step 3: each unknown value, mapped once for all its rows from the ranked candidates.
+    for (field, value), expected in CHOICES.items():
+        _select_value(qtbot, wizard, field, value)
+        assert grouped.choice() == expected, (field, value)
+        assert "for all 2 rows" in grouped.map_button.text() or "for all 5 rows" in (
+            grouped.map_button.text()
+        )
+        with qtbot.waitSignal(wizard.dry_run_finished, timeout=WAIT):
+            qtbot.mouseClick(grouped.map_button, Qt.MouseButton.LeftButton)
+    preview = wizard.outcome.preview  # type: ignore[union-attr]
+    assert preview.errors == [] and preview.invalid == 0 and preview.new == 5
+    saved = load_profile(profile_path).mappings[0].value_maps
+    assert saved["gene"] == {"HER2": "ERBB2"}
+    assert saved["tumour_types"] == {
+        "Breast Carcinoma": "BRCA",
+        "Non small cell lung cancer": "NSCLC",
+    }
+
+    # Step 4: apply, then submit from the last page.
+    assert wizard.apply_refusal() is None
+    with qtbot.waitSignal(wizard.applied, timeout=WAIT) as staged:
+        wizard.next()
+    human_id = str(staged.args[0])
+    assert wizard.currentId() == wizard.done_id
+    with qtbot.waitSignal(wizard.submitted, timeout=WAIT):
+        qtbot.mouseClick(wizard.done_page.submit_button, Qt.MouseButton.LeftButton)
+    with kb.read() as session:
+        row = next(cs for cs in list_change_sets(session) if cs.human_id == human_id)
+        change_set = get_change_set(session, row.id)
+        assert change_set.status is ChangeSetStatus.SUBMITTED
+        assert sum(1 for c in change_set.changes if c.record_type is RecordType.ASSERTION) == 5
+    assert "Submitted" in wizard.done_page.submit_state.text()
+
+    # The saved profile re-runs unattended: no errors, nothing to map.
+    with kb.read() as session:
+        again = import_file(session, path, profile=str(profile_path)).preview
+    assert again.errors == []
+
+
+def test_template_profile_on_a_foreign_workbook_says_what_to_do(tmp_path: Path) -> None:
+    path = write_interpretations(tmp_path / "partnerlab.xlsx")
+    source = read_source(path, "template")
+    assert [sheet.name for sheet in source.sheets] == ["About", "Interpretations"]
+    assert source.problem is not None and "Map the columns myself" in source.problem
 
 
 # --- the models keep the Qt contract -------------------------------------------------------------

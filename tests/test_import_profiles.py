@@ -38,7 +38,12 @@ def _doc_profiles() -> list[str]:
 
 def test_documented_profiles_parse() -> None:
     examples = _doc_profiles()
-    assert len(examples) == 2
+    assert len(examples) == 3
+    third = parse_profile(tomllib.loads(examples[2]))
+    (interpretations,) = third.mappings
+    assert interpretations.rtype is RecordType.ASSERTION and not interpretations.new_drugs
+    assert interpretations.columns["Drug(s)"] == "drugs"
+    assert interpretations.value_maps["gene"] == {"HER2": "ERBB2"}
     first = parse_profile(tomllib.loads(examples[0]))
     (mapping,) = first.mappings
     assert mapping.rtype is RecordType.BIOMARKER

@@ -27,6 +27,18 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     imp.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
     imp.add_argument("--errors", type=Path, help="write the located errors to OUT.xlsx or OUT.csv")
     imp.add_argument(
+        "--report",
+        type=Path,
+        help="write the errors grouped by reason, with counts and example rows, to "
+        "OUT.xlsx, OUT.csv or OUT.json",
+    )
+    imp.add_argument(
+        "--doid-map",
+        type=Path,
+        help='CIViC profiles: a TOML file whose [doid] entries ("DOID:3908" = ["NSCLC"]) '
+        "map diseases to OncoTree codes, overriding the shipped table",
+    )
+    imp.add_argument(
         "--take-source",
         metavar="FIELDS",
         default="",
@@ -112,6 +124,7 @@ class _Bar:
 
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     from kb.importing.engine import export_errors
+    from kb.importing.report import format_groups, group_errors, write_error_report
     from kb.importing.service import import_file
 
     if not args.file.is_file():
@@ -133,6 +146,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
                     skip_invalid=args.skip_invalid,
                     progress=bar,
                     take=args.take_source.split(","),
+                    doid_map=args.doid_map,
                 )
             finally:
                 bar.close()
@@ -143,6 +157,10 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         kb.close()
     result = outcome.preview
+    groups = group_errors(result.errors)
+    if args.report:
+        written = write_error_report(groups, args.report)
+        print(f"kb: wrote {written} error group(s) to {args.report}", file=sys.stderr)
     if args.errors:
         written = export_errors(result, args.errors, source=args.file)
         print(f"kb: wrote {written} error(s) to {args.errors}", file=sys.stderr)
@@ -155,9 +173,12 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
     def text() -> str:
         lines = [result.summary()]
-        lines += [f"  {error}" for error in result.errors[:50]]
-        if len(result.errors) > 50:
-            lines.append(f"  … and {len(result.errors) - 50} more (use --errors OUT.xlsx)")
+        if result.errors:
+            # Grouped by reason: thousands of errors have a handful of reasons.
+            lines.append(f"{len(result.errors):,} error(s), {len(groups):,} reason(s):")
+            lines += [f"  {line}" for line in format_groups(groups[:30])]
+            if len(groups) > 30:
+                lines.append(f"  … and {len(groups) - 30} more reason(s) (use --report OUT.xlsx)")
         if result.notes:
             # Rows that import, with something they do not do (an evidence item that supports
             # no assertion): grouped by reason, the reasons as the adapter gave them.

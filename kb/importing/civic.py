@@ -1174,12 +1174,9 @@ class DiseaseMap:
             if found is not None:
                 return (
                     f"DOID:{key} ({disease}) maps to OncoTree only broadly ({found.describe()}); "
-                    "confirm or correct it in a DOID mapping file passed to the import"
+                    f"confirm or correct it: {_doid_hint(key, found.codes)}"
                 )
-            return (
-                f"DOID:{key} ({disease}) has no OncoTree mapping; add it to a DOID mapping "
-                "file and pass that file to the import"
-            )
+            return f"DOID:{key} ({disease}) has no OncoTree mapping; {_doid_hint(key, ())}"
         name = " ".join(disease.lower().split())
         if name in self.by_name:
             return self.by_name[name]
@@ -1188,6 +1185,17 @@ class DiseaseMap:
         if not disease.strip():
             return "the row names no disease"
         return f"disease {disease!r} has no DOID and no mapping by name"
+
+
+def _doid_hint(key: str, codes: Sequence[str]) -> str:
+    """What to do about a DOID without a mapping, in steps that work: the file, its line, and
+    where to pass it (`kb import --doid-map`, or the DOID mapping field of the app's import)."""
+    shown = ", ".join(f'"{code}"' for code in codes) or '"CODE"'
+    return (
+        f'put the line "DOID:{key}" = [{shown}] under [doid] in a TOML file and pass it with '
+        "kb import --doid-map FILE.toml (in the app: the DOID mapping file on the import's "
+        "first page)"
+    )
 
 
 def _table(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:

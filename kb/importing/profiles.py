@@ -28,12 +28,14 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from kb.errors import KbError
+from kb.importing.civic import KbLookup
 from kb.importing.engine import Adapter
+from kb.importing.interpretations import COMPOSITE_FIELDS, compose_row, provided_by
 from kb.importing.limits import DEFAULT_LIMITS, Limits, column_letter, fail
 from kb.importing.model import ImportError_, Location, ProposedRecord, Ref, SourceError, SourceRow
 from kb.importing.progress import CancelToken, paused_gc
@@ -49,6 +51,15 @@ _HEADER_SEARCH = 5
 _LIST_KINDS = ("refs", "codes", "strings")
 # Rows built at a time, with the cyclic garbage collector paused.
 _BATCH_ROWS = 4096
+
+
+def field_specs(rtype: RecordType) -> dict[str, FieldSpec]:
+    """The fields a profile may map columns of `rtype` to: the record's own, and for an
+    assertion the columns an interpretation sheet builds its biomarker, therapy and
+    citations from (kb/importing/interpretations.py)."""
+    specs = {spec.name: spec for spec in SPECS[rtype]}
+    specs.update(COMPOSITE_FIELDS.get(rtype, {}))
+    return specs
 
 
 def header_key(text: object) -> str:
@@ -76,6 +87,9 @@ class SheetMapping:
     strict_columns: bool = False
     # Optional sheets (the template's) may be missing from the file.
     optional: bool = False
+    # Interpretation sheets (an assertion per row, kb/importing/interpretations.py): True lets
+    # a drug the KB lacks be proposed as a new drug; False reports it, to be mapped.
+    new_drugs: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,11 @@ class Profile:
         """This profile as an import adapter (`adapter(path)` yields SourceRows)."""
 
         def run(
-            path: Path, *, limits: Limits = DEFAULT_LIMITS, cancel: CancelToken | None = None
+            path: Path,
+            *,
+            limits: Limits = DEFAULT_LIMITS,
+            cancel: CancelToken | None = None,
+            lookup: KbLookup | None = None,
         ) -> Iterator[SourceRow]:
             workbook = read_workbook(
                 path,
@@ -101,7 +119,7 @@ class Profile:
                 limits=limits,
                 cancel=cancel,
             )
-            yield from map_workbook(workbook, self.mappings, limits=limits)
+            yield from map_workbook(workbook, self.mappings, limits=limits, lookup=lookup)
 
         return run
 
@@ -116,9 +134,15 @@ class Profile:
 
 
 def map_workbook(
-    workbook: Workbook, mappings: Iterable[SheetMapping], *, limits: Limits = DEFAULT_LIMITS
+    workbook: Workbook,
+    mappings: Iterable[SheetMapping],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    lookup: KbLookup | None = None,
 ) -> Iterator[SourceRow]:
-    """The rows of every mapped sheet; names given in ID columns link rows across sheets."""
+    """The rows of every mapped sheet; names given in ID columns link rows across sheets.
+    `lookup` (the KB's names) lets an interpretation sheet refer to the KB's genes, drugs and
+    tumour types by name."""
     prepared: list[_Prepared] = []
     for mapping in mappings:
         try:
@@ -129,7 +153,7 @@ def map_workbook(
             raise
         if mapping.optional and not sheet.rows:
             continue
-        prepared.append(_Prepared(workbook.file, sheet, mapping, limits))
+        prepared.append(_Prepared(workbook.file, sheet, mapping, limits, lookup))
     labels: dict[tuple[RecordType, str], str] = {}
     for item in prepared:
         item.collect_labels(labels)
@@ -156,12 +180,20 @@ class _Column:
 class _Prepared:
     """One sheet with its headers checked and a converter ready per mapped column."""
 
-    def __init__(self, file: str, sheet: Sheet, mapping: SheetMapping, limits: Limits) -> None:
+    def __init__(
+        self,
+        file: str,
+        sheet: Sheet,
+        mapping: SheetMapping,
+        limits: Limits,
+        lookup: KbLookup | None = None,
+    ) -> None:
         self.file = file
         self.sheet = sheet
         self.mapping = mapping
         self.limits = limits
-        self.specs = {spec.name: spec for spec in SPECS[mapping.rtype]}
+        self.lookup = lookup
+        self.specs = field_specs(mapping.rtype)
         self.columns: list[_Column] = []
         self.id_index: int | None = None
         self._check_headers()
@@ -234,6 +266,7 @@ class _Prepared:
             for spec in SPECS[mapping.rtype]
             if spec.required
             and spec.name not in present
+            and not (provided_by(spec.name) & present)
             and spec.name not in mapping.defaults
             and spec.name not in mapping.constants
         ]
@@ -323,7 +356,9 @@ class _Prepared:
                     return None
                 if not isinstance(value, str):
                     value = str(value)
-                items = [mapped(item.strip()) for item in value.split(separator) if item.strip()]
+                items = _flat(
+                    mapped(item.strip()) for item in value.split(separator) if item.strip()
+                )
                 if spec.kind == "refs":
                     return [ref(item, labels) for item in items]
                 return items
@@ -410,6 +445,7 @@ class _Prepared:
         id_index = self.id_index
         key_prefix = f"{sheet_name or 'rows'}!"
         used_labels: dict[str, int] = {}
+        composed = any(c.field in COMPOSITE_FIELDS.get(rtype, {}) for c in self.columns)
 
         def cells(row: list[Any], number: int) -> tuple[dict[str, Any], list[ImportError_], bool]:
             if number in error_rows or not shortcuts:
@@ -506,6 +542,8 @@ class _Prepared:
                     used_labels[identifier] = number
                     key = self._label_key(identifier)
             record = ProposedRecord(rtype, key, fields, location, human_id, letters)
+            if composed:
+                return compose_row(record, tuple(errors), mapping.new_drugs, self.lookup)
             return SourceRow(location, (record,), tuple(errors))
 
         return build
@@ -586,6 +624,17 @@ def _tree_refs(tree: Any, labels: Mapping[tuple[RecordType, str], str]) -> Any:
     return leaf
 
 
+def _flat(items: Iterable[Any]) -> list[Any]:
+    """Items, with a list a value map gave in place of one item spliced in."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
 def _with_field(problem: ImportError_, name: str) -> ImportError_:
     return ImportError_(problem.location, name, problem.code, problem.message, problem.value)
 
@@ -651,6 +700,7 @@ _SHEET_KEYS = {
     "value_maps",
     "defaults",
     "constants",
+    "new_drugs",
 }
 
 
@@ -708,7 +758,7 @@ def _sheet_mapping(table: Mapping[str, Any], where: str) -> SheetMapping:
         rtype = record_type_of(str(table["record_type"]))
     except KbError as exc:
         raise ProfileError(f"{where}: {exc}") from None
-    fields = {spec.name for spec in SPECS[rtype]}
+    fields = set(field_specs(rtype))
     known = ", ".join(sorted(fields))
 
     def check_field(name: str, section: str) -> str:
@@ -748,6 +798,9 @@ def _sheet_mapping(table: Mapping[str, Any], where: str) -> SheetMapping:
     id_column = table.get("id_column")
     if id_column is not None and not isinstance(id_column, str):
         raise ProfileError(f"{where}: id_column must be the header text of a column")
+    new_drugs = table.get("new_drugs", False)
+    if not isinstance(new_drugs, bool):
+        raise ProfileError(f"{where}: new_drugs must be true or false")
     return SheetMapping(
         rtype=rtype,
         sheet=sheet,
@@ -758,9 +811,103 @@ def _sheet_mapping(table: Mapping[str, Any], where: str) -> SheetMapping:
         value_maps=tables["value_maps"],
         defaults=tables["defaults"],
         constants=tables["constants"],
+        new_drugs=new_drugs,
     )
 
 
 def profile_adapter(path: Path) -> Adapter:
     """The adapter a TOML profile describes."""
     return load_profile(path).adapter()
+
+
+# --- writing profiles ---------------------------------------------------------------------------
+
+
+def profile_toml(profile: Profile) -> str:
+    """`profile` as the TOML text `parse_profile` reads back to an equal profile (the app's
+    mapping page writes what `kb import --profile` takes)."""
+    lines = [f"name = {_toml_value(profile.name)}"]
+    if profile.delimiter is not None:
+        lines.append(f"delimiter = {_toml_value(profile.delimiter)}")
+    if not profile.quoting:
+        lines.append("quoting = false")
+    several = len(profile.mappings) != 1
+    for mapping in profile.mappings:
+        prefix = "sheets." if several else ""
+        lines.append("")
+        if several:
+            lines.append("[[sheets]]")
+        lines.append(f"record_type = {_toml_value(mapping.rtype.value)}")
+        if mapping.sheet is not None:
+            lines.append(f"sheet = {_toml_value(mapping.sheet)}")
+        lines.append(f"header_row = {mapping.header_row}")
+        lines.append(f"list_separator = {_toml_value(mapping.list_separator)}")
+        if mapping.id_column is not None:
+            lines.append(f"id_column = {_toml_value(mapping.id_column)}")
+        if mapping.new_drugs:
+            lines.append("new_drugs = true")
+        lines.append(f"[{prefix}columns]")
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in mapping.columns.items()]
+        for name, values in mapping.value_maps.items():
+            lines.append(f"[{prefix}value_maps.{_toml_key(name)}]")
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in values.items()]
+        for section in ("defaults", "constants"):
+            table: Mapping[str, Any] = getattr(mapping, section)
+            if table:
+                lines.append(f"[{prefix}{section}]")
+                lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(profile: Profile, path: Path) -> None:
+    """Write `profile` to `path` as TOML (replacing the file whole, never half-written)."""
+    text = profile_toml(profile)
+    parse_profile(tomllib.loads(text), name=path.name)  # what we write must read back
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ProfileError(f"cannot write the profile {path}: {exc.strerror or exc}") from None
+
+
+def with_value_map(profile: Profile, *, field: str, value: str, to: Any) -> Profile:
+    """`profile` with `value` in its file mapped to `to` for `field`, in every sheet mapping
+    that reads `field` from a column (a choice made once for all rows holding the value)."""
+    mappings = []
+    for mapping in profile.mappings:
+        if field not in mapping.columns.values():
+            mappings.append(mapping)
+            continue
+        values = {name: dict(table) for name, table in mapping.value_maps.items()}
+        values.setdefault(field, {})[value] = to
+        mappings.append(replace(mapping, value_maps=values))
+    return replace(profile, mappings=tuple(mappings))
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    text = str(value)
+    escaped = []
+    for char in text:
+        if char in ('"', "\\"):
+            escaped.append("\\" + char)
+        elif char == "\n":
+            escaped.append("\\n")
+        elif char == "\t":
+            escaped.append("\\t")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'

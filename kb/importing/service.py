@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from kb.errors import KbError
 from kb.importing.adapters import adapter_for
 from kb.importing.engine import ImportPreview, apply, preview, sha256_of
 from kb.importing.progress import CancelToken, Progress, paused_gc
@@ -40,11 +41,13 @@ def import_file(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     take: Collection[str] = (),
+    doid_map: Path | None = None,
 ) -> ImportOutcome:
     """Preview `path` read with `profile` (template, civic-evidence, civic-assertion, ctml, or
     a .toml path); unless `dry_run`, stage it as one draft change set authored by `actor`.
     `take` names fields of curated records the source only points at (CIViC rows matching a
-    curated assertion) whose values the curator chose to take from the source.
+    curated assertion) whose values the curator chose to take from the source. `doid_map` is a
+    curator's DOID -> OncoTree TOML file for the adapters that map DOIDs (CIViC).
 
     Raises KbError when applying is refused (invalid rows without `skip_invalid`, a file that
     cannot be read); the caller's transaction then rolls back and nothing is written.
@@ -59,6 +62,10 @@ def import_file(
     options: dict[str, object] = {}
     if "cancel" in accepted:
         options["cancel"] = cancel
+    if doid_map is not None:
+        if "doid_map" not in accepted:
+            raise KbError(f"the profile {profile} reads no DOIDs; a DOID mapping file is for CIViC")
+        options["doid_map"] = doid_map
     if "lookup" in accepted:
         # CIViC and CTML adapters point at records the KB already has (genes, drugs, …).
         from kb.importing.civic import KbLookup
