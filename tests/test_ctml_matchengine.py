@@ -59,7 +59,7 @@ REFUSED = {
     # test; its test only prints a count.
     "massive_match_clause.json": "treatment_list.step[0].arm[0].match[0].and[0].or",
     # No protocol_no and no nct_id: nothing names the trial (the peer's loader test reads it
-    # by file name); `kb import ... --nct-id NCT…` gives it one (test below).
+    # by file name); ctml_adapter(..., nct_id=...) gives it one (test below).
     "11-112.json": "nct_id",
 }
 
