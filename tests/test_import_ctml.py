@@ -165,14 +165,17 @@ def test_all_open_sample_imports_onto_the_trial_with_its_protocol_number() -> No
     }
     assert trial.columns["nct_id"] == "protocol_no"
     arms = _arms(row)
-    assert sorted(arms) == ["ARM 1", "ARM 1 / LEVEL 1", "ARM 2"]
+    # ARM 2's match is empty: it never matches in MatchMiner, so it is no KB arm; the step's
+    # own criteria are an arm of their own.
+    assert sorted(arms) == ["ARM 1", "ARM 1 / LEVEL 1", "step 1"]
     # EGFR In_Frame_Del with no exon or codon: an in-frame deletion anywhere in EGFR, exactly
     # what MatchMiner matches (not any EGFR mutation, not an exon it does not name).
     egfr = {"kind": "range", "gene": "EGFR", "consequence": "inframe_deletion"}
-    for code, tumours in (("ARM 1", ["NSCLC"]), ("ARM 1 / LEVEL 1", ["PPB"]), ("ARM 2", ["LUNG"])):
+    for code, tumours in (("ARM 1", ["NSCLC"]), ("ARM 1 / LEVEL 1", ["PPB"]), ("step 1", ["LUNG"])):
         assert _tree(row, arms[code]) == egfr
         assert (arms[code]["tumour_types"], arms[code]["min_age"]) == (tumours, 18)
-    assert arms["ARM 2"]["suspended"] is True and arms["ARM 1"]["suspended"] is False
+    # The step is open: one of its arms (ARM 1) is.
+    assert arms["step 1"]["suspended"] is False and arms["ARM 1"]["suspended"] is False
 
 
 def test_all_open_steps_arms_and_dose_levels(tmp_path: Path) -> None:
@@ -184,17 +187,22 @@ def test_all_open_steps_arms_and_dose_levels(tmp_path: Path) -> None:
     row = _only(list(ctml_adapter(path, lookup=LOOKUP)))
     assert row.valid, [str(e) for e in row.errors]
     arms = _arms(row)
-    assert sorted(arms) == ["ARM 1", "ARM 1 / LEVEL 1", "ARM 2"]
+    assert sorted(arms) == ["ARM 1", "ARM 1 / LEVEL 1", "step 1"]
     egfr = {"kind": "range", "gene": "EGFR", "exon": 19, "consequence": "inframe_deletion"}
     one = arms["ARM 1"]
     assert (one["tumour_types"], one["min_age"], one["suspended"]) == (["NSCLC"], 18, False)
     assert _tree(row, one) == egfr
     level = arms["ARM 1 / LEVEL 1"]
     assert (level["tumour_types"], level["name"]) == (["PPB"], "LEVEL DESCRIPTION")
-    # ARM 2 has no criteria of its own: it takes its step's, and it is suspended.
-    two = arms["ARM 2"]
-    assert (two["tumour_types"], two["suspended"], two["name"]) == (["LUNG"], True, "ALWAYS CLOSED")
-    assert _tree(row, two) == egfr
+    # ARM 2 has no criteria of its own and inherits none (MatchMiner: an empty match never
+    # matches); the step's criteria are their own arm, open while ARM 1 is.
+    step = arms["step 1"]
+    assert (step["tumour_types"], step["suspended"], step["name"]) == (
+        ["LUNG"],
+        False,
+        "Registration",
+    )
+    assert _tree(row, step) == egfr
     # One biomarker and one expression, shared by the three arms.
     assert len(_of(row, RecordType.BIOMARKER)) == 1
     assert len(_of(row, RecordType.EXPRESSION)) == 1
@@ -300,13 +308,15 @@ def test_yaml_with_several_documents(tmp_path: Path) -> None:
     ]
     first = _arms(rows[0])["1"]
     assert (first["tumour_types"], first["max_age"], first["sex"]) == (["COADREAD"], 74, "FEMALE")
-    assert first["suspended"] is True  # its only dose level is suspended
+    # Its only dose level is suspended, but MatchMiner closes an arm by its own flag alone.
+    assert first["suspended"] is False
+    # A wildcard is any change at the codon, as MatchMiner matches it.
     assert _tree(rows[0], first) == {
         "kind": "range",
         "gene": "KRAS",
         "codon_start": 12,
         "codon_end": 12,
-        "consequence": "missense",
+        "consequence": "any",
     }
     second = _arms(rows[1])["B"]
     assert second["tumour_types"] == ["ALL_SOLID"]
@@ -317,7 +327,9 @@ def test_yaml_with_several_documents(tmp_path: Path) -> None:
             {
                 "OR": [
                     {"kind": "copy_number", "gene": "ERBB2", "copy_number": "amplification"},
+                    # Either orientation, as MatchMiner matches a structural variant.
                     {"kind": "fusion", "gene": "ALK", "partner_5": "EML4", "partner_3": "ALK"},
+                    {"kind": "fusion", "gene": "ALK", "partner_5": "ALK", "partner_3": "EML4"},
                 ]
             },
             {"NOT": [{"kind": "characteristic", "characteristic": "MSI", "status": "high"}]},

@@ -41,33 +41,42 @@ How a document maps, and why:
   else is reported: "Pilot" names no phase, and guessing one would put a wrong phase in the
   release.
 * Each ``treatment_list.step[].arm[]`` becomes a trial arm (code ``arm_code``, name
-  ``arm_description``, suspended when ``arm_suspended`` is "Y" or every dose level is
-  suspended). MatchMiner matches at step, arm and dose level independently; the KB has arms
-  only, so: an arm's criteria are its own ``match``, else its step's; a dose level with its own
-  ``match`` becomes an arm of its own, coded ``<arm_code> / <level_code>``; a step whose
-  ``match`` no arm inherits becomes an arm coded ``step <step_code>``. Nothing is dropped.
+  ``arm_description``). MatchMiner matches at step, arm and dose level independently, each
+  closed by its own flag; the KB has arms only, so: an arm's criteria are its own ``match``
+  (an arm whose ``match`` is empty never matches in MatchMiner and is not made a KB arm,
+  where an arm without criteria would match everyone); a dose level with its own ``match``
+  becomes an arm of its own, coded ``<arm_code> / <level_code>``, suspended by its
+  ``level_suspended`` alone; a step with its own ``match`` becomes an arm coded
+  ``step <step_code>``, suspended when every arm of the step is. An arm is suspended by its
+  ``arm_suspended`` alone. Arms sharing an ``arm_code`` are told apart by their
+  ``arm_internal_id`` (``ARM 1 #212``), as MatchMiner keys arms by it.
 * A ``match`` tree of ``and`` / ``or`` / ``not`` over ``clinical`` and ``genomic`` nodes is
   split into the arm's clinical fields and its biomarker expression. Clinical criteria combine
   only under ``and`` (a list of diagnoses may be an ``or``); an ``or`` that mixes clinical and
   genomic criteria cannot be written as one arm and is reported.
 * ``clinical``: ``oncotree_primary_diagnosis`` (name or code; ``!`` excludes; ``_SOLID_`` /
   ``_LIQUID_`` -> ALL_SOLID / ALL_LIQUID; exclusions alone scope the arm to ALL_TUMOURS);
-  ``age_numerical`` (">=18" -> min_age 18, "<75" -> max_age 74, whole years);
+  ``age_numerical`` as MatchMiner compares birth dates (">=18" and ">18" -> min_age 18,
+  "<75" and "<=75" -> max_age 74, whole years);
   ``gender``; ``tmb_numerical`` (">=10" -> a TMB characteristic biomarker with a TMB threshold
   record: metric TMB, operator >=, value "10", unit mut/Mb; status "high" for >, >=, == and
   "low" for <, <=).
 * ``genomic``: ``protein_change`` -> sequence variant; ``wildcard_protein_change`` ("p.G12") ->
-  range at that codon (consequence from ``variant_classification``, else missense, as CIViC
-  codon variants); ``exon`` -> range at that exon (consequence from ``variant_classification``,
-  else any); ``variant_classification`` with neither -> that consequence anywhere in the gene
+  range at that codon (consequence from ``variant_classification``, else any, as MatchMiner
+  matches any change there); ``exon`` -> range at that exon (consequence from
+  ``variant_classification``, else any); ``variant_classification`` with neither -> that
+  consequence anywhere in the gene
   (a range with no exon or codons, e.g. EGFR In_Frame_Del -> EGFR inframe deletion; MAF's
   Frame_Shift_Del and _Ins are both the KB's frameshift); ``variant_category`` CNV with
   ``cnv_call`` High level amplification / Homozygous deletion -> copy number (Gain and
   Heterozygous deletion are reported: the KB's gain and loss include amplification and deep
-  deletion, MatchMiner's calls do not); SV -> fusion (with ``fusion_partner_hugo_symbol`` when
-  given; orientation as in kb.importing.civic.FIVE_PRIME_GENES); Mutation -> categorical
+  deletion, MatchMiner's calls do not); SV (or a node naming only
+  ``fusion_partner_hugo_symbol``) -> fusion in either orientation (A::B OR B::A; no partner,
+  ``any_gene`` or ``intergenic``: the gene on either side with any partner); Mutation -> categorical
   oncogenic mutations; Any Variation -> oncogenic mutations OR amplification OR deletion OR
-  fusion; ``mmr_status`` / ``ms_status`` -> MMR / MSI characteristic biomarkers. ``!``
+  fusion; ``mmr_status`` / ``ms_status`` -> MMR / MSI characteristic biomarkers;
+  ``apobec_signature``, ``pole_signature``, ``tobacco_signature``, ``temozolomide_signature``,
+  ``uva_signature`` ("Yes" / "No") -> signature characteristics, positive / negative. ``!``
   negations inside genomic values are reported (they mean "a variant of this gene other than
   …", which the KB cannot express).
 """
@@ -86,7 +95,6 @@ from typing import Any
 import yaml
 
 from kb.importing.civic import (
-    FIVE_PRIME_GENES,
     BiomarkerSpec,
     KbLookup,
     Leaf,
@@ -102,6 +110,7 @@ from kb.model.enums import (
     ALL_LIQUID,
     ALL_SOLID,
     ALL_TUMOURS,
+    SIGNATURES,
     BiomarkerKind,
     Category,
     Characteristic,
@@ -200,17 +209,27 @@ def ctml_adapter(
     *,
     lookup: KbLookup | None = None,
     nct_ids: Mapping[str, str] | None = None,
+    nct_id: str | None = None,
 ) -> Iterator[SourceRow]:
     """Read a CTML file: one SourceRow per trial document.
 
     `nct_ids` maps a document's ``protocol_no`` to the NCT id to use when the document has no
     NCT id of its own; it is consulted before the KB trials' protocol numbers in `lookup`.
+    `nct_id` is the NCT id of a file's only document when it names none (MatchMiner's loader
+    fixtures name a trial by nothing but their file name).
     """
     name, documents = read_documents(path)
     many = len(documents) > 1
+    if nct_id is not None and many:
+        raise _fail(
+            name,
+            "several_documents",
+            f"the file holds {len(documents)} documents; one NCT id names one trial "
+            "(give protocol numbers their NCT ids instead)",
+        )
     seen: dict[str, int] = {}
     for index, document in enumerate(documents, start=1):
-        mapper = _Document(name, index if many else None, lookup, nct_ids or {})
+        mapper = _Document(name, index if many else None, lookup, nct_ids or {}, nct_id)
         row = mapper.run(document)
         nct = mapper.nct_id
         if nct and nct in seen:
@@ -270,6 +289,8 @@ class _Arm:
     # kb.release.ctml_export writes);
     # MatchMiner CTML has no therapy field, so other documents leave the KB's value alone.
     therapy: str | None = None
+    # MatchMiner's arm_internal_id (level_internal_id, step_internal_id), where given.
+    internal: str | None = None
 
 
 @dataclass
@@ -278,6 +299,7 @@ class _Document:
     number: int | None
     lookup: KbLookup | None
     nct_ids: Mapping[str, str]
+    given_nct_id: str | None = None
     nct_id: str | None = None
     builder: RecordBuilder = field(init=False)
 
@@ -381,6 +403,8 @@ class _Document:
             written.append(("_summary.nct_number", copied))
         if protocol and _NCT.match(protocol.upper()):
             written.append(("protocol_no", protocol))
+        if not written and self.given_nct_id:
+            written.append(("nct_id", self.given_nct_id))
         if not written and protocol:
             known = self.lookup.trial_protocols if self.lookup else {}
             if protocol in self.nct_ids:
@@ -447,7 +471,7 @@ class _Document:
                 self.error(step_path, "invalid_value", f"a step is an object, not {_kind(step)}")
                 continue
             step_criteria = self._criteria(step.get("match"), f"{step_path}.match")
-            inherited = False
+            arm_flags: list[bool] = []
             for a, arm in enumerate(self._list(step.get("arm"), f"{step_path}.arm")):
                 arm_path = f"{step_path}.arm[{a}]"
                 if not isinstance(arm, dict):
@@ -457,25 +481,21 @@ class _Document:
                 if not code:
                     self.error(f"{arm_path}.arm_code", "missing_field", "an arm needs an arm_code")
                     continue
+                # MatchMiner closes an arm by its own flag only (not when its dose levels are
+                # all closed), and a dose level by its own flag only (not when its arm is).
                 suspended = self._flag(arm.get("arm_suspended"), f"{arm_path}.arm_suspended")
-                levels = self._list(arm.get("dose_level"), f"{arm_path}.dose_level")
-                level_flags = [
-                    self._flag(
-                        level.get("level_suspended"), f"{arm_path}.dose_level[{d}].level_suspended"
-                    )
-                    for d, level in enumerate(levels)
-                    if isinstance(level, dict)
-                ]
-                closed = suspended or (bool(level_flags) and all(level_flags))
-                own = arm.get("match")
-                if own:
-                    criteria = self._criteria(own, f"{arm_path}.match")
-                else:
-                    criteria, inherited = step_criteria, inherited or step_criteria is not None
+                arm_flags.append(suspended)
+                # An arm's criteria are its own `match`; it inherits nothing from its step. An
+                # arm whose match is empty never matches in MatchMiner: it is not made a KB arm,
+                # where an arm without criteria would match every patient.
+                criteria = self._criteria(arm.get("match"), f"{arm_path}.match")
                 name = _scalar(arm.get("arm_description")) or ""
                 ours = arm.get("kb_curator")
                 therapy = _scalar(ours.get("therapy")) if isinstance(ours, dict) else None
-                arms.append(_Arm(code, name, closed, criteria, arm_path, therapy))
+                internal = _scalar(arm.get("arm_internal_id"))
+                if criteria is not None or therapy is not None:
+                    arms.append(_Arm(code, name, suspended, criteria, arm_path, therapy, internal))
+                levels = self._list(arm.get("dose_level"), f"{arm_path}.dose_level")
                 for d, level in enumerate(levels):
                     level_path = f"{arm_path}.dose_level[{d}]"
                     if not isinstance(level, dict):
@@ -485,6 +505,9 @@ class _Document:
                             f"a dose level is an object, not {_kind(level)}",
                         )
                         continue
+                    level_closed = self._flag(
+                        level.get("level_suspended"), f"{level_path}.level_suspended"
+                    )
                     if not level.get("match"):
                         continue
                     level_code = _scalar(level.get("level_code")) or str(d + 1)
@@ -492,35 +515,52 @@ class _Document:
                         _Arm(
                             f"{code} / {level_code}",
                             _scalar(level.get("level_description")) or name,
-                            closed
-                            or self._flag(
-                                level.get("level_suspended"), f"{level_path}.level_suspended"
-                            ),
+                            level_closed,
                             self._criteria(level["match"], f"{level_path}.match"),
                             level_path,
+                            internal=_scalar(level.get("level_internal_id")),
                         )
                     )
-            if step_criteria is not None and not inherited:
+            if step_criteria is not None:
+                # The step's own criteria, matched on their own as MatchMiner does; a step is
+                # closed only when every one of its arms is.
                 step_code = _scalar(step.get("step_code")) or str(s + 1)
                 arms.append(
                     _Arm(
                         f"step {step_code}",
                         _scalar(step.get("step_type")) or "",
-                        False,
+                        bool(arm_flags) and all(arm_flags),
                         step_criteria,
                         step_path,
+                        internal=_scalar(step.get("step_internal_id")),
                     )
                 )
-        seen: dict[str, str] = {}
+        return self._unique_codes(arms)
+
+    def _unique_codes(self, arms: list[_Arm]) -> list[_Arm]:
+        """MatchMiner keys arms by their internal id, and two arms may share an arm_code: such
+        arms are told apart by their internal id in the code (``ARM 1 #212``). Arms sharing a
+        code without internal ids to tell them apart are reported."""
+        by_code: dict[str, list[_Arm]] = {}
         for arm in arms:
-            if arm.code in seen:
+            by_code.setdefault(arm.code, []).append(arm)
+        for code, same in by_code.items():
+            if len(same) < 2:
+                continue
+            internals = [arm.internal for arm in same]
+            if all(internals) and len(set(internals)) == len(internals):
+                for arm in same:
+                    arm.code = f"{code} #{arm.internal}"
+                continue
+            first = same[0]
+            for arm in same[1:]:
                 self.error(
                     f"{arm.path}.arm_code",
                     "duplicate_arm",
-                    f"arm code {arm.code!r} is used at {seen[arm.code]} already",
-                    arm.code,
+                    f"arm code {code!r} is used at {first.path} already, and arm_internal_id "
+                    "does not tell them apart",
+                    code,
                 )
-            seen.setdefault(arm.code, arm.path)
         return arms
 
     def _propose_arm(self, trial: Any, arm: _Arm) -> None:
@@ -811,10 +851,13 @@ class _Document:
             return None
         operator, written = parsed
         number = Decimal(written)
+        # As MatchMiner compares them: the birth date against the day N years ago, so ">18"
+        # and ">=18" both mean an 18th birthday reached, "<18" and "<=18" both one not yet
+        # reached (docs/ctml.md). The arm holds whole years, so a fraction rounds up.
         whole_years = {
             Operator.GE: ("min", math.ceil(number)),
-            Operator.GT: ("min", math.floor(number) + 1),
-            Operator.LE: ("max", math.floor(number)),
+            Operator.GT: ("min", math.ceil(number)),
+            Operator.LE: ("max", math.ceil(number) - 1),
             Operator.LT: ("max", math.ceil(number) - 1),
         }
         if operator is Operator.EQ:
@@ -924,7 +967,22 @@ class _Document:
                     )
                 )
                 trees.append(Node("NOT", (leaf,)) if name in negated else leaf)
+        for name, signature in _SIGNATURE_KEYS.items():
+            if name in fields:
+                present = _YES_NO.get(fields[name].strip().lower())
+                if present is None:
+                    self.error(
+                        f"{path}.{name}", "invalid_value", 'expected "Yes" or "No"', fields[name]
+                    )
+                    return None
+                leaf = Leaf(
+                    BiomarkerSpec(
+                        BiomarkerKind.CHARACTERISTIC, characteristic=signature, status=present
+                    )
+                )
+                trees.append(Node("NOT", (leaf,)) if name in negated else leaf)
         gene_fields = set(fields) - {"mmr_status", "ms_status", "variant_category"}
+        gene_fields -= set(_SIGNATURE_KEYS)
         category = _category(fields.get("variant_category", ""))
         if gene_fields or category not in ("", "signature"):
             tree = self._gene_variant(fields, path)
@@ -943,12 +1001,15 @@ class _Document:
 
     def _gene_variant(self, fields: Mapping[str, str], path: str) -> SpecTree | None:
         symbol = fields.get("hugo_symbol", "").strip().upper()
+        category = _category(fields.get("variant_category", ""))
+        partner = fields.get("fusion_partner_hugo_symbol", "").strip().upper()
+        if category == "sv" or partner:
+            return self._structural_variant(symbol, partner, path)
         if not symbol:
             self.error(
                 f"{path}.hugo_symbol", "missing_field", "a gene criterion needs a hugo_symbol"
             )
             return None
-        category = _category(fields.get("variant_category", ""))
         classification = fields.get("variant_classification", "").strip()
         consequence: Consequence | None = None
         if classification:
@@ -1006,9 +1067,6 @@ class _Document:
                 )
                 return None
             return Leaf(BiomarkerSpec(BiomarkerKind.COPY_NUMBER, symbol, copy_number=copy_number))
-        if "fusion_partner_hugo_symbol" in fields or category == "sv":
-            partner = fields.get("fusion_partner_hugo_symbol", "").strip().upper() or None
-            return Leaf(_fusion_spec(symbol, partner))
         if consequence is not None:
             # That consequence anywhere in the gene: a range with no exon or codons.
             return Leaf(BiomarkerSpec(BiomarkerKind.RANGE, symbol, consequence=consequence))
@@ -1039,7 +1097,7 @@ class _Document:
                             BiomarkerKind.COPY_NUMBER, symbol, copy_number=CopyNumberType.DELETION
                         )
                     ),
-                    Leaf(_fusion_spec(symbol, None)),
+                    _either_orientation(symbol, None),
                 ],
             )
         self.error(
@@ -1050,6 +1108,27 @@ class _Document:
         )
         return None
 
+    def _structural_variant(self, symbol: str, partner: str, path: str) -> SpecTree | None:
+        """A structural variant between `symbol` and `partner`, in either orientation (CTML
+        names no 5' or 3' side). ``any_gene`` or no partner: any partner; ``intergenic``: the
+        KB has no intergenic partner, so any partner (docs/ctml.md); only a partner: that
+        gene with any partner."""
+        genes = [
+            gene for gene in (symbol, partner) if gene and gene not in (_ANY_GENE, _INTERGENIC)
+        ]
+        if not genes:
+            self.error(
+                f"{path}.hugo_symbol",
+                "unrepresentable",
+                "a structural variant between any two genes (or intergenic regions) names no "
+                "gene; the KB's fusions name at least one",
+                symbol or partner or None,
+            )
+            return None
+        if len(genes) == 1:
+            return _either_orientation(genes[0], None)
+        return _either_orientation(genes[0], genes[1])
+
     def _protein(
         self, symbol: str, text: str, consequence: Consequence | None, path: str, *, wildcard: bool
     ) -> SpecTree | None:
@@ -1059,13 +1138,15 @@ class _Document:
             self.error(path, "malformed_hgvs", exc.message, text)
             return None
         if change.kind == "codon":
+            # MatchMiner matches a wildcard (p.V600) to any change at that codon: missense,
+            # in-frame, truncating (but see docs/ctml.md on synonymous changes).
             return Leaf(
                 BiomarkerSpec(
                     BiomarkerKind.RANGE,
                     symbol,
                     codon_start=change.start_pos,
                     codon_end=change.start_pos,
-                    consequence=consequence or Consequence.MISSENSE,
+                    consequence=consequence or Consequence.ANY,
                 )
             )
         if wildcard:
@@ -1090,6 +1171,7 @@ _GENOMIC_KEYS = frozenset(
         "exon",
         "mmr_status",
         "ms_status",
+        *(f"{name}_signature" for name in SIGNATURES.values()),
     }
 )
 _CLASSIFICATIONS = {
@@ -1102,7 +1184,14 @@ _CLASSIFICATIONS = {
     "splice_site": Consequence.SPLICE,
     "splice_region": Consequence.SPLICE,
 }
-_NEGATABLE = frozenset({"variant_category", "ms_status", "mmr_status"})
+_SIGNATURE_KEYS = {f"{name}_signature": signature for signature, name in SIGNATURES.items()}
+_NEGATABLE = frozenset({"variant_category", "ms_status", "mmr_status", *_SIGNATURE_KEYS})
+_YES_NO = dict.fromkeys(("yes", "y", "true"), "positive") | dict.fromkeys(
+    ("no", "n", "false"), "negative"
+)
+# MatchMiner's structural-variant words: a partner that is any gene, or no gene at all.
+_ANY_GENE = "ANY_GENE"
+_INTERGENIC = "INTERGENIC"
 _CATEGORY_ALIASES = {
     "copy number variation": "cnv",
     "copy number variant": "cnv",
@@ -1134,19 +1223,27 @@ _MMR = {
 _MSI = {"msi-h": "high", "msi-high": "high", "msi-l": "low", "msi-low": "low", "mss": "stable"}
 
 
-def _fusion_spec(symbol: str, partner: str | None) -> BiomarkerSpec:
-    """CTML fusions have no orientation: a gene that leads its fusions goes 5', else 3'."""
+def _either_orientation(symbol: str, partner: str | None) -> SpecTree:
+    """A CTML structural variant: MatchMiner matches it whichever gene is 5' (KIF5B-ALK and
+    ALK-KIF5B alike), so it is both orientations joined by OR; with no partner, the gene on
+    either side."""
     if partner is None:
-        five = symbol in FIVE_PRIME_GENES
-        return BiomarkerSpec(
-            BiomarkerKind.FUSION,
-            symbol,
-            partner_5=symbol if five else None,
-            partner_3=None if five else symbol,
+        return Node(
+            "OR",
+            (
+                Leaf(BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=symbol)),
+                Leaf(BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_3=symbol)),
+            ),
         )
-    if symbol in FIVE_PRIME_GENES and partner not in FIVE_PRIME_GENES:
-        return BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=symbol, partner_3=partner)
-    return BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=partner, partner_3=symbol)
+    if partner == symbol:
+        return Leaf(BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=symbol, partner_3=symbol))
+    return Node(
+        "OR",
+        (
+            Leaf(BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=partner, partner_3=symbol)),
+            Leaf(BiomarkerSpec(BiomarkerKind.FUSION, symbol, partner_5=symbol, partner_3=partner)),
+        ),
+    )
 
 
 _OPERATORS = {

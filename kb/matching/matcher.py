@@ -98,6 +98,7 @@ Speed
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -119,6 +120,7 @@ from kb.model.enums import (
     ALL_LIQUID,
     ALL_SOLID,
     ALL_TUMOURS,
+    SIGNATURES,
     Category,
     Consequence,
     EvidenceLevel,
@@ -342,11 +344,18 @@ class Patient:
     her2_ihc: str | None = None
     her2_ish_ratio: Decimal | None = None
     sample: str | None = None
+    # True: deceased (matches no trial, as MatchMiner never matches one); None: not said.
+    deceased: bool | None = None
+    # Mutational signatures reported, by name (apobec, pole, tobacco, temozolomide, uva):
+    # True present, False absent; a name left out is unknown. None: no signature results.
+    signatures: tuple[tuple[str, bool], ...] | None = None
 
     @classmethod
-    def from_json(cls, data: object) -> Patient:
+    def from_json(cls, data: object, *, today: dt.date | None = None) -> Patient:
         """Read a profile (parsed JSON), checked against `kb/matching/patient.schema.json`.
 
+        A ``birth_date`` becomes the age in whole years on `today` (default: the current date),
+        as MatchMiner compares birth dates; the date itself is not kept.
         Raises PatientError naming the JSON path of the first problem and what was expected.
         """
         _check_schema(data)
@@ -385,10 +394,22 @@ class Patient:
             )
         sex = data.get("sex")
         code = data.get("oncotree_code")
+        age = _decimal(data.get("age"))
+        if "birth_date" in data:
+            born = _birth_date(data["birth_date"], today or dt.date.today())
+            if age is not None and int(age) != born:
+                raise PatientError(
+                    "$.age",
+                    f"age {age} disagrees with birth_date, which gives {born}",
+                    "an age that agrees with birth_date, or only one of them",
+                )
+            age = Decimal(born) if age is None else age
+        vital = data.get("vital_status")
+        signatures = data.get("signatures")
         return cls(
             id=data["id"],
             oncotree_code=code.upper() if code else None,
-            age=_decimal(data.get("age")),
+            age=age,
             sex=sex if sex in ("female", "male") else None,
             variants=variants,
             copy_number=copy_number,
@@ -406,6 +427,12 @@ class Patient:
             her2_ihc=data.get("her2_ihc"),
             her2_ish_ratio=_decimal(data.get("her2_ish_ratio")),
             sample=data.get("sample"),
+            deceased=None if vital is None else vital == "deceased",
+            signatures=(
+                None
+                if signatures is None
+                else tuple(sorted((str(k), bool(v)) for k, v in signatures.items()))
+            ),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -421,6 +448,10 @@ class Patient:
                 out[name] = _json_number(value)
         if self.her2_ish_ratio is not None:
             out["her2_ish_ratio"] = _json_number(self.her2_ish_ratio)
+        if self.deceased is not None:
+            out["vital_status"] = "deceased" if self.deceased else "alive"
+        if self.signatures is not None:
+            out["signatures"] = dict(self.signatures)
         for name in ("variants", "copy_number", "fusions", "expression", "methylation"):
             items = getattr(self, name)
             if items is not None:
@@ -521,6 +552,25 @@ def _json_number(value: Decimal) -> int | float:
 
 def _symbol(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _birth_date(text: str, today: dt.date) -> int:
+    """Whole years from a birth date (YYYY-MM-DD) to `today`: the age MatchMiner's birth-date
+    comparison gives (">=18" holds from the 18th birthday on)."""
+    try:
+        born = dt.date.fromisoformat(text)
+    except ValueError:
+        raise PatientError(
+            "$.birth_date", f"{text!r} is not a date", "a date as YYYY-MM-DD"
+        ) from None
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if not 0 <= years <= 150:
+        raise PatientError(
+            "$.birth_date",
+            f"{text} gives an age of {years} on {today.isoformat()}",
+            "a birth date giving an age from 0 to 150",
+        )
+    return years
 
 
 def _read_variant(item: Mapping[str, Any], path: str) -> Variant:
@@ -1165,6 +1215,7 @@ _FAILS = {
     Operator.IN: "is not one of",
 }
 _MSI = {"high": "MSI-H", "low": "MSI-L", "stable": "MSS"}
+_SIGNATURE_NAMES = {signature.value: name for signature, name in SIGNATURES.items()}
 _MMR = {"deficient": "dMMR", "proficient": "pMMR"}
 _SCOPE_NAMES = {
     ALL_TUMOURS: "all tumour types",
@@ -1258,10 +1309,13 @@ class Matcher:
         data: Mapping[str, Any],
         *,
         trial_statuses: Iterable[TrialStatus | str] = OPEN_TRIAL_STATUSES,
+        include_closed: bool = False,
     ) -> Matcher:
         """Index a release's kb.json (the `Snapshot.as_json()` shape) for matching.
 
         `trial_statuses` are the trial statuses counted as open (default: RECRUITING).
+        `include_closed` matches suspended arms and trials of any status too (MatchMiner's
+        match_on_closed), for reviewing a trial's reach rather than offering it.
         Raises MatcherError for a record the matcher cannot use, naming it.
         """
         try:
@@ -1356,7 +1410,9 @@ class Matcher:
             if trial is None:
                 raise MatcherError(f"trial arm {arm_id}: trial {fields.get('trial')} is missing")
             rule = compile_rule(arm_id, "arm", fields)
-            rule.open = trial.get("status") in open_statuses and not fields.get("suspended")
+            rule.open = include_closed or (
+                trial.get("status") in open_statuses and not fields.get("suspended")
+            )
             rules.append(rule)
         return cls(
             kb_id=str(data.get("kb_id") or ""),
@@ -1444,12 +1500,16 @@ class Matcher:
                 trials.append(self._trial_match(rule, facts, criteria))
             elif verdict is None:
                 review.append(self._trial_match(rule, facts, criteria))
+        warnings = []
+        if patient.deceased and (trials or review):
+            # MatchMiner matches no deceased patient to a trial (unless told to).
+            trials, review = [], []
+            warnings.append("the patient is deceased: no trial is matched")
         possible = self._possible(facts, matched={m.assertion_id for m in therapies})
         for group in (therapies, possible):
             group.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
         trials.sort(key=lambda m: (m.nct_id, m.arm_id))
         review.sort(key=lambda m: (m.nct_id, m.arm_id))
-        warnings = []
         code = patient.oncotree_code
         if code and code not in self.tree:
             # Usually a release built from a KB that holds only part of OncoTree (the demo).
@@ -1660,6 +1720,9 @@ class Matcher:
         ):
             if present:
                 keys.add(("char", name))
+        for signature, name in SIGNATURES.items():
+            if name in dict(patient.signatures or ()):
+                keys.add(("char", signature.value))
         untested = {
             ("untested", name)
             for name in (
@@ -1670,6 +1733,7 @@ class Matcher:
                 "msi",
                 "mmr",
                 "hrd",
+                "signatures",
                 *_METRIC_FIELDS.values(),
             )
             if getattr(patient, name) is None
@@ -2098,6 +2162,13 @@ class Matcher:
                 return _status("MMR", patient.mmr, _MMR.get(bm.status or ""))
             case "HRD":
                 return _status("HRD", patient.hrd, bm.status)
+            case signature if signature in _SIGNATURE_NAMES:
+                name = _SIGNATURE_NAMES[signature]
+                found = dict(patient.signatures or ()).get(name)
+                if found is None:
+                    return None, f"no {name} signature result given (unknown)"
+                given = "positive" if found else "negative"
+                return given == bm.status, f"{name} signature {given}"
             case "TMB":
                 if patient.tmb is None:
                     return None, "no TMB result given (unknown)"
@@ -2192,7 +2263,11 @@ class Matcher:
             # Scopes hold the code, its ancestors and its special scopes: exact set logic.
             scopes = facts.scopes
             return not rule.include.isdisjoint(scopes) and rule.exclude.isdisjoint(scopes)
-        included = _or(self._within(facts, scope)[0] for scope in rule.include_order)
+        # No tumour types named: every tumour, as the rule's index has it (and MatchMiner
+        # matches a criterion without a diagnosis for any patient, diagnosis given or not).
+        included = _or(
+            self._within(facts, scope)[0] for scope in rule.include_order or (ALL_TUMOURS,)
+        )
         excluded = _or(self._within(facts, scope)[0] for scope in rule.exclude_order)
         return _and((included, None if excluded is None else not excluded))
 
@@ -2521,7 +2596,9 @@ def _biomarker_keys(bm: _Biomarker, threshold: _Threshold | None) -> Iterator[Ke
                     yield ("metric", threshold.metric.value)
             elif bm.kind == "expression":
                 yield ("expr", gene, bm.assay or "")
-            elif bm.characteristic in ("MSI", "MMR", "HRD"):
+            elif bm.characteristic in ("MSI", "MMR", "HRD") or bm.characteristic in {
+                signature.value for signature in SIGNATURES
+            }:
                 yield ("char", bm.characteristic)
             # TMB without a threshold can never be true: no key at all.
 
@@ -2570,6 +2647,8 @@ def _untested_key(bm: _Biomarker, threshold: _Threshold | None) -> Key | None:
         name = _METRIC_FIELDS.get(threshold.metric)
         return ("untested", name) if name else ("untested", "?")
     if bm.kind == "characteristic":
+        if bm.characteristic in _SIGNATURE_NAMES:
+            return ("untested", "signatures")
         return ("untested", (bm.characteristic or "?").lower())
     return None
 
@@ -2630,6 +2709,8 @@ def _test_for(bm: _Biomarker, threshold: _Threshold | None) -> str:
             return "HRD testing"
         case "TMB":
             return "TMB (NGS panel)"
+        case signature if signature in _SIGNATURE_NAMES:
+            return f"{_SIGNATURE_NAMES[signature]} mutational signature (NGS)"
     return bm.name
 
 

@@ -112,6 +112,23 @@ class Characteristic(StrEnum):
     MSI = "MSI"
     MMR = "MMR"
     HRD = "HRD"
+    # Mutational signatures as MatchMiner reads them from a sequencing report (present or not).
+    APOBEC_SIGNATURE = "APOBEC_SIGNATURE"
+    POLE_SIGNATURE = "POLE_SIGNATURE"
+    TOBACCO_SIGNATURE = "TOBACCO_SIGNATURE"
+    TEMOZOLOMIDE_SIGNATURE = "TEMOZOLOMIDE_SIGNATURE"
+    UVA_SIGNATURE = "UVA_SIGNATURE"
+
+
+# The signature characteristics, as a patient profile names them (kb/matching/patient.schema.json
+# `signatures`): apobec, pole, tobacco, temozolomide, uva.
+SIGNATURES: dict[Characteristic, str] = {
+    Characteristic.APOBEC_SIGNATURE: "apobec",
+    Characteristic.POLE_SIGNATURE: "pole",
+    Characteristic.TOBACCO_SIGNATURE: "tobacco",
+    Characteristic.TEMOZOLOMIDE_SIGNATURE: "temozolomide",
+    Characteristic.UVA_SIGNATURE: "uva",
+}
 
 
 # Statuses of expression biomarkers without a threshold (over-/underexpression are high/low),
@@ -124,6 +141,7 @@ CHARACTERISTIC_STATUSES: dict[Characteristic, tuple[str, ...]] = {
     Characteristic.MSI: ("high", "low", "stable"),
     Characteristic.MMR: ("deficient", "proficient"),
     Characteristic.HRD: ("positive", "negative"),
+    **dict.fromkeys(SIGNATURES, ("positive", "negative")),
 }
 
 
