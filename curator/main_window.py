@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from curator.bulk_edit import BulkEditing
 from curator.choices import ChoiceStore
 from curator.draft_dock import DraftData, DraftDock
 from curator.extension import Screen
@@ -278,7 +279,15 @@ class MainWindow(QMainWindow):
             )  # fmt: skip
             self.go_actions.append(action)
         pane.use_actions(self.act_new, self.act_edit, self.act_delete)
-        self.records.context_actions = (self.act_edit, self.act_delete, self.act_new)
+        self.bulk = BulkEditing(
+            records=self.records, pane=pane, controller=self.controller, store=self.store,
+            actor=self.actor, parent=self,
+        )  # fmt: skip
+        for action in self.bulk.actions:
+            self.add_action(action)
+        self.records.context_actions = (
+            self.act_edit, self.act_delete, self.act_new, None, *self.bulk.actions
+        )  # fmt: skip
 
     def _build_menus(self) -> None:
         self.recent_menu = QMenu("Recent KBs", self)
@@ -302,6 +311,7 @@ class MainWindow(QMainWindow):
             ("File", "quit"): (self.act_quit,),
             ("Edit", "undo"): (self.act_undo, self.act_redo),
             ("Edit", "record"): (self.act_new, self.act_edit, self.act_delete, self.act_save),
+            ("Edit", "bulk"): self.bulk.actions,
             ("Edit", "find"): (self.act_find,),
             ("View", "go"): (go, self.act_reload),
             ("View", "panes"): (
