@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QTimer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from curator.bulk_edit import SetFieldDialog
 from curator.commands import Clone, Delete, IdMap, UpdateMany, describe, execute
-from curator.fields import EnumField
+from curator.fields import EnumField, RefField
 from curator.main_window import MainWindow
+from curator.ref_index import ReferenceIndex
 from kb.model.enums import ChangeOp
 from kb.model.records import get_record
 from kb.review.changes import current_draft
@@ -176,4 +177,56 @@ def test_clone_opens_the_copy_in_the_editor(qtbot, make_window, cora) -> None:
     assert editor.human_id == new_id
     assert editor.widgets["line_of_therapy"].value() == "adjuvant"
     assert staged(window.kb, cora)[new_id][0] is ChangeOp.CREATE
+    window.record_pane.cancel_edit(ask=False)
+
+
+# --- reference pickers ----------------------------------------------------------------------
+
+
+def test_reference_index_ranks_ids_then_names_then_anything() -> None:
+    index = ReferenceIndex(
+        [
+            ("TX-00001", "Osimertinib", "monotherapy · osimertinib"),
+            ("TX-00002", "Dabrafenib + trametinib", "combination · dabrafenib, trametinib"),
+            ("TX-00003", "Trametinib", "monotherapy · trametinib"),
+            ("TX-00004", "Carboplatin + pemetrexed", "combination"),
+        ]
+    )
+    assert [m.key for m in index.search("trametinib")] == ["TX-00003", "TX-00002"]
+    assert [m.key for m in index.search("tx-00004")] == ["TX-00004"]
+    # Every word must occur, in the id, the name or the summary.
+    assert [m.key for m in index.search("combination dab")] == ["TX-00002"]
+    assert index.search("   ") == [] and index.search("nothing like it") == []
+    assert len(index.search("tx", limit=2)) == 2
+
+
+def test_assertion_form_picks_a_therapy_by_name(qtbot, make_window, cora) -> None:
+    window = make_window(cora)
+    window.act_new.trigger()
+    therapy = window.record_pane.editor.widgets["therapy"]
+    assert isinstance(therapy, RefField)
+    qtbot.waitUntil(lambda: len(window.store.index("therapy")) > 0, timeout=10_000)
+    therapy.edit.setFocus()
+    qtbot.keyClicks(therapy.edit, "osimer")
+    picker = therapy.completer
+    popup = picker.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=5_000)
+    model = picker.results
+    assert model.rowCount() >= 1
+    first = [model.index(0, column).data() for column in range(3)]
+    assert first[0].startswith("TX-") and "Osimertinib" in first[1]
+    assert first[2]  # a one-line summary beside the name
+    popup.setCurrentIndex(model.index(0, 0))
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert therapy.edit.text() == first[0] and therapy.value() == first[0]
+    assert not popup.isVisible()
+    assert therapy.title.text() == f"{first[0]}: {first[1]}"
+    # A list field keeps what came before the last comma.
+    citations = window.record_pane.editor.widgets["citations"]
+    assert isinstance(citations, RefField)
+    qtbot.waitUntil(lambda: len(window.store.index("citation")) > 1, timeout=10_000)
+    index = window.store.index("citation")
+    citations.edit.setText(f"{index.keys[0]}, {index.keys[1][-3:]}")
+    found = citations.completer.search()
+    assert found and citations.completer.choose(0) == f"{index.keys[0]}, {found[0].key}"
     window.record_pane.cancel_edit(ask=False)
