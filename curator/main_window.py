@@ -34,6 +34,7 @@ from curator.choices import ChoiceStore
 from curator.draft_dock import DraftData, DraftDock
 from curator.extension import Screen
 from curator.icons import icon
+from curator.list_layout import install_list_tools
 from curator.menus import Menus
 from curator.navigator import Navigator
 from curator.qt_compat import emit
@@ -127,6 +128,9 @@ class MainWindow(QMainWindow):
             tip = f"{entry.title} (Ctrl+{number})" if number <= 9 else ""
             self.navigator.add_entry("Knowledge", entry.key, entry.title, entry.icon, tip)
         self.records = RecordsPage(kb, self.workers)
+        self.columns, self.saved_filters = install_list_tools(
+            self.records, self.settings, actor.name if actor else ""
+        )
         self.tumours = TumourPage(kb, self.workers)
         self.record_pane = RecordPane(
             kb, actor, self.workers, store=self.store, controller=self.controller

@@ -44,6 +44,7 @@ class RecordsPage(QWidget):
     chosen = Signal(str)  # the human id of the row the user selected
     activated = Signal()  # a row double-clicked: edit it
     failed = Signal(str)  # why the rows could not be read
+    type_shown = Signal(object)  # a RecordType whose columns were just set up
 
     def __init__(self, kb: Kb, workers: Workers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,7 +86,7 @@ class RecordsPage(QWidget):
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear filters")
         self.clear_button.clicked.connect(self.clear_filters)
-        footer = QHBoxLayout()
+        self.footer = footer = QHBoxLayout()
         footer.addWidget(self.count_label, 1)
         footer.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
@@ -171,6 +172,7 @@ class RecordsPage(QWidget):
             self.filters.set_columns(data.columns, {})
             self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             self._size_columns(data)
+            emit(self.type_shown, data.rtype)
         if loading:
             shown = f" (showing the first {len(data):,})" if len(data) else ""
             self.count_label.setText(f"Loading all {type_label(data.rtype)}s…{shown}")

@@ -87,6 +87,8 @@ class ReferencePicker(QCompleter):
         view.setAllColumnsShowFocus(True)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         view.header().setStretchLastSection(True)
+        # No header: QCompleter sizes its popup by rows alone, and the columns say what they are.
+        view.header().hide()
         view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.setPopup(view)
         self.setWidget(edit)
