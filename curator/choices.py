@@ -18,9 +18,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
+from PySide6.QtWidgets import QCompleter, QLineEdit
 
 from curator.qt_compat import emit
+from curator.ref_index import ReferenceIndex
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.model.enums import SPECIAL_SCOPES, RecordType
 from kb.storage.db import Kb
@@ -70,6 +71,8 @@ class ChoiceStore(QObject):
         self._lists: dict[str, list[Choice]] = {}
         self._titles: dict[str, dict[str, str]] = {}
         self._loading: set[str] = set()
+        self._indexes: dict[str, ReferenceIndex] = {}
+        self._wanted: set[str] = set()  # keys a picker searches: read again after an edit
         self.models: dict[str, ChoiceListModel] = {}
 
     def model(self, key: str) -> ChoiceListModel:
@@ -79,6 +82,15 @@ class ChoiceStore(QObject):
             self.models[key].set_items(self._lists.get(key, []))
         self.request(key)
         return self.models[key]
+
+    def index(self, key: str) -> ReferenceIndex:
+        """The search index of `key`'s records (empty until they are read; asks for them)."""
+        self._wanted.add(key)
+        self.request(key)
+        found = self._indexes.get(key)
+        if found is None:
+            found = self._indexes[key] = ReferenceIndex([(k, t, "") for k, t in self.items(key)])
+        return found
 
     def items(self, key: str) -> list[Choice]:
         return self._lists.get(key, [])
@@ -98,8 +110,11 @@ class ChoiceStore(QObject):
         hits = [k for k, title in titles.items() if title.upper() == wanted]
         return hits[0] if len(hits) == 1 else None
 
-    def set_items(self, key: str, items: Sequence[Choice]) -> None:
+    def set_items(
+        self, key: str, items: Sequence[Choice], index: ReferenceIndex | None = None
+    ) -> None:
         self._lists[key] = list(items)
+        self._indexes[key] = index or ReferenceIndex([(k, t, "") for k, t in items])
         self._titles[key] = {k.upper() if key != TUMOUR_KEY else k: t for k, t in items}
         if key in self.models:
             self.models[key].set_items(items)
@@ -114,17 +129,26 @@ class ChoiceStore(QObject):
         self._loading.add(key)
         kb = self._kb
 
-        def load(_progress: Callable[[int, int], None], _cancel: CancelToken) -> list[Choice]:
+        def load(
+            _progress: Callable[[int, int], None], _cancel: CancelToken
+        ) -> tuple[list[Choice], ReferenceIndex]:
+            # The search index is built here, on the worker: 100,000 lower-cased lines.
             with kb.read() as session:
                 if key == TUMOUR_KEY:
                     data = load_tumour_types(session)
-                    special = [(scope, "special scope") for scope in SPECIAL_SCOPES]
-                    return special + [(e.code, e.name) for e in data.entries]
-                return choices_from(load_table(session, RecordType(key)))
+                    entries = [(scope, "special scope", "") for scope in SPECIAL_SCOPES]
+                    entries += [
+                        (e.code, e.name, " · ".join(p for p in (e.main_type, e.tissue) if p))
+                        for e in data.entries
+                    ]
+                    index = ReferenceIndex(entries)
+                    return [(k, t) for k, t, _ in entries], index
+                table = load_table(session, RecordType(key))
+                return choices_from(table), ReferenceIndex.from_table(table)
 
-        def done(items: list[Choice]) -> None:
+        def done(loaded: tuple[list[Choice], ReferenceIndex]) -> None:
             self._loading.discard(key)
-            self.set_items(key, items)
+            self.set_items(key, *loaded)
 
         def failed(_failure: TaskFailure) -> None:
             self._loading.discard(key)
@@ -135,7 +159,8 @@ class ChoiceStore(QObject):
         """Forget lists an edit may have changed; open completers reload them."""
         for key in list(keys) if keys is not None else list(self._lists):
             self._lists.pop(key, None)
-            if key in self.models:
+            self._indexes.pop(key, None)
+            if key in self.models or key in self._wanted:
                 self.request(key)
 
 
@@ -163,12 +188,3 @@ class ListCompleter(QCompleter):
             return key
         head = widget.text().rsplit(",", 1)[0] if "," in widget.text() else ""
         return f"{head.strip()}, {key}" if head.strip() else key
-
-
-def attach_completer(
-    edit: QLineEdit, store: ChoiceStore, key: str, *, multiple: bool, parent: QWidget | None = None
-) -> ListCompleter:
-    completer = ListCompleter(store.model(key), multiple=multiple, parent=parent or edit)
-    completer.setWidget(edit)
-    edit.setCompleter(completer)
-    return completer

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from kb.errors import KbError
 from kb.model.enums import ChangeOp, RecordType
 from kb.model.records import get_record, type_of_human_id
+from kb.review.bulk import stage_clone, stage_field_values
 from kb.review.changes import ChangeRow, current_draft, open_draft
 from kb.review.users import Actor
 
@@ -57,11 +58,28 @@ class Discard:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateMany:
+    """New values for many records in one step (kb.review.bulk): "Set field…" on a selection.
+    Its inverse is another UpdateMany putting back each record's own values."""
+
+    items: tuple[tuple[str, Mapping[str, Any]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Clone:
+    """A copy of a record, staged as a new record under a new id."""
+
+    source: str
+    handle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     edits: tuple[Edit, ...]
+    label: str = ""
 
 
-Edit = Create | Update | Delete | Discard | Batch
+Edit = Create | Update | UpdateMany | Clone | Delete | Discard | Batch
 
 
 def describe(edit: Edit) -> str:
@@ -76,8 +94,14 @@ def describe(edit: Edit) -> str:
             return f"Delete {handle}"
         case Discard(handle=handle):
             return f"Restore {handle}"
-        case Batch(edits=edits):
-            return "; ".join(describe(e) for e in edits)
+        case UpdateMany(items=items):
+            names = sorted({name for _, fields in items for name in fields})
+            what = ", ".join(names) if len(names) <= 3 else f"{len(names)} fields"
+            return f"Set {what} on {len(items)} record(s)"
+        case Clone(source=source):
+            return f"Clone {source}"
+        case Batch(edits=edits, label=label):
+            return label or "; ".join(describe(e) for e in edits)
     raise AssertionError(edit)
 
 
@@ -163,21 +187,43 @@ class _Runner:
                 return self._delete(edit)
             case Discard():
                 return self._discard(edit)
-            case Batch(edits=edits):
+            case UpdateMany():
+                return self._update_many(edit)
+            case Clone():
+                return self._clone(edit)
+            case Batch(edits=edits, label=label):
                 inverses = [self.apply(each) for each in edits]
                 if any(inverse is None for inverse in inverses):
                     return None
-                return Batch(tuple(i for i in reversed(inverses) if i is not None))
+                return Batch(tuple(i for i in reversed(inverses) if i is not None), label)
         raise AssertionError(edit)
 
     def _create(self, edit: Create) -> Edit:
-        human_id = self.editor.create(edit.rtype, dict(edit.fields))
-        handle = edit.handle or human_id
+        return self._new(self.editor.create(edit.rtype, dict(edit.fields)), edit.handle)
+
+    def _new(self, human_id: str, handle: str | None) -> Edit:
+        """A record this edit staged under `human_id`: undone by deleting it, wherever a redo
+        puts it (the handle follows it)."""
+        handle = handle or human_id
         self.ids.rebind(handle, human_id)
         self.created.add(human_id)
         self.last_id = human_id
         self.touched.append(human_id)
         return Delete(handle)
+
+    def _update_many(self, edit: UpdateMany) -> Edit:
+        resolved = {self.ids.resolve(handle): (handle, fields) for handle, fields in edit.items}
+        before = stage_field_values(
+            self.editor, {human_id: dict(fields) for human_id, (_, fields) in resolved.items()}
+        )
+        self.touched.extend(resolved)
+        self.last_id = next(reversed(resolved), None)
+        return UpdateMany(
+            tuple((handle, before[human_id]) for human_id, (handle, _) in resolved.items())
+        )
+
+    def _clone(self, edit: Clone) -> Edit:
+        return self._new(stage_clone(self.editor, self.ids.resolve(edit.source)), edit.handle)
 
     def _effective(self, human_id: str) -> dict[str, Any]:
         """The record as the curator sees it: the draft's staged values over the main line."""

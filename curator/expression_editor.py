@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from curator.choices import ChoiceStore, attach_completer
+from curator.choices import ChoiceStore
 from curator.expression_text import LeafNames, canonical_text, leaf_text
 from curator.qt_compat import emit
+from curator.ref_picker import attach_picker
 from kb.model import expression as exprs
 from kb.model.enums import RecordType
 
@@ -195,11 +196,11 @@ class ExpressionEditor(QWidget):
         self.biomarker_edit = QLineEdit()
         self.biomarker_edit.setObjectName("leaf_biomarker")
         self.biomarker_edit.setPlaceholderText("biomarker id or name, e.g. BM-00001 or L858R")
-        attach_completer(self.biomarker_edit, store, RecordType.BIOMARKER.value, multiple=False)
+        attach_picker(self.biomarker_edit, store, RecordType.BIOMARKER.value, multiple=False)
         self.threshold_edit = QLineEdit()
         self.threshold_edit.setObjectName("leaf_threshold")
         self.threshold_edit.setPlaceholderText("optional threshold id, e.g. TH-00003")
-        attach_completer(self.threshold_edit, store, RecordType.THRESHOLD.value, multiple=False)
+        attach_picker(self.threshold_edit, store, RecordType.THRESHOLD.value, multiple=False)
         # textChanged, not textEdited: a completion inserted by the completer counts too.
         self.biomarker_edit.textChanged.connect(self._leaf_edited)
         self.threshold_edit.textChanged.connect(self._leaf_edited)

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from curator.choices import TUMOUR_KEY, ChoiceStore, attach_completer
+from curator.choices import TUMOUR_KEY, ChoiceStore
 from curator.qt_compat import emit
+from curator.ref_picker import attach_picker
 from kb.model.metrics import METRICS, Metric
 from kb.model.records import FieldSpec
 
@@ -194,9 +195,9 @@ class RefField(FieldWidget):
         self.edit = QLineEdit()
         self.edit.setObjectName(f"edit_{spec.name}")
         self.edit.setPlaceholderText(
-            "comma-separated; type to search" if self.multiple else "type an id or a name"
+            "comma-separated; type to search" if self.multiple else "type a name or an id to search"
         )
-        self.completer = attach_completer(self.edit, store, key, multiple=self.multiple)
+        self.completer = attach_picker(self.edit, store, key, multiple=self.multiple)
         self.title = QLabel()
         self.title.setObjectName(f"title_{spec.name}")
         self.title.setWordWrap(True)

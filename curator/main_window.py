@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from curator.bulk_edit import BulkEditing
 from curator.choices import ChoiceStore
 from curator.draft_dock import DraftData, DraftDock
 from curator.extension import Screen
 from curator.icons import icon
+from curator.list_layout import install_list_tools
 from curator.menus import Menus
 from curator.navigator import Navigator
 from curator.qt_compat import emit
@@ -126,6 +128,9 @@ class MainWindow(QMainWindow):
             tip = f"{entry.title} (Ctrl+{number})" if number <= 9 else ""
             self.navigator.add_entry("Knowledge", entry.key, entry.title, entry.icon, tip)
         self.records = RecordsPage(kb, self.workers)
+        self.columns, self.saved_filters = install_list_tools(
+            self.records, self.settings, actor.name if actor else ""
+        )
         self.tumours = TumourPage(kb, self.workers)
         self.record_pane = RecordPane(
             kb, actor, self.workers, store=self.store, controller=self.controller
@@ -278,7 +283,15 @@ class MainWindow(QMainWindow):
             )  # fmt: skip
             self.go_actions.append(action)
         pane.use_actions(self.act_new, self.act_edit, self.act_delete)
-        self.records.context_actions = (self.act_edit, self.act_delete, self.act_new)
+        self.bulk = BulkEditing(
+            records=self.records, pane=pane, controller=self.controller, store=self.store,
+            actor=self.actor, parent=self,
+        )  # fmt: skip
+        for action in self.bulk.actions:
+            self.add_action(action)
+        self.records.context_actions = (
+            self.act_edit, self.act_delete, self.act_new, None, *self.bulk.actions
+        )  # fmt: skip
 
     def _build_menus(self) -> None:
         self.recent_menu = QMenu("Recent KBs", self)
@@ -302,6 +315,7 @@ class MainWindow(QMainWindow):
             ("File", "quit"): (self.act_quit,),
             ("Edit", "undo"): (self.act_undo, self.act_redo),
             ("Edit", "record"): (self.act_new, self.act_edit, self.act_delete, self.act_save),
+            ("Edit", "bulk"): self.bulk.actions,
             ("Edit", "find"): (self.act_find,),
             ("View", "go"): (go, self.act_reload),
             ("View", "panes"): (

@@ -84,6 +84,39 @@ def same_value(a: Any, b: Any) -> bool:
 LINE_LISTS = frozenset({"levels", "entries"})
 
 
+def widget_for(
+    spec: FieldSpec, store: ChoiceStore, rtype: RecordType | None, leaf_names: LeafNames
+) -> FieldWidget | ExpressionEditor:
+    """The input widget for one field of `rtype` (shared by the editor and "Set field…")."""
+    match spec.kind:
+        case "enum":
+            return EnumField(spec)
+        case "bool":
+            return BoolField(spec)
+        case "int":
+            return IntField(spec)
+        case "date":
+            return DateField(spec)
+        case "text":
+            return LongTextField(spec)
+        case "ref" | "refs":
+            assert spec.ref is not None
+            return RefField(spec, store, spec.ref.value)
+        case "codes":
+            return RefField(spec, store, TUMOUR_KEY)
+        case "strings" if spec.name in LINE_LISTS:
+            return LinesField(spec)
+        case "strings":
+            return StringsField(spec)
+        case "tree":
+            editor = ExpressionEditor(store)
+            editor.set_names(leaf_names)
+            return editor
+    if rtype is RecordType.THRESHOLD and spec.name == "value":
+        return ThresholdValueField(spec)
+    return TextField(spec)
+
+
 class RecordEditor(QWidget):
     save_requested = Signal(object)  # EditRequest
     cancel_requested = Signal()
@@ -151,33 +184,7 @@ class RecordEditor(QWidget):
                 widget.set_names(names)
 
     def _widget_for(self, spec: FieldSpec) -> FieldWidget | ExpressionEditor:
-        match spec.kind:
-            case "enum":
-                return EnumField(spec)
-            case "bool":
-                return BoolField(spec)
-            case "int":
-                return IntField(spec)
-            case "date":
-                return DateField(spec)
-            case "text":
-                return LongTextField(spec)
-            case "ref" | "refs":
-                assert spec.ref is not None
-                return RefField(spec, self.store, spec.ref.value)
-            case "codes":
-                return RefField(spec, self.store, TUMOUR_KEY)
-            case "strings" if spec.name in LINE_LISTS:
-                return LinesField(spec)
-            case "strings":
-                return StringsField(spec)
-            case "tree":
-                editor = ExpressionEditor(self.store)
-                editor.set_names(self._leaf_names)
-                return editor
-        if self.rtype is RecordType.THRESHOLD and spec.name == "value":
-            return ThresholdValueField(spec)
-        return TextField(spec)
+        return widget_for(spec, self.store, self.rtype, self._leaf_names)
 
     def _build(self, rtype: RecordType, human_id: str | None, values: dict[str, Any]) -> None:
         self.rtype, self.human_id = rtype, human_id

@@ -85,6 +85,9 @@ class RecordTableModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._row_of_id: dict[str, int] = {}
         self._marks: dict[str, str] = {}
+        # Column index -> {full text: short form}: a compact row (the full text is the tooltip).
+        self._short: dict[int, Mapping[str, str]] = {}
+        self._short_titles: dict[int, str] = {}
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -124,6 +127,22 @@ class RecordTableModel(QAbstractTableModel):
         self._visible = self._matching(self._order)
         self.endResetModel()
         self._emit_counts()
+
+    def set_short_forms(
+        self, forms: Mapping[int, Mapping[str, str]], titles: Mapping[int, str] | None = None
+    ) -> None:
+        """Show some columns' values (and titles) in short forms ("1L" for "first line");
+        search and sort still see the full words, and the tooltips say them."""
+        self._short = dict(forms)
+        self._short_titles = dict(titles or {})
+        emit(self.headerDataChanged, Qt.Orientation.Horizontal, 0, max(len(self._columns) - 1, 0))
+        if self._visible and self._columns:
+            emit(
+                self.dataChanged,
+                self.index(0, 0),
+                self.index(len(self._visible) - 1, len(self._columns) - 1),
+                [_DISPLAY, _TOOLTIP],
+            )
 
     def set_marks(self, marks: Mapping[str, str]) -> None:
         """Mark rows the draft changes: human id -> "create" | "update" | "delete"."""
@@ -304,8 +323,14 @@ class RecordTableModel(QAbstractTableModel):
                 if mark is not None and column == 0:
                     return MARK_WORDS[mark]
                 text = _text(cell)
+                short = self._short.get(column)
+                if short is not None and short.get(text, text) != text:
+                    return text
                 # Only long cells need a tooltip: the rest are fully visible.
                 return text if len(text) > 40 else None
+            short = self._short.get(column)
+            if short is not None and isinstance(cell, str):
+                return short.get(cell, cell)
             return cell
         if role in (_FONT, _FOREGROUND) and self._marks:
             mark = self._marks.get(str(self._rows[self._visible[row]][0]))
@@ -327,7 +352,7 @@ class RecordTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
             return None
         if role == _DISPLAY:
-            return self._columns[section].title
+            return self._short_titles.get(section, self._columns[section].title)
         if role == _TOOLTIP:
             return f"Sort by {self._columns[section].title.lower()}"
         return None

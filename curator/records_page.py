@@ -44,6 +44,7 @@ class RecordsPage(QWidget):
     chosen = Signal(str)  # the human id of the row the user selected
     activated = Signal()  # a row double-clicked: edit it
     failed = Signal(str)  # why the rows could not be read
+    type_shown = Signal(object)  # a RecordType whose columns were just set up
 
     def __init__(self, kb: Kb, workers: Workers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,7 +52,7 @@ class RecordsPage(QWidget):
         self.workers = workers
         self.active: RecordType | None = None  # the type shown; None while another page is
         self.selected: str | None = None  # the record to keep selected across model resets
-        self.context_actions: Sequence[QAction] = ()
+        self.context_actions: Sequence[QAction | None] = ()  # None: a separator
         self._tables: dict[RecordType, TableData] = {}
         self._task: Any = None
         self._pending: str | None = None
@@ -65,7 +66,8 @@ class RecordsPage(QWidget):
         self.table.setObjectName("records")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Many rows at once (Shift / Ctrl): "Set field…", delete and the like act on all of them.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -84,7 +86,7 @@ class RecordsPage(QWidget):
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear filters")
         self.clear_button.clicked.connect(self.clear_filters)
-        footer = QHBoxLayout()
+        self.footer = footer = QHBoxLayout()
         footer.addWidget(self.count_label, 1)
         footer.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
@@ -170,6 +172,7 @@ class RecordsPage(QWidget):
             self.filters.set_columns(data.columns, {})
             self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             self._size_columns(data)
+            emit(self.type_shown, data.rtype)
         if loading:
             shown = f" (showing the first {len(data):,})" if len(data) else ""
             self.count_label.setText(f"Loading all {type_label(data.rtype)}s…{shown}")
@@ -247,6 +250,18 @@ class RecordsPage(QWidget):
         if human_id and human_id != self.selected:
             emit(self.chosen, str(human_id))
 
+    def selection_count(self) -> int:
+        return sum(span.height() for span in self.table.selectionModel().selection())
+
+    def selected_ids(self) -> list[str]:
+        """The human ids of the selected rows, in the order shown. Read from the selection's
+        ranges, not one index per row, so a select-all of 100,000 rows stays cheap."""
+        rows: set[int] = set()
+        for span in self.table.selectionModel().selection():
+            rows.update(range(span.top(), span.bottom() + 1))
+        found = (self.model.human_id_at(row) for row in sorted(rows))
+        return [human_id for human_id in found if human_id is not None]
+
     def keep_selected(self, human_id: str) -> None:
         """`human_id` is the record shown beside the table: keep its row selected."""
         self.selected = human_id
@@ -272,5 +287,8 @@ class RecordsPage(QWidget):
     def _context_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)
         for action in self.context_actions:
-            menu.addAction(action)
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
         menu.exec(self.table.viewport().mapToGlobal(pos))

@@ -1,10 +1,14 @@
-"""What the app remembers between runs: recent KBs, last user per KB, window state, theme.
+"""What the app remembers between runs: recent KBs, last user per KB, window state, theme,
+and each user's list columns and saved filters.
 
 QSettings lives here and nowhere in kb/ (TagStudio's core imports it; we keep it out).
 Passwords are never stored; a URL's password is removed before it is remembered.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 from sqlalchemy.engine import make_url
@@ -87,6 +91,45 @@ class Settings:
 
     def set_last_view(self, key: str) -> None:
         self._settings.setValue("window/view", key)
+
+    # --- lists, per user and record type ----------------------------------------------------
+
+    def _list_key(self, user: str, rtype: str, what: str) -> str:
+        # One group per user: curators sharing a desktop account keep their own lists.
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in user or "anonymous")
+        return f"lists/{safe}/{rtype}/{what}"
+
+    def _json(self, key: str) -> Any:
+        value = self._settings.value(key)
+        if not isinstance(value, str):
+            return None
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None  # a hand-edited settings file: start from the defaults
+
+    def list_columns(self, user: str, rtype: str) -> list[str] | None:
+        """The column keys the user shows for `rtype`, in their order (None: the defaults)."""
+        value = self._json(self._list_key(user, rtype, "columns"))
+        if not isinstance(value, list):
+            return None
+        return [str(item) for item in value]
+
+    def set_list_columns(self, user: str, rtype: str, keys: list[str]) -> None:
+        self._settings.setValue(self._list_key(user, rtype, "columns"), json.dumps(keys))
+
+    def clear_list_columns(self, user: str, rtype: str) -> None:
+        self._settings.remove(self._list_key(user, rtype, "columns"))
+
+    def saved_filters(self, user: str, rtype: str) -> dict[str, dict[str, Any]]:
+        """The user's named filters for `rtype`: name -> {"search": …, "columns": {key: text}}."""
+        value = self._json(self._list_key(user, rtype, "filters"))
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): v for k, v in value.items() if isinstance(v, dict)}
+
+    def set_saved_filters(self, user: str, rtype: str, filters: dict[str, dict[str, Any]]) -> None:
+        self._settings.setValue(self._list_key(user, rtype, "filters"), json.dumps(filters))
 
     # --- theme ------------------------------------------------------------------------------
 

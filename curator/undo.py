@@ -8,12 +8,13 @@ the history — it no longer describes the draft — and says why.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from curator.commands import Edit, IdMap, Outcome, describe, execute
+from curator.commands import Clone, Create, Edit, IdMap, Outcome, describe, execute
 from curator.qt_compat import emit
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.review.users import Actor
@@ -41,6 +42,14 @@ class EditCommand(QUndoCommand):
     def _set_inverse(self, inverse: Edit | None) -> None:
         if inverse is not None:
             self.inverse = inverse
+
+
+def _with_handle(edit: Edit, outcome: Outcome) -> Edit:
+    """A new record's edit as its redo must replay it: under the handle its first id gave it,
+    so later edits naming that id follow the record to the id a redo gives it."""
+    if isinstance(edit, Create | Clone) and edit.handle is None and outcome.human_id:
+        return dataclasses.replace(edit, handle=outcome.human_id)
+    return edit
 
 
 class EditController(QObject):
@@ -105,7 +114,7 @@ class EditController(QObject):
                 # kb cannot undo this one (see commands.py): earlier steps may no longer apply.
                 self.stack.clear()
             else:
-                self.stack.push(EditCommand(self, edit, outcome.inverse))
+                self.stack.push(EditCommand(self, _with_handle(edit, outcome), outcome.inverse))
             if on_done is not None:
                 on_done(outcome)
             emit(self.edited, outcome)

@@ -291,8 +291,13 @@ def review_conversation_screens(out: Path, settings: object, theme: object) -> N
             draft.delete("AS-00055")
             ours = draft.human_id
         with kb.unit_of_work() as session:
-            add_comment(session, actor=people["curator"], change_set_id=ours,
-                        body="OS figures from the 2020 NEJM update.", record="AS-00001")
+            add_comment(
+                session,
+                actor=people["curator"],
+                change_set_id=ours,
+                body="OS figures from the 2020 NEJM update.",
+                record="AS-00001",
+            )
             submit_change_set(session, actor=people["curator"], change_set_id=ours)
         with kb.unit_of_work() as session:
             add_comment(session, actor=people["reviewer"], change_set_id=ours,
@@ -446,6 +451,112 @@ def import_trials_sandbox_screens(out: Path, settings: object, theme: object) ->
         kb.close()
 
 
+def save_with_popup(window: QWidget, popup: QWidget, corner: object, out: Path, name: str) -> None:
+    """Save `window` with `popup` (its own top-level window) drawn at `corner`, as a screen
+    shows it."""
+    from PySide6.QtGui import QPainter
+
+    settle(200)
+    picture = window.grab()
+    painter = QPainter(picture)
+    painter.drawPixmap(corner, popup.grab())  # type: ignore[call-overload]
+    painter.end()
+    path = out / f"{name}.png"
+    picture.save(str(path))
+    print(path)
+
+
+def editing_screens(out: Path, settings: object, theme: object) -> None:
+    """Editing at scale and lists at 1280x720 (curator/bulk_edit.py, ref_picker.py,
+    list_layout.py): the compact assertion list, twenty rows selected with "Set field…", a
+    reference picker showing matches, a clone in the editor, the column menu and saved filters.
+    Uses its own demo KB, so it depends on no other screen."""
+    from curator.bulk_edit import SetFieldDialog
+    from curator.fields import EnumField, RefField
+    from curator.main_window import MainWindow
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = build_kb(Path(scratch))
+        kb = open_kb(url)
+        with kb.read() as session:
+            actor = authenticate(session, name="curator", password=PASSWORD)
+        window = MainWindow(kb, actor, settings=settings, theme=theme, start_view="assertion")
+        window.resize(1280, 720)
+        window.show()
+        table = window.records.model
+        wait_for(lambda: table.table is not None and table.table.complete and bool(window.info))
+        window.navigate("AS-00001")
+        wait_for(lambda: window.record_pane.view.detail is not None)
+        save(window, out, "editing-01-compact-assertions")
+
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        model = window.records.model
+        span = QItemSelection(model.index(0, 0), model.index(19, model.columnCount() - 1))
+        window.records.table.selectionModel().select(
+            span, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+        dialog = SetFieldDialog(model.rtype, 20, window.store, window, field="evidence_level")  # type: ignore[arg-type]
+        level = dialog.widget()
+        assert isinstance(level, EnumField)
+        level.combo.setCurrentIndex(level.combo.findData("2"))
+        dialog.show()
+        save(dialog, out, "editing-02-set-field-dialog")
+        dialog.close()
+        window.bulk.apply(window.records.selected_ids(), "evidence_level", "2")
+        wait_for(lambda: len(window.records.model._marks) == 20)
+        save(window, out, "editing-03-set-on-twenty")
+
+        window.act_new.trigger()
+        therapy = window.record_pane.editor.widgets["therapy"]
+        assert isinstance(therapy, RefField)
+        wait_for(lambda: len(window.store.index("therapy")) > 0)
+        therapy.edit.setFocus()
+        therapy.edit.setText("trametinib")
+        therapy.completer.search()
+        popup = therapy.completer.popup()
+        # Where it shows on a real screen: under the field, inside the window (the offscreen
+        # screen is smaller than the window, so Qt placed it elsewhere).
+        corner = therapy.edit.mapTo(window, therapy.edit.rect().bottomLeft())
+        corner.setX(min(corner.x(), window.width() - popup.width() - 4))
+        save_with_popup(window, popup, corner, out, "editing-04-reference-picker")
+        popup.hide()
+        window.record_pane.cancel_edit(ask=False)
+
+        window.navigate("AS-00002")
+        wait_for(lambda: window.record_pane.view.detail is not None
+                 and window.record_pane.view.detail.human_id == "AS-00002")  # fmt: skip
+        window.bulk.act_clone.trigger()
+        wait_for(lambda: window.record_pane.editing)
+        save(window, out, "editing-05-clone-in-editor")
+        window.record_pane.cancel_edit(ask=False)
+
+        window.columns.set_shown("version", True)
+        window.columns.move("level", 1)
+        menu = window.columns.header_menu()
+        menu.popup(window.records.table.mapToGlobal(window.records.table.rect().center()))
+        corner = window.mapFromGlobal(menu.mapToGlobal(menu.rect().topLeft()))
+        save_with_popup(window, menu, corner, out, "editing-06-column-menu")
+        menu.close()
+        window.columns.reset()
+
+        window.records.search.setText("nsclc")
+        window.records.set_column_filter("level", "=1")
+        window.saved_filters.save("NSCLC level 1")
+        window.records.clear_filters()
+        window.saved_filters.apply("NSCLC level 1")
+        window.saved_filters.menu.popup(
+            window.saved_filters.button.mapToGlobal(window.saved_filters.button.rect().topLeft())
+        )
+        menu = window.saved_filters.menu
+        corner = window.mapFromGlobal(menu.mapToGlobal(menu.rect().topLeft()))
+        save_with_popup(window, menu, corner, out, "editing-07-saved-filters")
+        menu.close()
+        window.close()
+
+
 WIZARD_SIZE = (1280, 720)
 PARTNER_SHEET = [
     ["Gene Symbol", "Alteration", "Cancer Type", "Drug(s)", "Level of Evidence", "PMIDs",
@@ -572,6 +683,7 @@ def main() -> int:
             ini = str(Path(scratch) / "settings.ini")
             settings = Settings(QSettings(ini, QSettings.Format.IniFormat))
             import_mapping_screens(args.out, settings, theme)
+        editing_screens(args.out, settings, theme)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -664,6 +776,7 @@ def main() -> int:
         review_conversation_screens(args.out, settings, theme)
         import_trials_sandbox_screens(args.out, settings, theme)
         import_mapping_screens(args.out, settings, theme)
+        editing_screens(args.out, settings, theme)
     return 0
 
 

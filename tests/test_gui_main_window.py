@@ -267,10 +267,12 @@ def test_reference_completer_finds_genes_by_symbol(qtbot, make_window, people) -
     gene = window.record_pane.editor.widgets["gene"]
     assert isinstance(gene, RefField)
     qtbot.waitUntil(lambda: window.store.loaded("gene"), timeout=10_000)
-    completer = gene.completer
-    completer.setCompletionPrefix("BRA")
-    assert completer.currentCompletion() == "GN-00015"  # insert the id …
-    assert completer.currentIndex().data() == "GN-00015 — BRAF"  # … shown with its symbol
+    picker = gene.completer
+    gene.edit.setText("BRA")
+    matches = picker.search()
+    assert matches[0].key == "GN-00015" and matches[0].title == "BRAF"  # shown with its symbol
+    assert picker.choose(0) == "GN-00015"  # … and the id inserted
+    assert gene.value() == "GN-00015"
     gene.edit.setText("braf")
     assert gene.value() == "GN-00015"
     assert gene.title.text() == "GN-00015: BRAF"

@@ -1,0 +1,145 @@
+"""Edits across many records at once: field values set on a selection, a record cloned.
+
+Both stage into a draft change set through `kb.review.changes.DraftEditor`, so the role and
+integrity checks of `open_draft` hold, and both run in the caller's transaction: a bulk edit is
+one unit of work. Every value is checked for every record before anything is staged, so a value
+one record refuses leaves all of them as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kb.errors import KbError, NotFoundError
+from kb.model.enums import ChangeOp, RecordType
+from kb.model.records import SPECS, normalise_fields, type_of_human_id
+from kb.review.changes import DraftEditor, current_draft, main_line_fields, open_draft
+from kb.review.users import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class BulkEdit:
+    """What a bulk edit did: the draft it went into and, per record, the values it replaced
+    (as the curator saw them: the draft's staged value, else the main line's)."""
+
+    change_set: str
+    change_set_id: str
+    before: dict[str, dict[str, Any]]
+
+
+def _actors_draft(session: Session, actor: Actor, title: str) -> DraftEditor:
+    """The actor's draft to stage into: the newest one, or a new one."""
+    draft = current_draft(session, actor)
+    return open_draft(
+        session,
+        actor=actor,
+        title=title or f"Changes by {actor.name}",
+        change_set_id=draft.id if draft else None,
+    )
+
+
+def effective_fields(editor: DraftEditor, human_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The records as the draft's author sees them: staged values over the main line.
+
+    Raises NotFoundError for an id that names no record, and KbError for one the draft deletes.
+    """
+    wanted = list(dict.fromkeys(h.upper() for h in human_ids))
+    # Earlier steps of the same edit may still be queued: write them so the draft shows them.
+    editor.flush()
+    draft = current_draft(editor.session, editor.actor)
+    staged = {c.human_id: c for c in draft.changes} if draft else {}
+    created = {h for h, c in staged.items() if c.op is ChangeOp.CREATE}
+    main = main_line_fields(editor.session, [h for h in wanted if h not in created])
+    out: dict[str, dict[str, Any]] = {}
+    for human_id in wanted:
+        change = staged.get(human_id)
+        if change is not None and change.op is ChangeOp.DELETE:
+            raise KbError(f"{human_id} is deleted in {draft.human_id if draft else 'the draft'}")
+        if change is not None and change.op is ChangeOp.CREATE:
+            out[human_id] = dict(change.fields)
+            continue
+        base = main.get(human_id)
+        if base is None:
+            raise NotFoundError(f"no {type_of_human_id(human_id)} {human_id}")
+        fields = dict(base[1])
+        if change is not None:
+            fields.update(change.fields)
+        out[human_id] = fields
+    return out
+
+
+def stage_field_values(
+    editor: DraftEditor, edits: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Stage new values for many records (human id -> fields) into `editor`'s draft; returns,
+    per record, the values replaced. Checks every value first and stages nothing if one fails."""
+    if not edits:
+        return {}
+    current = effective_fields(editor, edits)
+    for human_id, fields in edits.items():
+        rtype = type_of_human_id(human_id)
+        # Raises FieldError naming the record, the field and what was expected.
+        normalise_fields(rtype, fields, editor.ids, record=f"{rtype} {human_id.upper()}")
+    editor.prefetch(edits)
+    before: dict[str, dict[str, Any]] = {}
+    for human_id, fields in edits.items():
+        key = human_id.upper()
+        before[key] = {name: current[key].get(name) for name in fields}
+        editor.update(key, dict(fields))
+    editor.flush()
+    return before
+
+
+def set_fields(
+    session: Session,
+    *,
+    actor: Actor,
+    edits: Mapping[str, Mapping[str, Any]],
+    title: str = "",
+) -> BulkEdit:
+    """Set field values on many records in the actor's draft (one is opened if none is), in one
+    transaction: all of them or, on the first refusal, none."""
+    editor = _actors_draft(session, actor, title)
+    before = stage_field_values(editor, edits)
+    return BulkEdit(editor.human_id, editor.change_set_id, before)
+
+
+def set_field(
+    session: Session, *, actor: Actor, human_ids: Iterable[str], field: str, value: Any
+) -> BulkEdit:
+    """One field set to one value on every record named (a curator's "Set level on these 20")."""
+    ids = list(dict.fromkeys(h.upper() for h in human_ids))
+    if not ids:
+        raise KbError("no records named: select the records to change")
+    return set_fields(session, actor=actor, edits={h: {field: value} for h in ids})
+
+
+def clone_fields(rtype: RecordType, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a copy of a record starts from: every field the record type has, nothing
+    else (a revision may carry bookkeeping that is not a field)."""
+    names = {spec.name for spec in SPECS[rtype]}
+    return {name: value for name, value in fields.items() if name in names and value is not None}
+
+
+def stage_clone(editor: DraftEditor, human_id: str) -> str:
+    """Stage a new record with the fields of `human_id` (as the draft sees it); returns its new
+    human id. A record whose natural key must be unique (a gene's HGNC id, a drug's name) is
+    copied as it is: validation on submit says which field to change."""
+    key = human_id.upper()
+    rtype = type_of_human_id(key)
+    fields = effective_fields(editor, [key])[key]
+    return editor.create(rtype, clone_fields(rtype, fields))
+
+
+def clone_record(
+    session: Session, *, actor: Actor, human_id: str, title: str = ""
+) -> tuple[str, str]:
+    """Copy a record into the actor's draft under a new id; returns (new human id, change set)."""
+    editor = _actors_draft(session, actor, title)
+    new_id = stage_clone(editor, human_id)
+    editor.flush()
+    return new_id, editor.human_id
