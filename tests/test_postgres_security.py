@@ -405,7 +405,7 @@ def test_change_sets_only_by_their_author_and_reviewers(team: Team) -> None:
 
 
 def test_review_conversations_and_partial_approval_as_real_logins(team: Team) -> None:
-    """Migration 0015 on PostgreSQL: comments in one's own name only and never changed; a
+    """Migration 0014 on PostgreSQL: comments in one's own name only and never changed; a
     reviewer returns part of a change set through the server; an author discards a draft."""
     cara = team.kb("cara")
     try:

@@ -1004,7 +1004,7 @@ def _return_changes(
     ids = [by_record[record].id for record in wanted]
     if server_function(session, "kb_return_changes(text,text,integer[])"):
         # A reviewer's login may not write the author's change sets: the server checks the
-        # reviewer again and moves the changes itself (migration 0015).
+        # reviewer again and moves the changes itself (migration 0014).
         session.flush()
         new_id = session.execute(
             text("SELECT kb_return_changes(:cs, :actor, :ids)"),

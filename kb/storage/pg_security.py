@@ -12,7 +12,7 @@ after every schema upgrade. It is idempotent. It makes:
   (and its partial form, returning changes to their author) and write typed rows; release
   managers write sign-offs and the release register; admins write users and vocabularies. No
   one writes the audit trail, versions or revisions but the server's own SECURITY DEFINER
-  functions (migrations 0012, 0015);
+  functions (migrations 0012, 0014);
 - the guard triggers that hold a login to its own rows: typed rows only for the records its
   transaction's merge revised, change sets only by their author (a reviewer rejects, only a
   merge approves), sign-offs and releases only in the signer's own name and role.
@@ -185,7 +185,7 @@ def setup_postgres(
     for table in guarded:
         run(f"GRANT INSERT, UPDATE, DELETE ON {q(table)} TO {q(reviewer)}")
     run(f"GRANT EXECUTE ON FUNCTION kb_merge_change_set(text, text) TO {q(reviewer)}")
-    # Review conversations (migration 0015): curators and reviewers comment, in their own name
+    # Review conversations (migration 0014): curators and reviewers comment, in their own name
     # (the guard); a reviewer returns the changes they turn down to the author's new draft.
     run(f"GRANT INSERT ON change_comment TO {q(curator)}, {q(reviewer)}")
     run(f"GRANT EXECUTE ON FUNCTION kb_return_changes(text, text, integer[]) TO {q(reviewer)}")

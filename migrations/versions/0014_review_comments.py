@@ -7,7 +7,7 @@ server checks the reviewer as `kb_merge_change_set` does). The change-set guard 
 discard (withdraw for good) their own draft. Comments are append-only: a login writes only its
 own, and the guard `kb admin setup-postgres` installs refuses any update or deletion.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-14
 """
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
