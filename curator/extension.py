@@ -116,6 +116,10 @@ class Host(Protocol):
         """Read the KB again: tables, the version and the draft (after a new KB version)."""
         ...
 
+    def refresh(self) -> None:
+        """Read the KB again after another user changed it, keeping the page and any edit."""
+        ...
+
     def reload_draft(self) -> None:
         """Read the curator's draft again (after a screen staged changes in it)."""
         ...

@@ -613,6 +613,25 @@ class MainWindow(QMainWindow):
         if self.record_pane.current:
             self.record_pane.open_record(self.record_pane.current)
 
+    def refresh(self) -> None:
+        """Read the KB again after someone else changed it (curator/live_state.py): tables,
+        version, draft and the page shown, without leaving the page or an edit in progress."""
+        self.records.forget()
+        self.tumours.forget()
+        self.record_pane.forget()
+        self.store.invalidate()
+        page = self.pages.currentWidget()
+        if page is self.records and self.records.active is not None:
+            self.records.show_type(self.records.active)
+        elif page is self.tumours:
+            self.tumours.load()
+        elif callable(refresh := getattr(page, "refresh", None)):
+            refresh()
+        self._load_info()
+        self.reload_draft()
+        if self.record_pane.current and not self.record_pane.editing:
+            self.record_pane.open_record(self.record_pane.current)
+
     def set_theme(self, key: str) -> None:
         self.settings.set_theme(key)
         if self.theme is not None:

@@ -12,6 +12,7 @@ from curator import (
     audit_view,
     import_wizard,
     keys_dialog,
+    live_state,
     matching_sandbox,
     releases_view,
     review_view,
@@ -30,4 +31,5 @@ SCREENS: tuple[Screen, ...] = (
     matching_sandbox.SCREEN,  # Tools ▸ Matching sandbox…
     users_dialog.SCREEN,  # File ▸ Users…
     about_dialog.SCREEN,  # Help ▸ About KB Curator, About Qt
+    live_state.SCREEN,  # other users' submits, merges and releases, shown without F5
 )
