@@ -366,13 +366,24 @@ class MainWindow(QMainWindow):
         return action
 
     def add_page(
-        self, key: str, title: str, icon: str, widget: QWidget, *, tip: str = "", wide: bool = False
+        self,
+        key: str,
+        title: str,
+        icon: str,
+        widget: QWidget,
+        *,
+        tip: str = "",
+        wide: bool = False,
+        first: bool = False,
     ) -> None:
         self.pages.addWidget(widget)
         self._screen_pages[key] = widget
         if wide:
             self._wide_pages.append(widget)
-        self.navigator.add_entry("Workflow", key, title, icon, tip)
+        if first:
+            self.navigator.add_first(key, title, icon, tip)
+        else:
+            self.navigator.add_entry("Workflow", key, title, icon, tip)
 
     def set_page_count(self, key: str, count: int | None) -> None:
         self.navigator.set_count(key, count)

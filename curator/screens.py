@@ -10,6 +10,7 @@ from __future__ import annotations
 from curator import (
     about_dialog,
     audit_view,
+    home_page,
     import_wizard,
     keys_dialog,
     live_state,
@@ -22,6 +23,7 @@ from curator import (
 from curator.extension import Screen
 
 SCREENS: tuple[Screen, ...] = (
+    home_page.SCREEN,  # Home: first in the navigator, shown on a first start
     review_view.SCREEN,  # Change sets; Review ▸ queue, record history, compare versions
     releases_view.SCREEN,  # Releases; Release ▸ sign off, cut a release
     keys_dialog.SCREEN,  # Release ▸ Create signing key…

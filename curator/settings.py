@@ -83,7 +83,7 @@ class Settings:
         self._settings.setValue("window/splitter", splitter)
 
     def last_view(self) -> str:
-        return str(self._settings.value("window/view", "assertion"))
+        return str(self._settings.value("window/view", "home"))
 
     def set_last_view(self, key: str) -> None:
         self._settings.setValue("window/view", key)

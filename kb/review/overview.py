@@ -64,7 +64,9 @@ class HomeSummary:
     version: int
     records: dict[str, int]
     change_sets: dict[str, int]  # by status
-    mine: tuple[ChangeSetItem, ...]  # the user's change sets still open (draft, submitted, rejected)
+    mine: tuple[
+        ChangeSetItem, ...
+    ]  # the user's change sets still open (draft, submitted, rejected)
     review_queue: tuple[ChangeSetItem, ...]  # submitted by others, for a user who may approve
     versions: tuple[VersionItem, ...]  # newest first
     releases: tuple[ReleaseItem, ...]  # newest first
@@ -147,7 +149,9 @@ def home_summary(
     by_level = tuple((level, levels[level]) for level in order if levels[level])
 
     per_code = session.execute(
-        select(AssertionTumourType.code, func.count(func.distinct(AssertionTumourType.assertion_id)))
+        select(
+            AssertionTumourType.code, func.count(func.distinct(AssertionTumourType.assertion_id))
+        )
         .where(AssertionTumourType.excluded.is_(False))
         .group_by(AssertionTumourType.code)
         .order_by(func.count(func.distinct(AssertionTumourType.assertion_id)).desc())
