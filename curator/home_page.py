@@ -97,8 +97,8 @@ class HomePage(QWidget):
         column.setSpacing(10)
         column.addWidget(self.heading)
         column.addWidget(self.counts)
-        column.addLayout(lists, 2)
-        column.addLayout(charts, 3)
+        column.addLayout(lists)
+        column.addLayout(charts, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -110,7 +110,10 @@ class HomePage(QWidget):
     def _list(self, name: str) -> QListWidget:
         widget = QListWidget()
         widget.setObjectName(name)
-        widget.setMinimumHeight(90)
+        widget.setMinimumHeight(70)
+        widget.setMaximumHeight(100)
+        widget.setWordWrap(True)
+        widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         widget.itemActivated.connect(self._activated)
         return widget
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from curator import (
     about_dialog,
     audit_view,
+    help_view,
     home_page,
     import_wizard,
     keys_dialog,
@@ -32,6 +33,7 @@ SCREENS: tuple[Screen, ...] = (
     trials_check.SCREEN,  # Tools ▸ Check trials against the registry…
     matching_sandbox.SCREEN,  # Tools ▸ Matching sandbox…
     users_dialog.SCREEN,  # File ▸ Users…
+    help_view.SCREEN,  # Help ▸ KB Curator help (F1), Take the tour
     about_dialog.SCREEN,  # Help ▸ About KB Curator, About Qt
     live_state.SCREEN,  # other users' submits, merges and releases, shown without F5
 )
