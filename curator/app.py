@@ -218,8 +218,11 @@ class Launcher(QObject):
             except KbError as exc:
                 show_error(self.window, "You cannot sign in to this KB", str(exc))
                 return None
+        from kb.demo.loader import demo_accounts
+
         with kb.read() as session:
             has_users = bool(list_users(session))
+            demo = demo_accounts(session)
         name = user or self.settings.last_user(url) or ""
         if not has_users:
             created = self.first_account(kb)
@@ -234,7 +237,9 @@ class Launcher(QObject):
                 return authenticate(session, name=name, password=password)
 
         info_name = make_url(url).database or url
-        dialog = SignInDialog(info_name.rsplit("/", 1)[-1], attempt, name=name, parent=self.window)
+        dialog = SignInDialog(
+            info_name.rsplit("/", 1)[-1], attempt, name=name, demo_accounts=demo, parent=self.window
+        )
         if not dialog.exec():
             return None
         self.settings.set_last_user(url, dialog.name.text().strip())
@@ -295,6 +300,9 @@ class Launcher(QObject):
         window.switch_user_requested.connect(lambda: self.switch(resolved))
         window.show()
         self.window, self.url = window, resolved
+        from curator.help_view import HelpUi
+
+        window.installed(HelpUi).offer_tour()  # once per user
         return window
 
     def switch(self, url: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QAction
@@ -22,6 +22,8 @@ from curator.settings import Settings
 from curator.workers import Workers
 from kb.review.users import Actor
 from kb.storage.db import Kb
+
+_T = TypeVar("_T")
 
 # Menus keep this order whoever creates them first; a menu not named here goes before Help.
 MENU_ORDER: tuple[str, ...] = ("File", "Edit", "View", "Release", "Review", "Tools", "Help")
@@ -86,10 +88,23 @@ class Host(Protocol):
         ...
 
     def add_page(
-        self, key: str, title: str, icon: str, widget: QWidget, *, tip: str = "", wide: bool = False
+        self,
+        key: str,
+        title: str,
+        icon: str,
+        widget: QWidget,
+        *,
+        tip: str = "",
+        wide: bool = False,
+        first: bool = False,
     ) -> None:
-        """Add a navigator entry under "Workflow" that shows `widget` for `key`; a page with a
-        `refresh()` has it called whenever it is shown; a `wide` page hides the record pane."""
+        """Add a navigator entry under "Workflow" (`first`: above every group) that shows
+        `widget` for `key`; a page with a `refresh()` has it called whenever it is shown (and
+        when the KB changes under it); a `wide` page hides the record pane."""
+        ...
+
+    def installed(self, kind: type[_T]) -> _T:
+        """What an installed screen returned that is a `kind` (LookupError if none did)."""
         ...
 
     def set_page_count(self, key: str, count: int | None) -> None:
@@ -114,6 +129,10 @@ class Host(Protocol):
 
     def reload(self) -> None:
         """Read the KB again: tables, the version and the draft (after a new KB version)."""
+        ...
+
+    def refresh(self) -> None:
+        """Read the KB again after another user changed it, keeping the page and any edit."""
         ...
 
     def reload_draft(self) -> None:

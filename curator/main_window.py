@@ -380,13 +380,24 @@ class MainWindow(QMainWindow):
         return action
 
     def add_page(
-        self, key: str, title: str, icon: str, widget: QWidget, *, tip: str = "", wide: bool = False
+        self,
+        key: str,
+        title: str,
+        icon: str,
+        widget: QWidget,
+        *,
+        tip: str = "",
+        wide: bool = False,
+        first: bool = False,
     ) -> None:
         self.pages.addWidget(widget)
         self._screen_pages[key] = widget
         if wide:
             self._wide_pages.append(widget)
-        self.navigator.add_entry("Workflow", key, title, icon, tip)
+        if first:
+            self.navigator.add_first(key, title, icon, tip)
+        else:
+            self.navigator.add_entry("Workflow", key, title, icon, tip)
 
     def set_page_count(self, key: str, count: int | None) -> None:
         self.navigator.set_count(key, count)
@@ -625,6 +636,25 @@ class MainWindow(QMainWindow):
         self._load_info()
         self.reload_draft()
         if self.record_pane.current:
+            self.record_pane.open_record(self.record_pane.current)
+
+    def refresh(self) -> None:
+        """Read the KB again after someone else changed it (curator/live_state.py): tables,
+        version, draft and the page shown, without leaving the page or an edit in progress."""
+        self.records.forget()
+        self.tumours.forget()
+        self.record_pane.forget()
+        self.store.invalidate()
+        page = self.pages.currentWidget()
+        if page is self.records and self.records.active is not None:
+            self.records.show_type(self.records.active)
+        elif page is self.tumours:
+            self.tumours.load()
+        elif callable(refresh := getattr(page, "refresh", None)):
+            refresh()
+        self._load_info()
+        self.reload_draft()
+        if self.record_pane.current and not self.record_pane.editing:
             self.record_pane.open_record(self.record_pane.current)
 
     def set_theme(self, key: str) -> None:

@@ -52,6 +52,19 @@ class Navigator(QTreeWidget):
         top.setExpanded(True)
         self.items[key] = item
 
+    def add_first(self, key: str, title: str, icon_name: str, tip: str = "") -> None:
+        """Add `key` above every group (the home screen)."""
+        item = QTreeWidgetItem([title, ""])
+        item.setIcon(0, icon(icon_name))
+        item.setData(0, _KEY_ROLE, key)
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        if tip:
+            item.setToolTip(0, tip)
+        self.insertTopLevelItem(0, item)
+        self.items[key] = item
+
     def set_count(self, key: str, count: int | None) -> None:
         """Show `count` beside `key` (None: nothing)."""
         item = self.items.get(key)

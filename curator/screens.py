@@ -10,8 +10,11 @@ from __future__ import annotations
 from curator import (
     about_dialog,
     audit_view,
+    help_view,
+    home_page,
     import_wizard,
     keys_dialog,
+    live_state,
     matching_sandbox,
     releases_view,
     review_view,
@@ -21,6 +24,7 @@ from curator import (
 from curator.extension import Screen
 
 SCREENS: tuple[Screen, ...] = (
+    home_page.SCREEN,  # Home: first in the navigator, shown on a first start
     review_view.SCREEN,  # Change sets; Review ▸ queue, record history, compare versions
     releases_view.SCREEN,  # Releases; Release ▸ sign off, cut a release
     keys_dialog.SCREEN,  # Release ▸ Create signing key…
@@ -29,5 +33,7 @@ SCREENS: tuple[Screen, ...] = (
     trials_check.SCREEN,  # Tools ▸ Check trials against the registry…
     matching_sandbox.SCREEN,  # Tools ▸ Matching sandbox…
     users_dialog.SCREEN,  # File ▸ Users…
+    help_view.SCREEN,  # Help ▸ KB Curator help (F1), Take the tour
     about_dialog.SCREEN,  # Help ▸ About KB Curator, About Qt
+    live_state.SCREEN,  # other users' submits, merges and releases, shown without F5
 )

@@ -87,7 +87,7 @@ class Settings:
         self._settings.setValue("window/splitter", splitter)
 
     def last_view(self) -> str:
-        return str(self._settings.value("window/view", "assertion"))
+        return str(self._settings.value("window/view", "home"))
 
     def set_last_view(self, key: str) -> None:
         self._settings.setValue("window/view", key)
@@ -139,6 +139,18 @@ class Settings:
 
     def set_theme(self, theme: str) -> None:
         self._settings.setValue("appearance/theme", theme if theme in THEMES else "system")
+
+    # --- the first-run tour (curator/help_view.py), once per user ----------------------------
+
+    def tour_seen(self, user: str) -> bool:
+        seen = self._settings.value("help/tour_seen", [])
+        return user in (seen if isinstance(seen, list) else [seen])
+
+    def set_tour_seen(self, user: str) -> None:
+        seen = self._settings.value("help/tour_seen", [])
+        seen = seen if isinstance(seen, list) else [seen]
+        if user not in seen:
+            self._settings.setValue("help/tour_seen", [*seen, user])
 
     def sync(self) -> None:
         self._settings.sync()

@@ -4,7 +4,8 @@ account of a new KB. kb decides who may sign in; these only ask and show kb's an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -88,9 +89,23 @@ class SignInDialog(_AskDialog):
         authenticate: Callable[[str, str], object],
         *,
         name: str = "",
+        demo_accounts: Mapping[str, str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("Sign in — KB Curator", f"Sign in to <b>{kb_label}</b>.", parent)
+        intro = f"Sign in to <b>{kb_label}</b>."
+        if demo_accounts:
+            # The demo's passwords are public (kb/demo/loader.py): say so, and where they are.
+            pairs = ", ".join(
+                f"<code>{html.escape(n)}</code> / <code>{html.escape(p)}</code>"
+                for n, p in demo_accounts.items()
+            )
+            intro += (
+                "<p>This is the <b>demo KB</b>. Its accounts, one per role, have public "
+                f"passwords: {pairs}. They are listed in README.md and printed by "
+                "<code>kb init --demo</code>.</p>"
+            )
+        super().__init__("Sign in — KB Curator", intro, parent)
+        self.intro.setObjectName("signin_intro")
         self._authenticate = authenticate
         self.name = self._line("User name", "name")
         self.password = self._line("Password", "password", password=True)

@@ -651,11 +651,78 @@ def import_mapping_screens(out: Path, settings: object, theme: object) -> None:
         kb.close()
 
 
+def home_help_screens(url: str, out: Path, settings: object, theme: object) -> None:
+    """The home screen, the help window and the first-run tour at 1280x720, and the notice a
+    window shows when another user merges (curator/home_page.py, help_view.py, live_state.py)."""
+    from curator.help_view import HelpUi
+    from curator.home_page import HomePage
+    from curator.live_state import LiveUi
+    from curator.main_window import MainWindow
+    from kb.review.changes import approve_change_set, open_draft, submit_change_set
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    small = (1280, 720)
+    kb = open_kb(url)
+    with kb.read() as session:
+        reviewer = authenticate(session, name="reviewer", password="demo-reviewer")
+        curator = authenticate(session, name="curator", password=PASSWORD)
+    with kb.unit_of_work() as session:
+        editor = open_draft(session, actor=curator, title="TMB cut-off")
+        editor.update("TH-00001", {"value": "12"})
+        editor.close()
+        submitted = editor.human_id
+    with kb.unit_of_work() as session:
+        submit_change_set(session, actor=curator, change_set_id=submitted)
+    window = MainWindow(kb, reviewer, settings=settings, theme=theme, start_view="home")
+    window.resize(*small)
+    window.show()
+    home = window.installed(HomePage)
+    wait_for(lambda: home.summary is not None and home.summary.review_queue)
+    save(window, out, "home")
+    help_ui = window.installed(HelpUi)
+    dialog = help_ui.show_help()
+    dialog.resize(*small)
+    save(dialog, out, "help")
+    dialog.close()
+    help_ui.tour.start()
+    save(window, out, "tour-navigator")
+    help_ui.tour.go(1)
+    save(window, out, "tour-draft")
+    help_ui.tour.close_tour()
+    window.close()
+
+    other = open_kb(url)
+    with other.read() as session:
+        curator = authenticate(session, name="curator", password=PASSWORD)
+    with other.unit_of_work() as session:
+        editor = open_draft(session, actor=curator, title="TMB cut-off, again")
+        editor.update("TH-00001", {"value": "14"})
+        editor.close()
+        drafted = editor.human_id
+    window = MainWindow(other, curator, settings=settings, theme=theme, start_view="threshold")
+    window.resize(*small)
+    window.show()
+    live = window.installed(LiveUi)
+    live.state.set_interval(200)
+    wait_for(lambda: live.state.counter is not None and window.draft_dock.data.change_set)
+    with kb.unit_of_work() as session:
+        submit_change_set(session, actor=curator, change_set_id=drafted)
+    with kb.unit_of_work() as session:
+        approve_change_set(session, actor=reviewer, change_set_id=drafted)
+    wait_for(lambda: live.notice.isVisible() and window.draft_dock.data.change_set is None)
+    save(window, out, "live-notice")
+    window.close()
+    kb.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "screens")
     parser.add_argument(
-        "--only", choices=["import-mapping"], help="take only these screens (quicker)"
+        "--only",
+        choices=["import-mapping", "home"],
+        help="take only these screens (quicker)",
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -683,12 +750,14 @@ def main() -> int:
             ini = str(Path(scratch) / "settings.ini")
             settings = Settings(QSettings(ini, QSettings.Format.IniFormat))
             import_mapping_screens(args.out, settings, theme)
-        editing_screens(args.out, settings, theme)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         url = build_kb(folder)
         settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+        if args.only == "home":
+            home_help_screens(url, args.out, settings, theme)
+            return 0
         kb = open_kb(url)
         with kb.read() as session:
             actor = authenticate(session, name="curator", password=PASSWORD)
@@ -777,6 +846,7 @@ def main() -> int:
         import_trials_sandbox_screens(args.out, settings, theme)
         import_mapping_screens(args.out, settings, theme)
         editing_screens(args.out, settings, theme)
+        home_help_screens(url, args.out, settings, theme)
     return 0
 
 

@@ -159,8 +159,9 @@ def test_first_run_builds_the_demo_off_the_ui_thread(
     assert isinstance(window, MainWindow)
     qtbot.addWidget(window)
     assert window.actor is not None and window.actor.name == "curator"
+    assert window.current_key == "home"  # a first start opens on the home screen
     with qtbot.waitSignal(window.table_loaded, timeout=10_000, check_params_cb="assertion".__eq__):
-        pass
+        window.show_view("assertion")
     assert window.records.model.rowCount() == 103
     assert settings.recent_kbs() == [sqlite_url]
     assert settings.last_user(sqlite_url) == "curator"

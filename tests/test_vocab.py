@@ -20,12 +20,12 @@ from kb.vocab import fetch as vocab_fetch
 from kb.vocab import hgnc as vocab_hgnc
 from kb.vocab import oncotree as vocab_oncotree
 from kb.vocab import releases as vocab_releases
-from tests.conftest import DOID_DIR, HGNC_FILE, ONCOTREE_FILE, require_shared
+from tests.conftest import DOID_DIR, HGNC_FILE, ONCOTREE_FILE, require_shared, vocabulary_file
 
 
 def test_load_oncotree_release(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        result = vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        result = vocab_oncotree.load_oncotree(session, vocabulary_file(ONCOTREE_FILE))
     assert result.version == "oncotree_2025_10_03"
     assert result.entries == 898
     with kb.read() as session:
@@ -49,9 +49,11 @@ def test_load_oncotree_release(kb: Kb) -> None:
 
 def test_reloading_a_release_replaces_it(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_oncotree.load_oncotree(session, vocabulary_file(ONCOTREE_FILE))
     with kb.unit_of_work() as session:
-        vocab_oncotree.load_oncotree(session, ONCOTREE_FILE, version="oncotree_custom")
+        vocab_oncotree.load_oncotree(
+            session, vocabulary_file(ONCOTREE_FILE), version="oncotree_custom"
+        )
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(TumourType)) == 898
         assert vocab_releases.vocabulary_versions(session) == {"oncotree": "oncotree_custom"}
@@ -59,7 +61,7 @@ def test_reloading_a_release_replaces_it(kb: Kb) -> None:
 
 def test_ancestry_queries_are_fast(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        vocab_oncotree.load_oncotree(session, require_shared(ONCOTREE_FILE))
+        vocab_oncotree.load_oncotree(session, vocabulary_file(ONCOTREE_FILE))
     with kb.read() as session:
         tree = vocab_oncotree.TumourTree.from_session(session)
     codes = list(tree.parent)
@@ -72,7 +74,7 @@ def test_ancestry_queries_are_fast(kb: Kb) -> None:
 
 def test_load_hgnc_export_and_suggest_symbols(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        result = vocab_hgnc.load_hgnc(session, require_shared(HGNC_FILE), version="hgnc-2022")
+        result = vocab_hgnc.load_hgnc(session, vocabulary_file(HGNC_FILE), version="hgnc-2022")
     assert result.entries == 39824
     with kb.read() as session:
         assert session.scalar(select(func.count()).select_from(HgncGene)) == 39824

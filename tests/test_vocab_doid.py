@@ -18,14 +18,14 @@ from kb.vocab import bundled
 from kb.vocab.doid import DoidCrosswalk, load_doid
 from kb.vocab.oncotree import load_oncotree
 from kb.vocab.releases import vocabulary_versions
-from tests.conftest import DOID_DIR, ONCOTREE_FILE, require_shared
+from tests.conftest import DOID_DIR, ONCOTREE_FILE, require_shared, vocabulary_file
 
 
 @pytest.fixture
 def crosswalk(kb: Kb) -> DoidCrosswalk:
     with kb.unit_of_work() as session:
-        load_oncotree(session, require_shared(ONCOTREE_FILE))
-        result = load_doid(session, require_shared(DOID_DIR), version="doid-2026-07-31")
+        load_oncotree(session, vocabulary_file(ONCOTREE_FILE))
+        result = load_doid(session, vocabulary_file(DOID_DIR), version="doid-2026-07-31")
     assert result.entries == 12_246
     with kb.read() as session:
         return DoidCrosswalk.from_session(session)
@@ -65,10 +65,10 @@ def test_cancer_itself_is_too_general_to_derive(crosswalk: DoidCrosswalk) -> Non
 
 def test_reloading_oncotree_derives_the_crosswalk_again(kb: Kb) -> None:
     with kb.unit_of_work() as session:
-        load_doid(session, require_shared(DOID_DIR))
+        load_doid(session, vocabulary_file(DOID_DIR))
         # DO alone: nothing to map to yet.
         assert session.scalar(select(func.count()).select_from(DoidOncotree)) == 0
-        load_oncotree(session, require_shared(ONCOTREE_FILE))
+        load_oncotree(session, vocabulary_file(ONCOTREE_FILE))
         assert session.scalar(select(func.count()).select_from(DoidOncotree)) > 1000
         assert set(vocabulary_versions(session)) == {"oncotree", "doid"}
 

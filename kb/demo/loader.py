@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from kb.errors import KbError
 from kb.importing.service import import_file
 from kb.model.enums import ApprovalMeaning, Role
-from kb.model.orm import KbVersion, User
+from kb.model.orm import KbMeta, KbVersion, User
 from kb.review.changes import approve_change_set, submit_change_set
 from kb.review.users import Actor, add_user, bootstrap_admin
 from kb.review.versions import approve_version
+from kb.storage.meta import get_meta
 from kb.vocab.bundled import ONCOTREE as BUNDLED_ONCOTREE
 from kb.vocab.bundled import load_all_bundled
 from kb.vocab.oncotree import parse_oncotree
@@ -43,6 +44,17 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("reviewer2", "reviewer", "demo-reviewer2"),
     ("releaser", "release-manager", "demo-releaser"),
 )
+
+
+# kb_meta key a demo KB carries, so the app can say where its public passwords are.
+DEMO_MARK = "demo_accounts"
+
+
+def demo_accounts(session: Session) -> dict[str, str]:
+    """The demo accounts (name -> password) if this KB was built as the demo, else {}."""
+    if get_meta(session, DEMO_MARK) is None:
+        return {}
+    return {name: password for name, _, password in DEMO_USERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,7 @@ def build_demo(
             "a new KB (kb init --demo --db NEW)"
         )
     team = _create_team(session)
+    session.add(KbMeta(key=DEMO_MARK, value=",".join(name for name, _, _ in DEMO_USERS)))
     load_all_bundled(session)
     curator, reviewer = team["curator"], team["reviewer"]
     outcome = import_file(

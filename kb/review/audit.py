@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kb.model.orm import AuditEvent, AuditHead, utcnow
+from kb.storage.live import notify_change
 from kb.storage.snapshot import canonical_json
 
 GENESIS = "0" * 64
@@ -86,7 +87,9 @@ def record_events(session: Session, events: Iterable[NewEvent]) -> int:
         return 0
     session.flush()
     if server_function(session, "kb_audit_append(json)"):
-        return _append_on_server(session, items)
+        tip = _append_on_server(session, items)
+        notify_change(session, tip)
+        return tip
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     seq, prev = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
@@ -121,6 +124,7 @@ def record_events(session: Session, events: Iterable[NewEvent]) -> int:
     for start in range(0, len(rows), 2000):
         session.execute(insert(AuditEvent), rows[start : start + 2000])
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    notify_change(session, seq)
     return seq
 
 
