@@ -443,6 +443,11 @@ class MainWindow(QMainWindow):
         splitter = self.settings.splitter_state()
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        if edit_refusal(self.actor) is not None:
+            # Reviewers and release managers never have a draft: the docks would only take a
+            # third of a small screen from the review (View ▸ shows them again).
+            self.draft_dock.hide()
+            self.undo_dock.hide()
 
     def save_window(self) -> None:
         self.settings.save_window(
