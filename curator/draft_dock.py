@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -69,6 +70,9 @@ class DraftData:
             )
             for change in self.change_set.changes
         }
+
+
+_UNLIMITED = 16_777_215  # QWIDGETSIZE_MAX
 
 
 def load_draft(session: Session, actor: Actor) -> DraftData:
@@ -191,6 +195,7 @@ class DraftDock(QDockWidget):
         layout.addLayout(top)
         layout.addWidget(self.table)
         self.setWidget(body)
+        self.body = body
         self.data = DraftData(None)
         self._may_submit: str | None = None
 
@@ -203,6 +208,16 @@ class DraftDock(QDockWidget):
         self.data = data
         self.model.set_draft(data)
         draft = data.change_set
+        # With no draft the dock is one line: an empty table would take a third of a small
+        # screen from the page above (reviewers rarely have a draft).
+        grows = draft is not None and self.table.isHidden()
+        self.table.setVisible(draft is not None)
+        self.body.setMaximumHeight(
+            _UNLIMITED if draft is not None else self.body.minimumSizeHint().height()
+        )
+        window = self.parentWidget()
+        if grows and isinstance(window, QMainWindow) and not self.isFloating():
+            window.resizeDocks([self], [170], Qt.Orientation.Vertical)
         if draft is None:
             self.heading.setText("No draft yet: your first saved edit starts one.")
             self.setWindowTitle("Draft changes")

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 HERE = Path(__file__).resolve().parent
 PASSWORD = "demo-curator"  # kb.demo.loader.DEMO_USERS
-SIZE = (1400, 860)
+SIZE = (1280, 720)
 
 
-def wait_for(condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
+def wait_for(condition: Callable[[], bool], timeout_ms: int = 60_000) -> None:
     """Run the event loop until `condition` holds (workers deliver by signal)."""
     loop = QEventLoop()
     timer = QTimer()
@@ -44,7 +44,8 @@ def wait_for(condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
     if not condition():
         loop.exec()
     if not condition():
-        raise SystemExit("timed out waiting for the window")
+        caller = sys._getframe(1)
+        raise SystemExit(f"timed out waiting for the window (line {caller.f_lineno})")
 
 
 def settle(ms: int = 150) -> None:
@@ -81,6 +82,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     from curator.main_window import MainWindow
     from curator.releases_view import ReleaseUi
     from kb.release.cutting import create_release
+    from kb.release.signers import certify_signers
     from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
     from kb.review.changes import approve_change_set, current_draft, submit_change_set
     from kb.review.users import authenticate
@@ -99,10 +101,13 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
                 ("curator", "curator"), ("reviewer", "reviewer"), ("releaser", "releaser")
             )
         }  # fmt: skip
+    with kb.unit_of_work() as session:  # the admin pins the approvers' keys to the root
+        admin = authenticate(session, name="admin", password="demo-admin")
+        certify_signers(session, actor=admin, root_envelope=root, signing_keys=[private])
     with kb.unit_of_work() as session:  # last month's release of the demo as shipped
         create_release(session, actor=people["releaser"], version="2026.10.0",
                        root_envelope=root, signing_keys=[private], out_dir=folder / "releases",
-                       kb_version=1)  # fmt: skip
+                       kb_version=1, password="demo-releaser")  # fmt: skip
     with kb.read() as session:
         draft = current_draft(session, people["curator"])
     assert draft is not None
@@ -119,6 +124,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     assert signoff is not None
     wait_for(lambda: signoff.check is not None)
     signoff.reason.setText("PD-L1 CPS threshold and the level checked against the labels")
+    signoff.password.setText("demo-reviewer")
     save(signoff, out, "release-signoff")
     signoff.sign()
     wait_for(lambda: signoff.signed_row is not None)
@@ -136,6 +142,7 @@ def release_screens(url: str, folder: Path, out: Path, settings: object, theme: 
     dialog.root_edit.setText(str(folder / "root.json"))
     dialog.add_key(keys.private_path).passphrase.setText(passphrase.decode())
     dialog.out_edit.setText(str(folder / "releases"))
+    dialog.password_edit.setText("demo-releaser")
     dialog.changes.expandAll()
     save(dialog, out, "release-dialog")
     dialog.start_release()
@@ -199,7 +206,7 @@ def review_screens(out: Path, settings: object, theme: object) -> None:
                             start_view="assertion", owns_kb=False)  # fmt: skip
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.records.model.rowCount() == 57)
+        wait_for(lambda: window.records.model.rowCount() >= 100)
         review = window.installed(ReviewHooks).review
         window.show_view("change_sets")
         wait_for(lambda: review.model.row_of(ours) is not None)
@@ -414,7 +421,7 @@ def import_trials_sandbox_screens(out: Path, settings: object, theme: object) ->
                             start_view="assertion", owns_kb=False)  # fmt: skip
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.records.model.rowCount() == 57)
+        wait_for(lambda: window.records.model.rowCount() >= 100)
 
         wizard = open_import_wizard(window)
         wizard.set_source(folder / "demo-export.xlsx")
@@ -764,7 +771,7 @@ def main() -> int:
         window = MainWindow(kb, actor, settings=settings, theme=theme, start_view="assertion")
         window.resize(*SIZE)
         window.show()
-        wait_for(lambda: window.records.model.rowCount() == 57 and window.info is not None)
+        wait_for(lambda: window.records.model.rowCount() >= 100 and window.info is not None)
 
         def show(human_id: str) -> None:
             window.navigate(human_id)

@@ -313,12 +313,16 @@ def test_expression_editor_shows_canonical_text_live(qtbot, make_window, people)
 
 def test_save_lands_in_the_draft_and_undo_redo(qtbot, make_window, people) -> None:
     window = make_window(people["cora"], view="threshold")
+    # No draft yet: the dock is one line, not an empty table taking the page's room.
+    qtbot.waitUntil(window.draft_dock.table.isHidden, timeout=10_000)
+    assert window.draft_dock.height() < 80
     show_record(qtbot, window, "TH-00001")
     window.act_edit.trigger()
     window.record_pane.editor.widgets["value"].set_value("12")
     with qtbot.waitSignal(window.draft_loaded, timeout=10_000):
         qtbot.keyClick(window.record_pane.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.draft_dock.model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.draft_dock.table.height() > 60, timeout=10_000)
     dock = window.draft_dock.model
     assert dock.index(0, 0).data() == "changed"
     assert dock.index(0, 1).data() == "TH-00001"
