@@ -1,0 +1,625 @@
+"""Outcome records in: a spreadsheet or CSV of treatment episodes, read by kb.importing's
+readers (the same limits, isolation and located errors as every import), checked at the door
+for direct identifiers, validated row by row, and stored all or nothing.
+
+A profile says which sheet and header row, and which column is which field; the built-in
+profile `outcomes` knows the headers below (case, spacing and underscores ignored), and a TOML
+profile adds its own:
+
+    sheet = "Episodes"        # name or 1-based position; default the first
+    header_row = 1
+    date_shift = true         # shift each patient's dates by a keyed -182..+182 days
+    [columns]                 # header text -> field
+    "Pt code" = "patient"
+
+Fields (* required): patient*, site*, tumour_type* (OncoTree code), biomarkers* (";"-separated,
+see kb.outcomes.biomarkers), therapy*, line, start_date, stop_date, days_on_treatment,
+best_response* (RECIST 1.1: CR, PR, SD, PD, NE), pfs_days, progressed, reason_stopped
+(kb.model.enums.StopReason; blank: ongoing), release, assertions (human ids).
+
+The patient column holds the site's own study id; it is never stored, only its keyed hash
+(kb.outcomes.keys). Dates are stored shifted (or not at all with date_shift = false: then only
+durations are kept).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.errors import KbError
+from kb.importing.engine import sha256_of
+from kb.importing.limits import Limits, column_letter
+from kb.importing.model import ImportError_, Location, SourceError
+from kb.importing.profiles import header_key
+from kb.importing.progress import CancelToken, no_progress, paused_gc
+from kb.importing.readers import read_workbook
+from kb.model.enums import BestResponse, StopReason
+from kb.model.orm import OutcomeEpisode, OutcomeImport, TumourType
+from kb.outcomes.biomarkers import BiomarkerIndex, therapy_key
+from kb.outcomes.keys import OutcomeKey, find_key
+from kb.outcomes.privacy import identifier_header, scan_row
+from kb.review.audit import record_event
+from kb.review.users import Actor, Permission, require
+from kb.storage.db import bulk_insert
+from kb.storage.meta import get_meta
+
+# A cohort export is bigger than a curation sheet: a million episodes of ~15 columns.
+OUTCOME_LIMITS = Limits(max_file_bytes=512 * 1024 * 1024, max_rows=2_000_001, max_cells=40_000_000)
+MAX_ERRORS_KEPT = 1_000
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "patient": ("patient", "patient id", "patient key", "study id", "subject", "subject id"),
+    "site": ("site", "centre", "center", "site code"),
+    "tumour_type": ("tumour type", "tumor type", "oncotree", "oncotree code", "cancer type"),
+    "biomarkers": ("biomarkers", "biomarker", "biomarkers found", "alterations"),
+    "therapy": ("therapy", "treatment", "regimen"),
+    "line": ("line", "line of therapy", "treatment line"),
+    "start_date": ("start date", "start"),
+    "stop_date": ("stop date", "end date", "stop"),
+    "days_on_treatment": ("days on treatment", "time on treatment", "duration days"),
+    "best_response": ("best response", "best overall response", "response", "recist"),
+    "pfs_days": ("pfs days", "progression free days", "pfs"),
+    "progressed": ("progressed", "progression event"),
+    "reason_stopped": ("reason stopped", "stop reason", "reason"),
+    "release": ("release", "kb release", "release version"),
+    "assertions": ("assertions", "assertion", "assertion ids"),
+}
+REQUIRED = ("patient", "site", "tumour_type", "biomarkers", "therapy", "best_response")
+
+_RESPONSES = {
+    **{member.value.lower(): member for member in BestResponse},
+    "complete response": BestResponse.CR,
+    "partial response": BestResponse.PR,
+    "stable disease": BestResponse.SD,
+    "progressive disease": BestResponse.PD,
+    "not evaluable": BestResponse.NE,
+    "not evaluated": BestResponse.NE,
+}
+_REASONS = {
+    **{member.value: member for member in StopReason},
+    "patient choice": StopReason.PATIENT_CHOICE,
+    "progressive disease": StopReason.PROGRESSION,
+    "adverse event": StopReason.TOXICITY,
+    "died": StopReason.DEATH,
+    "completed treatment": StopReason.COMPLETED,
+}
+_BOOLS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False,
+          "false": False, "0": False}  # fmt: skip
+_HUMAN_ID = re.compile(r"^AS-\d+$")
+_RELEASE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
+_LINE = re.compile(r"^(\d{1,2})\s*L?$", re.IGNORECASE)
+_ID_SPLIT = re.compile(r"[\s,;]+")
+
+COLUMNS = (
+    "import_id", "patient_key", "site", "tumour_type", "biomarkers", "therapy", "therapy_key",
+    "line", "start_date", "days_on_treatment", "best_response", "pfs_days", "progressed",
+    "reason_stopped", "release_version", "assertion_ids",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OutcomeProfile:
+    name: str = "outcomes"
+    sheet: str | int | None = None
+    header_row: int = 1
+    date_shift: bool = True
+    columns: Mapping[str, str] = field(default_factory=dict)  # header key -> field
+
+    def field_of(self, header: object) -> str | None:
+        key = header_key(header)
+        if key in self.columns:
+            return self.columns[key]
+        return _ALIASES.get(key)
+
+
+_ALIASES = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
+
+
+def load_outcome_profile(profile: str | Path) -> OutcomeProfile:
+    """`outcomes` (built in) or a TOML file (see the module docstring); KbError if bad."""
+    if str(profile) == "outcomes":
+        return OutcomeProfile()
+    path = Path(profile)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise KbError(f"{path}: not a readable TOML outcomes profile: {exc}") from None
+    unknown = set(data) - {"sheet", "header_row", "date_shift", "columns"}
+    if unknown:
+        raise KbError(f"{path}: unknown profile keys {sorted(unknown)}")
+    columns = data.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise KbError(f"{path}: [columns] must map header text to a field")
+    for header, name in columns.items():
+        if name not in FIELDS:
+            raise KbError(
+                f"{path}: column {header!r} maps to {name!r}, which is not an outcome field "
+                f"({', '.join(FIELDS)})"
+            )
+    header_row = data.get("header_row", 1)
+    if not isinstance(header_row, int) or header_row < 1:
+        raise KbError(f"{path}: header_row must be a row number (1 or more)")
+    sheet = data.get("sheet")
+    if sheet is not None and not isinstance(sheet, str | int):
+        raise KbError(f"{path}: sheet must be a name or a 1-based position")
+    return OutcomeProfile(
+        name=path.name,
+        sheet=sheet,
+        header_row=header_row,
+        date_shift=bool(data.get("date_shift", True)),
+        columns={header_key(h): str(n) for h, n in columns.items()},
+    )
+
+
+@dataclass
+class IntakeResult:
+    """What an outcomes import found or did. `import_id` is set only when rows were stored."""
+
+    file: str
+    sha256: str
+    dry_run: bool
+    rows: int = 0
+    episodes: int = 0
+    patients: int = 0
+    sites: int = 0
+    errors: list[ImportError_] = field(default_factory=list)
+    error_count: int = 0
+    import_id: str | None = None
+    key_fingerprint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "episodes": self.episodes,
+            "patients": self.patients,
+            "sites": self.sites,
+            "error_count": self.error_count,
+            "errors": [error.as_json() for error in self.errors],
+            "import_id": self.import_id,
+            "key_fingerprint": self.key_fingerprint,
+        }
+
+    def summary(self) -> str:
+        if not self.ok:
+            return (
+                f"{self.file}: {self.error_count} error(s) in {self.rows} row(s); "
+                "nothing was stored"
+            )
+        verb = "would import" if self.dry_run else "imported"
+        return (
+            f"{self.file}: {verb} {self.episodes} episode(s) of {self.patients} patient(s) "
+            f"from {self.sites} site(s)"
+        )
+
+
+class _Errors:
+    def __init__(self, result: IntakeResult) -> None:
+        self.result = result
+
+    def add(self, error: ImportError_) -> None:
+        self.result.error_count += 1
+        if len(self.result.errors) < MAX_ERRORS_KEPT:
+            self.result.errors.append(error)
+
+
+def import_outcomes(
+    session: Session,
+    path: Path,
+    *,
+    actor: Actor | None,
+    key: OutcomeKey | None = None,
+    profile: str | Path = "outcomes",
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] = no_progress,
+    cancel: CancelToken | None = None,
+    limits: Limits = OUTCOME_LIMITS,
+) -> IntakeResult:
+    """Read, check and (unless `dry_run` or anything is wrong) store the episodes of `path` in
+    the caller's unit of work. Curators and reviewers import (the role is checked before the
+    file is read). `key` defaults to the KB's key (kb.outcomes.keys.find_key)."""
+    if not dry_run:
+        if actor is None:
+            raise KbError("importing outcome records needs a signed-in curator")
+        require(actor, Permission.EDIT)
+    spec = load_outcome_profile(profile)
+    result = IntakeResult(file=path.name, sha256=sha256_of(path), dry_run=dry_run)
+    errors = _Errors(result)
+    try:
+        workbook = read_workbook(path, file=path.name, limits=limits, cancel=cancel)
+        sheet = workbook.sheet(spec.sheet)
+    except SourceError as exc:
+        for error in exc.errors:
+            errors.add(error)
+        return result
+    sheet_name = sheet.location_name
+    rows = sheet.rows
+    where = Location(path.name, sheet_name, spec.header_row)
+    if len(rows) < spec.header_row:
+        errors.add(ImportError_(where, None, "no_header", "the sheet has no header row"))
+        return result
+    headers = rows[spec.header_row - 1]
+    mapping: dict[str, int] = {}
+    for column, header in enumerate(headers):
+        if header in ("", None):
+            continue
+        cell = Location(path.name, sheet_name, spec.header_row, column_letter(column))
+        what = identifier_header(str(header))
+        name = spec.field_of(header)
+        if what and name != "patient":
+            errors.add(
+                ImportError_(
+                    cell,
+                    None,
+                    "direct_identifier",
+                    f"the column {str(header)!r} holds a direct identifier ({what}); outcome "
+                    "records must be de-identified: remove the column and import again",
+                )
+            )
+            continue
+        if name is None:
+            continue  # not an outcome field: never read, never stored (but scanned below)
+        if name in mapping:
+            errors.add(
+                ImportError_(
+                    cell, name, "duplicate_column", f"a second column maps to field {name}"
+                )
+            )
+            continue
+        mapping[name] = column
+    for name in REQUIRED:
+        if name not in mapping:
+            errors.add(
+                ImportError_(
+                    where,
+                    name,
+                    "missing_column",
+                    f"no column for {name}; expected a header such as "
+                    + " / ".join(repr(alias) for alias in FIELDS[name][:3]),
+                )
+            )
+    if result.error_count:
+        return result
+    context = _Context.load(session)
+    out_rows: list[tuple[Any, ...]] = []
+    patients: dict[tuple[str, str], int] = {}
+    sites: set[str] = set()
+    total = len(rows) - spec.header_row
+    cells_with_errors = sheet.cell_errors
+    with paused_gc():
+        for offset, row in enumerate(rows[spec.header_row :]):
+            number = spec.header_row + offset + 1
+            if offset % 20_000 == 0:
+                progress(offset, total)
+                if cancel is not None:
+                    cancel.check()
+            if not any(cell not in ("", None) for cell in row):
+                continue
+            result.rows += 1
+            found = False
+            for column, what in scan_row(row):
+                found = True
+                errors.add(
+                    ImportError_(
+                        Location(path.name, sheet_name, number, column_letter(column)),
+                        None,
+                        "direct_identifier",
+                        f"the cell holds {what}; outcome records must be de-identified: "
+                        "remove it and import again",
+                    )
+                )
+            if found:
+                continue
+            parsed = _parse_row(
+                row,
+                mapping,
+                context=context,
+                number=number,
+                file=path.name,
+                sheet=sheet_name,
+                errors=errors,
+                cell_errors=cells_with_errors,
+            )
+            if parsed is None:
+                continue
+            site, patient = parsed[0], parsed[1]
+            sites.add(site)
+            patients.setdefault((site, patient), 0)
+            out_rows.append(parsed)
+    progress(total, total)
+    result.episodes = len(out_rows)
+    result.patients = len(patients)
+    result.sites = len(sites)
+    if result.error_count or dry_run or not out_rows:
+        if not out_rows and not result.error_count:
+            errors.add(ImportError_(where, None, "no_rows", "the sheet has no episodes"))
+        return result
+    assert actor is not None
+    key = key or find_key(get_meta(session, "kb_id") or "kb", create=True)
+    known = session.scalar(select(OutcomeImport.key_fingerprint).limit(1))
+    if known is not None and known != key.fingerprint:
+        raise KbError(
+            f"the outcomes key (fingerprint {key.fingerprint}) is not the one earlier imports "
+            f"used ({known}): its patient keys would not link with theirs; use the KB's key"
+        )
+    result.key_fingerprint = key.fingerprint
+    _store(session, result, parsed_rows=out_rows, key=key, spec=spec, actor=actor)
+    return result
+
+
+def _store(
+    session: Session,
+    result: IntakeResult,
+    *,
+    parsed_rows: list[tuple[Any, ...]],
+    key: OutcomeKey,
+    spec: OutcomeProfile,
+    actor: Actor,
+) -> None:
+    batch = OutcomeImport(
+        imported_by=actor.name,
+        source_name=result.file,
+        source_sha256=result.sha256,
+        episodes=len(parsed_rows),
+        key_fingerprint=key.fingerprint,
+    )
+    session.add(batch)
+    session.flush()
+    import_id = batch.id
+    hashed: dict[tuple[str, str], tuple[str, dt.timedelta]] = {}
+
+    def rows() -> Any:
+        for site, patient, start, *rest in parsed_rows:
+            known = hashed.get((site, patient))
+            if known is None:
+                known = (key.patient_key(site, patient), key.date_shift(site, patient))
+                hashed[(site, patient)] = known
+            shifted = None
+            if start is not None and spec.date_shift:
+                shifted = start + known[1]
+            yield (import_id, known[0], site, *rest[:5], shifted, *rest[5:])
+
+    with paused_gc():
+        bulk_insert(session, OutcomeEpisode, COLUMNS, rows(), batch=10_000)
+    result.import_id = import_id
+    # The audit names the import and its digest and counts: never a patient, a site's patient
+    # id or a file's content.
+    record_event(
+        session,
+        actor=actor.name,
+        action="outcomes.import",
+        subject=import_id,
+        details={
+            "sha256": result.sha256,
+            "episodes": result.episodes,
+            "patients": result.patients,
+            "sites": result.sites,
+            "key_fingerprint": key.fingerprint,
+            "profile": spec.name,
+            "date_shift": spec.date_shift,
+        },
+    )
+
+
+@dataclass
+class _Context:
+    tumour_codes: frozenset[str]
+    biomarkers: BiomarkerIndex
+    assertions: frozenset[str]
+
+    @classmethod
+    def load(cls, session: Session) -> _Context:
+        index = BiomarkerIndex.load(session)
+        return cls(
+            tumour_codes=frozenset(session.scalars(select(TumourType.code))),
+            biomarkers=index,
+            assertions=frozenset(index.assertions),
+        )
+
+
+class _Bad(Exception):
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.code, self.message = field, code, message
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _int(value: Any, name: str, *, low: int = 0, high: int = 100_000) -> int | None:
+    if value in ("", None):
+        return None
+    if isinstance(value, bool):
+        raise _Bad(name, "bad_number", f"{name} must be a whole number")
+    try:
+        number = int(value) if not isinstance(value, float) or value.is_integer() else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise _Bad(name, "bad_number", f"{name} must be a whole number {low}..{high}")
+    return number
+
+
+_DATES: dict[str, dt.date] = {}
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value in ("", None):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    known = _DATES.get(text)
+    if known is not None:
+        return known
+    try:
+        parsed = dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise _Bad(name, "bad_date", f"{name} must be a date as YYYY-MM-DD") from None
+    if len(_DATES) < 100_000:
+        _DATES[text] = parsed
+    return parsed
+
+
+def _parse_row(
+    row: list[Any],
+    mapping: Mapping[str, int],
+    *,
+    context: _Context,
+    number: int,
+    file: str,
+    sheet: str | None,
+    errors: _Errors,
+    cell_errors: Mapping[tuple[int, int], ImportError_],
+) -> tuple[Any, ...] | None:
+    width = len(row)
+
+    def cell(name: str) -> Any:
+        column = mapping.get(name)
+        if column is None or column >= width:
+            return None
+        return row[column]
+
+    def bad(problem: _Bad) -> None:
+        column = mapping.get(problem.field)
+        letter = column_letter(column) if column is not None else None
+        errors.add(
+            ImportError_(
+                Location(file, sheet, number, letter),
+                problem.field,
+                problem.code,
+                problem.message,
+                _shown(cell(problem.field), problem.field),
+            )
+        )
+
+    if cell_errors:
+        bad_cells = [
+            cell_errors[(number, column)]
+            for column in mapping.values()
+            if (number, column) in cell_errors
+        ]
+        if bad_cells:
+            for error in bad_cells:
+                errors.add(error)
+            return None
+    try:
+        patient = _text(cell("patient"))
+        if not patient or len(patient) > 128:
+            raise _Bad("patient", "missing", "patient: the site's study id (1-128 characters)")
+        site = _text(cell("site"))
+        if not site or len(site) > 128:
+            raise _Bad("site", "missing", "site: the reporting site (1-128 characters)")
+        tumour = _text(cell("tumour_type")).upper()
+        if tumour not in context.tumour_codes:
+            raise _Bad(
+                "tumour_type",
+                "unknown_code",
+                "tumour_type must be an OncoTree code of the KB's loaded OncoTree release",
+            )
+        try:
+            biomarkers = context.biomarkers.canonical_list(_text(cell("biomarkers")))
+        except ValueError as exc:
+            raise _Bad("biomarkers", "bad_biomarker", str(exc)) from None
+        therapy = " ".join(_text(cell("therapy")).split())
+        if not therapy or len(therapy) > 256:
+            raise _Bad("therapy", "missing", "therapy: the regimen given (1-256 characters)")
+        line_text = _text(cell("line"))
+        line = None
+        if line_text:
+            match = _LINE.match(line_text)
+            if not match or not 1 <= int(match.group(1)) <= 20:
+                raise _Bad("line", "bad_line", "line must be a line number 1..20 (e.g. 2 or 2L)")
+            line = int(match.group(1))
+        start = _date(cell("start_date"), "start_date")
+        stop = _date(cell("stop_date"), "stop_date")
+        days = _int(cell("days_on_treatment"), "days_on_treatment")
+        if start is not None and stop is not None:
+            span = (stop - start).days
+            if span < 0:
+                raise _Bad("stop_date", "bad_date", "stop_date is before start_date")
+            if days is not None and days != span:
+                raise _Bad(
+                    "days_on_treatment",
+                    "inconsistent",
+                    f"days_on_treatment disagrees with the dates ({span} days apart)",
+                )
+            days = span
+        response = _RESPONSES.get(_text(cell("best_response")).lower())
+        if response is None:
+            raise _Bad(
+                "best_response",
+                "bad_response",
+                "best_response must be a RECIST 1.1 best overall response: CR, PR, SD, PD or NE",
+            )
+        pfs = _int(cell("pfs_days"), "pfs_days")
+        progressed_text = _text(cell("progressed")).lower()
+        progressed = None
+        if progressed_text:
+            if progressed_text not in _BOOLS:
+                raise _Bad("progressed", "bad_flag", "progressed must be yes or no")
+            progressed = _BOOLS[progressed_text]
+        reason_text = " ".join(_text(cell("reason_stopped")).lower().replace("_", " ").split())
+        if reason_text:
+            reason = _REASONS.get(reason_text) or _REASONS.get(reason_text.replace(" ", "_"))
+            if reason is None:
+                raise _Bad(
+                    "reason_stopped",
+                    "bad_reason",
+                    "reason_stopped must be one of " + ", ".join(m.value for m in StopReason),
+                )
+        else:
+            reason = StopReason.OTHER if stop is not None else StopReason.ONGOING
+        if progressed is None and reason is StopReason.PROGRESSION:
+            progressed = True
+        release = _text(cell("release")) or None
+        if release is not None and not _RELEASE.match(release):
+            raise _Bad("release", "bad_release", "release must be a release version (2026.11.0)")
+        ids_text = _text(cell("assertions"))
+        assertion_ids = ""
+        if ids_text:
+            ids = sorted({part.upper() for part in _ID_SPLIT.split(ids_text) if part})
+            for human_id in ids:
+                if not _HUMAN_ID.match(human_id) or human_id not in context.assertions:
+                    raise _Bad(
+                        "assertions",
+                        "unknown_assertion",
+                        f"assertions: {human_id} is not an assertion of the KB (AS-00001, …)",
+                    )
+            assertion_ids = " ".join(ids)
+    except _Bad as problem:
+        bad(problem)
+        return None
+    return (
+        site, patient, start, tumour, biomarkers, therapy, therapy_key(therapy), line,
+        days, response, pfs, progressed, reason, release, assertion_ids,
+    )  # fmt: skip
+
+
+def _shown(value: Any, name: str) -> Any:
+    if name == "patient":
+        return None  # a site's patient id is never echoed, even in an error
+    text = _text(value)
+    return text if len(text) <= 80 else text[:77] + "…"
