@@ -157,6 +157,7 @@ class OffLabelUse:
 
     biomarkers: str
     therapy: str
+    therapy_key: str
     patients: int
     episodes: int
     responders: int | None
@@ -166,6 +167,7 @@ class OffLabelUse:
         return {
             "biomarkers": self.biomarkers,
             "therapy": self.therapy,
+            "therapy_key": self.therapy_key,
             "patients": self.patients,
             "episodes": self.episodes,
             "responders": self.responders,
@@ -357,7 +359,7 @@ def analyse(session: Session, *, k: int | None = None) -> Report:
         findings.append(
             AlertFinding(
                 AlertKind.OFF_LABEL_USE,
-                f"{use.biomarkers} | {use.therapy}",
+                f"{use.biomarkers} | {use.therapy_key}",
                 {
                     "test": "repeated use without an assertion: patients >= k",
                     "biomarkers": use.biomarkers,
@@ -441,6 +443,7 @@ def _off_label(session: Session, index: BiomarkerIndex, k: int) -> list[OffLabel
             OffLabelUse(
                 biomarkers=biomarkers,
                 therapy=group["therapy"],
+                therapy_key=key,
                 patients=patients,
                 episodes=group["episodes"],
                 responders=_small(responders, k),
