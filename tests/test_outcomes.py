@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bench.outcomes_cohort import HEADERS, Cohort, make_cohort
@@ -41,6 +41,7 @@ from kb.review.users import Actor, PermissionDenied, authenticate
 from kb.storage.db import Kb
 from kb.storage.snapshot import build_snapshot
 from tests.conftest import demo_admin
+from tests.test_postgres_security import Team, _refused, team  # noqa: F401 (fixture)
 
 KEY = OutcomeKey(bytes(range(32)))
 
@@ -498,3 +499,50 @@ def test_cli_refuses_an_identifier_with_exit_1(
     out = capsys.readouterr().out
     assert "nothing was stored" in out and "row 2, column O" in out and "x@y.org" not in out
     assert "direct_identifier" in errors.read_text()
+
+
+# --- PostgreSQL: the database enforces who writes outcome rows --------------------------------
+
+
+@pytest.mark.postgres
+def test_postgres_grants_hold_outcome_rows(team: Team, tmp_path: Path) -> None:
+    rows = [[f"K{n}", "SITE-A", "NSCLC", "KRAS G12C", "Imatinib", "1", "", "", "PD", "", "", "",
+             "", ""] for n in range(5)]  # fmt: skip
+    path = _write_csv(tmp_path / "o.csv", HEADERS, rows)
+    cara = team.kb("cara")
+    try:
+        with cara.unit_of_work() as session:
+            result = import_outcomes(session, path, actor=team.actor(cara), key=KEY)
+        assert result.ok and result.import_id
+        with cara.unit_of_work() as session:
+            done = refresh_alerts(session, actor=team.actor(cara))
+        assert done.raised == 1  # an off-label use: curators raise alerts
+        with cara.unit_of_work() as session:
+            (alert,) = list_alerts(session)
+            resolve_alert(session, actor=team.actor(cara), alert_id=alert.id,
+                          status=AlertStatus.DISMISSED, reason="test cohort")  # fmt: skip
+        # Episodes are never edited, and only admins delete them or set k.
+        assert "permission denied" in _refused(cara, "UPDATE outcome_episode SET line = 9")
+        assert "permission denied" in _refused(cara, "DELETE FROM outcome_episode")
+        assert "permission denied" in _refused(
+            cara, "INSERT INTO outcome_setting VALUES ('k_threshold', '1', 'cara', now())"
+        )
+    finally:
+        cara.close()
+    rm = team.kb("rm")
+    try:
+        assert "permission denied" in _refused(
+            rm, "UPDATE outcome_alert SET status = 'open', resolution = NULL"
+        )
+        assert "permission denied" in _refused(rm, "DELETE FROM outcome_import")
+    finally:
+        rm.close()
+    ada = team.kb("ada")
+    try:
+        with ada.unit_of_work() as session:
+            set_k_threshold(session, actor=team.actor(ada), k=7)
+        with ada.unit_of_work() as session:
+            session.execute(delete(OutcomeImport))  # a purge cascades to the episodes
+        assert _stored(ada) == (0, 0)
+    finally:
+        ada.close()

@@ -21,7 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -222,33 +222,38 @@ def analyse(session: Session, *, k: int | None = None) -> Report:
         for human_id in item.get("assertions") or ():
             evidence_of[str(human_id)].append(item)
 
-    # Per assertion: patients, responses, time on treatment. Episodes naming several
-    # assertions count for each.
+    # One pass over the episodes, on the driver's cursor (no per-row ORM or type
+    # processing): counts by (assertions, response, days, reason) and the patients of each
+    # assertion list. Measured on a million episodes: the same work as three GROUP BY and
+    # DISTINCT queries, without the database sorting a million patient keys twice.
+    groups: dict[tuple[str, str, int | None, str], int] = defaultdict(int)
+    patients_of: dict[str, set[str]] = defaultdict(set)
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT assertion_ids, patient_key, best_response, days_on_treatment, "
+            "reason_stopped FROM outcome_episode"
+        )
+        for ids, patient, response, days, reason in cast(Iterable[tuple[Any, ...]], cursor):
+            groups[(ids, response, days, reason)] += 1
+            patients_of[ids].add(patient)
+    finally:
+        cursor.close()
+    total_episodes = sum(groups.values())
+    total_patients = len(set().union(*patients_of.values())) if patients_of else 0
     responses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for ids, response, count in session.execute(
-        select(E.assertion_ids, E.best_response, func.count())
-        .where(E.assertion_ids != "")
-        .group_by(E.assertion_ids, E.best_response)
-    ):
-        for human_id in ids.split():
-            responses[human_id][BestResponse(response).value] += count
-    patients: dict[str, set[str]] = defaultdict(set)
-    for ids, patient in session.execute(
-        select(E.assertion_ids, E.patient_key).where(E.assertion_ids != "").distinct()
-    ):
-        for human_id in ids.split():
-            patients[human_id].add(patient)
     durations: dict[str, list[tuple[int, bool, int]]] = defaultdict(list)
-    for ids, days, reason, count in session.execute(
-        select(E.assertion_ids, E.days_on_treatment, E.reason_stopped, func.count())
-        .where(E.assertion_ids != "", E.days_on_treatment.is_not(None))
-        .group_by(E.assertion_ids, E.days_on_treatment, E.reason_stopped)
-    ):
-        if days is None:
-            continue
-        event = StopReason(reason) is not StopReason.ONGOING
+    ongoing = StopReason.ONGOING.value
+    for (ids, response, days, reason), count in groups.items():
         for human_id in ids.split():
-            durations[human_id].append((days, event, count))
+            responses[human_id][response] += count
+            if days is not None:
+                durations[human_id].append((days, reason != ongoing, count))
+    patients: dict[str, set[str]] = {}
+    for ids, keys in patients_of.items():
+        for human_id in ids.split():
+            known = patients.get(human_id)
+            patients[human_id] = keys if known is None else known | keys
 
     stats: list[AssertionStats] = []
     testable: list[tuple[int, AssertionStats]] = []
@@ -373,8 +378,6 @@ def analyse(session: Session, *, k: int | None = None) -> Report:
             )
         )
 
-    total_patients = session.scalar(select(func.count(distinct(E.patient_key)))) or 0
-    total_episodes = session.scalar(select(func.count()).select_from(E)) or 0
     sites = session.scalar(select(func.count(distinct(E.site)))) or 0
     imports = session.scalar(select(func.count()).select_from(OutcomeImport)) or 0
     shown = total_patients >= k

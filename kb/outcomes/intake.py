@@ -295,7 +295,7 @@ def import_outcomes(
             )
     if result.error_count:
         return result
-    context = _Context.load(session)
+    parser = _RowParser(mapping, _Context.load(session))
     out_rows: list[tuple[Any, ...]] = []
     patients: dict[tuple[str, str], int] = {}
     sites: set[str] = set()
@@ -327,8 +327,7 @@ def import_outcomes(
                 continue
             parsed = _parse_row(
                 row,
-                mapping,
-                context=context,
+                parser,
                 number=number,
                 file=path.name,
                 sheet=sheet_name,
@@ -387,7 +386,7 @@ def _store(
         for site, patient, start, *rest in parsed_rows:
             known = hashed.get((site, patient))
             if known is None:
-                known = (key.patient_key(site, patient), key.date_shift(site, patient))
+                known = key.pseudonym(site, patient)
                 hashed[(site, patient)] = known
             shifted = None
             if start is not None and spec.date_shift:
@@ -460,9 +459,6 @@ def _int(value: Any, name: str, *, low: int = 0, high: int = 100_000) -> int | N
     return number
 
 
-_DATES: dict[str, dt.date] = {}
-
-
 def _date(value: Any, name: str) -> dt.date | None:
     if value in ("", None):
         return None
@@ -470,92 +466,72 @@ def _date(value: Any, name: str) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    text = str(value).strip()
-    known = _DATES.get(text)
-    if known is not None:
-        return known
     try:
-        parsed = dt.date.fromisoformat(text[:10])
+        return dt.date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         raise _Bad(name, "bad_date", f"{name} must be a date as YYYY-MM-DD") from None
-    if len(_DATES) < 100_000:
-        _DATES[text] = parsed
-    return parsed
 
 
-def _parse_row(
-    row: list[Any],
-    mapping: Mapping[str, int],
-    *,
-    context: _Context,
-    number: int,
-    file: str,
-    sheet: str | None,
-    errors: _Errors,
-    cell_errors: Mapping[tuple[int, int], ImportError_],
-) -> tuple[Any, ...] | None:
-    width = len(row)
+class _RowParser:
+    """Turns a row's cells into an episode tuple. Each field's conversion is memoised by cell
+    value (a cohort repeats its tumour types, biomarkers, therapies, dates and responses over
+    and over): a million rows cost a million dictionary lookups per field, not a million
+    parses. A problem is memoised too, and raised again for every cell that holds it."""
 
-    def cell(name: str) -> Any:
-        column = mapping.get(name)
-        if column is None or column >= width:
-            return None
-        return row[column]
+    _MEMO_LIMIT = 200_000
 
-    def bad(problem: _Bad) -> None:
-        column = mapping.get(problem.field)
-        letter = column_letter(column) if column is not None else None
-        errors.add(
-            ImportError_(
-                Location(file, sheet, number, letter),
-                problem.field,
-                problem.code,
-                problem.message,
-                _shown(cell(problem.field), problem.field),
-            )
-        )
+    def __init__(self, mapping: Mapping[str, int], context: _Context) -> None:
+        self.mapping = mapping
+        self.context = context
+        self.fields = [name for name in FIELDS if name in mapping and name != "patient"]
+        self.columns = [mapping[name] for name in self.fields]
+        self.memos: dict[str, dict[Any, Any]] = {name: {} for name in FIELDS}
+        self.convert: dict[str, Callable[[Any], Any]] = {
+            "site": self._site,
+            "tumour_type": self._tumour,
+            "biomarkers": self._biomarkers,
+            "therapy": self._therapy,
+            "line": self._line,
+            "start_date": lambda v: _date(v, "start_date"),
+            "stop_date": lambda v: _date(v, "stop_date"),
+            "days_on_treatment": lambda v: _int(v, "days_on_treatment"),
+            "best_response": self._response,
+            "pfs_days": lambda v: _int(v, "pfs_days"),
+            "progressed": self._progressed,
+            "reason_stopped": self._reason,
+            "release": self._release,
+            "assertions": self._assertions,
+        }
 
-    if cell_errors:
-        bad_cells = [
-            cell_errors[(number, column)]
-            for column in mapping.values()
-            if (number, column) in cell_errors
-        ]
-        if bad_cells:
-            for error in bad_cells:
-                errors.add(error)
-            return None
-    try:
-        patient = _text(cell("patient"))
+    def parse(self, row: list[Any]) -> tuple[Any, ...]:
+        """The episode; `_Bad` naming the first field in error."""
+        width = len(row)
+        patient_column = self.mapping["patient"]
+        patient = _text(row[patient_column]) if patient_column < width else ""
         if not patient or len(patient) > 128:
             raise _Bad("patient", "missing", "patient: the site's study id (1-128 characters)")
-        site = _text(cell("site"))
-        if not site or len(site) > 128:
-            raise _Bad("site", "missing", "site: the reporting site (1-128 characters)")
-        tumour = _text(cell("tumour_type")).upper()
-        if tumour not in context.tumour_codes:
-            raise _Bad(
-                "tumour_type",
-                "unknown_code",
-                "tumour_type must be an OncoTree code of the KB's loaded OncoTree release",
-            )
-        try:
-            biomarkers = context.biomarkers.canonical_list(_text(cell("biomarkers")))
-        except ValueError as exc:
-            raise _Bad("biomarkers", "bad_biomarker", str(exc)) from None
-        therapy = " ".join(_text(cell("therapy")).split())
-        if not therapy or len(therapy) > 256:
-            raise _Bad("therapy", "missing", "therapy: the regimen given (1-256 characters)")
-        line_text = _text(cell("line"))
-        line = None
-        if line_text:
-            match = _LINE.match(line_text)
-            if not match or not 1 <= int(match.group(1)) <= 20:
-                raise _Bad("line", "bad_line", "line must be a line number 1..20 (e.g. 2 or 2L)")
-            line = int(match.group(1))
-        start = _date(cell("start_date"), "start_date")
-        stop = _date(cell("stop_date"), "stop_date")
-        days = _int(cell("days_on_treatment"), "days_on_treatment")
+        values: dict[str, Any] = dict.fromkeys(FIELDS)
+        memos, convert = self.memos, self.convert
+        for name, column in zip(self.fields, self.columns, strict=True):
+            raw = row[column] if column < width else None
+            memo = memos[name]
+            try:
+                value = memo[raw]
+            except KeyError:
+                try:
+                    value = convert[name](raw)
+                except _Bad as problem:
+                    value = problem
+                if len(memo) < self._MEMO_LIMIT:
+                    memo[raw] = value
+            if isinstance(value, _Bad):
+                raise value
+            values[name] = value
+        return self._combine(patient, values)
+
+    @staticmethod
+    def _combine(patient: str, v: dict[str, Any]) -> tuple[Any, ...]:
+        start, stop, days = v["start_date"], v["stop_date"], v["days_on_treatment"]
         if start is not None and stop is not None:
             span = (stop - start).days
             if span < 0:
@@ -567,55 +543,145 @@ def _parse_row(
                     f"days_on_treatment disagrees with the dates ({span} days apart)",
                 )
             days = span
-        response = _RESPONSES.get(_text(cell("best_response")).lower())
+        reason = v["reason_stopped"]
+        if reason is None:
+            reason = StopReason.OTHER if stop is not None else StopReason.ONGOING
+        progressed = v["progressed"]
+        if progressed is None and reason is StopReason.PROGRESSION:
+            progressed = True
+        therapy, key = v["therapy"]
+        return (
+            v["site"], patient, start, v["tumour_type"], v["biomarkers"], therapy, key,
+            v["line"], days, v["best_response"], v["pfs_days"], progressed, reason,
+            v["release"], v["assertions"] or "",
+        )  # fmt: skip
+
+    def _site(self, raw: Any) -> str:
+        site = _text(raw)
+        if not site or len(site) > 128:
+            raise _Bad("site", "missing", "site: the reporting site (1-128 characters)")
+        return site
+
+    def _tumour(self, raw: Any) -> str:
+        tumour = _text(raw).upper()
+        if tumour not in self.context.tumour_codes:
+            raise _Bad(
+                "tumour_type",
+                "unknown_code",
+                "tumour_type must be an OncoTree code of the KB's loaded OncoTree release",
+            )
+        return tumour
+
+    def _biomarkers(self, raw: Any) -> str:
+        try:
+            return self.context.biomarkers.canonical_list(_text(raw))
+        except ValueError as exc:
+            raise _Bad("biomarkers", "bad_biomarker", str(exc)) from None
+
+    def _therapy(self, raw: Any) -> tuple[str, str]:
+        therapy = " ".join(_text(raw).split())
+        if not therapy or len(therapy) > 256:
+            raise _Bad("therapy", "missing", "therapy: the regimen given (1-256 characters)")
+        return therapy, therapy_key(therapy)
+
+    def _line(self, raw: Any) -> int | None:
+        text = _text(raw)
+        if not text:
+            return None
+        match = _LINE.match(text)
+        if not match or not 1 <= int(match.group(1)) <= 20:
+            raise _Bad("line", "bad_line", "line must be a line number 1..20 (e.g. 2 or 2L)")
+        return int(match.group(1))
+
+    def _response(self, raw: Any) -> BestResponse:
+        response = _RESPONSES.get(_text(raw).lower())
         if response is None:
             raise _Bad(
                 "best_response",
                 "bad_response",
                 "best_response must be a RECIST 1.1 best overall response: CR, PR, SD, PD or NE",
             )
-        pfs = _int(cell("pfs_days"), "pfs_days")
-        progressed_text = _text(cell("progressed")).lower()
-        progressed = None
-        if progressed_text:
-            if progressed_text not in _BOOLS:
-                raise _Bad("progressed", "bad_flag", "progressed must be yes or no")
-            progressed = _BOOLS[progressed_text]
-        reason_text = " ".join(_text(cell("reason_stopped")).lower().replace("_", " ").split())
-        if reason_text:
-            reason = _REASONS.get(reason_text) or _REASONS.get(reason_text.replace(" ", "_"))
-            if reason is None:
-                raise _Bad(
-                    "reason_stopped",
-                    "bad_reason",
-                    "reason_stopped must be one of " + ", ".join(m.value for m in StopReason),
-                )
-        else:
-            reason = StopReason.OTHER if stop is not None else StopReason.ONGOING
-        if progressed is None and reason is StopReason.PROGRESSION:
-            progressed = True
-        release = _text(cell("release")) or None
+        return response
+
+    def _progressed(self, raw: Any) -> bool | None:
+        text = _text(raw).lower()
+        if not text:
+            return None
+        if text not in _BOOLS:
+            raise _Bad("progressed", "bad_flag", "progressed must be yes or no")
+        return _BOOLS[text]
+
+    def _reason(self, raw: Any) -> StopReason | None:
+        text = " ".join(_text(raw).lower().replace("_", " ").split())
+        if not text:
+            return None
+        reason = _REASONS.get(text) or _REASONS.get(text.replace(" ", "_"))
+        if reason is None:
+            raise _Bad(
+                "reason_stopped",
+                "bad_reason",
+                "reason_stopped must be one of " + ", ".join(m.value for m in StopReason),
+            )
+        return reason
+
+    def _release(self, raw: Any) -> str | None:
+        release = _text(raw) or None
         if release is not None and not _RELEASE.match(release):
             raise _Bad("release", "bad_release", "release must be a release version (2026.11.0)")
-        ids_text = _text(cell("assertions"))
-        assertion_ids = ""
-        if ids_text:
-            ids = sorted({part.upper() for part in _ID_SPLIT.split(ids_text) if part})
-            for human_id in ids:
-                if not _HUMAN_ID.match(human_id) or human_id not in context.assertions:
-                    raise _Bad(
-                        "assertions",
-                        "unknown_assertion",
-                        f"assertions: {human_id} is not an assertion of the KB (AS-00001, …)",
-                    )
-            assertion_ids = " ".join(ids)
+        return release
+
+    def _assertions(self, raw: Any) -> str:
+        text = _text(raw)
+        if not text:
+            return ""
+        ids = sorted({part.upper() for part in _ID_SPLIT.split(text) if part})
+        for human_id in ids:
+            if not _HUMAN_ID.match(human_id) or human_id not in self.context.assertions:
+                raise _Bad(
+                    "assertions",
+                    "unknown_assertion",
+                    f"assertions: {human_id} is not an assertion of the KB (AS-00001, …)",
+                )
+        return " ".join(ids)
+
+
+def _parse_row(
+    row: list[Any],
+    parser: _RowParser,
+    *,
+    number: int,
+    file: str,
+    sheet: str | None,
+    errors: _Errors,
+    cell_errors: Mapping[tuple[int, int], ImportError_],
+) -> tuple[Any, ...] | None:
+    """The episode of one row, or None with its errors added (located at the cell)."""
+    if cell_errors:
+        bad_cells = [
+            cell_errors[(number, column)]
+            for column in parser.mapping.values()
+            if (number, column) in cell_errors
+        ]
+        if bad_cells:
+            for error in bad_cells:
+                errors.add(error)
+            return None
+    try:
+        return parser.parse(row)
     except _Bad as problem:
-        bad(problem)
+        column = parser.mapping.get(problem.field)
+        letter = column_letter(column) if column is not None else None
+        raw = row[column] if column is not None and column < len(row) else None
+        errors.add(
+            ImportError_(
+                Location(file, sheet, number, letter),
+                problem.field,
+                problem.code,
+                problem.message,
+                _shown(raw, problem.field),
+            )
+        )
         return None
-    return (
-        site, patient, start, tumour, biomarkers, therapy, therapy_key(therapy), line,
-        days, response, pfs, progressed, reason, release, assertion_ids,
-    )  # fmt: skip
 
 
 def _shown(value: Any, name: str) -> Any:

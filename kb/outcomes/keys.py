@@ -48,19 +48,24 @@ class OutcomeKey:
         """16 hex digits naming the key without revealing it."""
         return hmac.new(self.secret, b"kb-outcomes fingerprint", hashlib.sha256).hexdigest()[:16]
 
-    def patient_key(self, site: str, patient: str) -> str:
-        """The pseudonymous patient key: HMAC-SHA256 over site and the site's patient id,
-        128 bits as 32 hex digits."""
+    def pseudonym(self, site: str, patient: str) -> tuple[str, dt.timedelta]:
+        """The patient's key and date shift, from one HMAC-SHA256 over site and the site's
+        patient id: the key is its first 128 bits (32 hex digits), the shift comes from the
+        next 32 bits (separate bits of a pseudorandom function's output: knowing the key says
+        nothing about the shift). The shift is -182..+182 days, never 0, the same for every
+        date of the patient, so intervals keep."""
         message = b"patient\x00" + site.encode() + b"\x00" + patient.encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
+        digest = hmac.digest(self.secret, message, "sha256")
+        days = int.from_bytes(digest[16:20], "big") % (2 * MAX_SHIFT_DAYS) - MAX_SHIFT_DAYS
+        return digest[:16].hex(), dt.timedelta(days=days + 1 if days >= 0 else days)
+
+    def patient_key(self, site: str, patient: str) -> str:
+        """The pseudonymous patient key (see `pseudonym`)."""
+        return self.pseudonym(site, patient)[0]
 
     def date_shift(self, site: str, patient: str) -> dt.timedelta:
-        """The patient's date shift, -182..+182 days, never 0: the same for every date of the
-        patient (so intervals keep), unpredictable without the key."""
-        message = b"shift\x00" + site.encode() + b"\x00" + patient.encode()
-        value = int.from_bytes(hmac.new(self.secret, message, hashlib.sha256).digest()[:4], "big")
-        days = value % (2 * MAX_SHIFT_DAYS) - MAX_SHIFT_DAYS  # -182..181
-        return dt.timedelta(days=days + 1 if days >= 0 else days)
+        """The patient's date shift (see `pseudonym`)."""
+        return self.pseudonym(site, patient)[1]
 
     @classmethod
     def generate(cls) -> OutcomeKey:

@@ -279,9 +279,16 @@ def _km_svg(a: AssertionStats, km: KmCurve) -> str:
         return 6 + (h - pad - 6) * (1 - s)
 
     def steps(values: list[tuple[int, float]]) -> str:
+        # One step per pixel column at most: a curve of thousands of event days draws the
+        # same and the page stays small.
         out: list[str] = []
         previous = 1.0
-        for t, s in values:
+        column = -1
+        for index, (t, s) in enumerate(values):
+            at = int(x(t))
+            if at == column and index != len(values) - 1:
+                continue
+            column = at
             out.append(f"{x(t):.1f},{y(previous):.1f} {x(t):.1f},{y(s):.1f}")
             previous = s
         return " ".join(out)

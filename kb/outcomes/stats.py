@@ -41,36 +41,50 @@ def _log_pmf(k: int, n: int, p: float) -> float:
     )
 
 
-def _log_sum(logs: Iterable[float]) -> float:
-    values = list(logs)
-    top = max(values)
-    return top + math.log(sum(math.exp(v - top) for v in values))
+def _tail(start: int, n: int, p: float, *, step: int) -> float:
+    """pmf(start) + pmf(start + step) + … while the terms matter, `step` -1 or +1 away from
+    the mode: each term from the last by the pmf's ratio, stopping once they fall below 1e-17
+    of the sum (they shrink faster than geometrically there), so a tail of a 100,000-trial
+    binomial costs a few hundred steps, not 100,000 log-gamma calls."""
+    term = math.exp(_log_pmf(start, n, p))
+    total, k = term, start
+    odds = p / (1 - p)
+    while term > total * 1e-17:
+        if step < 0:
+            if k == 0:
+                break
+            term *= k / (n - k + 1) / odds
+        else:
+            if k == n:
+                break
+            term *= (n - k) / (k + 1) * odds
+        k += step
+        total += term
+    return total
 
 
 def binomial_cdf(x: int, n: int, p: float) -> float:
-    """P(X <= x) for X ~ Binomial(n, p), exactly (summed in log space)."""
+    """P(X <= x) for X ~ Binomial(n, p), exactly (to double precision)."""
     if x < 0:
         return 0.0
-    if x >= n:
-        return 1.0
-    if p <= 0.0:
+    if x >= n or p <= 0.0:
         return 1.0
     if p >= 1.0:
         return 0.0
-    return min(1.0, math.exp(_log_sum(_log_pmf(k, n, p) for k in range(x + 1))))
+    if x >= n * p:  # the upper part is the short tail
+        return max(0.0, 1.0 - binomial_sf(x + 1, n, p))
+    return min(1.0, _tail(x, n, p, step=-1))
 
 
 def binomial_sf(x: int, n: int, p: float) -> float:
-    """P(X >= x) for X ~ Binomial(n, p), exactly."""
-    if x <= 0:
+    """P(X >= x) for X ~ Binomial(n, p), exactly (to double precision)."""
+    if x <= 0 or p >= 1.0:
         return 1.0
-    if x > n:
+    if x > n or p <= 0.0:
         return 0.0
-    if p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    return min(1.0, math.exp(_log_sum(_log_pmf(k, n, p) for k in range(x, n + 1))))
+    if x <= n * p:
+        return max(0.0, 1.0 - binomial_cdf(x - 1, n, p))
+    return min(1.0, _tail(x, n, p, step=+1))
 
 
 @dataclass(frozen=True, slots=True)
