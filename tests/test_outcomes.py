@@ -40,10 +40,11 @@ from kb.review.audit import list_events, verify_chain
 from kb.review.users import Actor, PermissionDenied, authenticate
 from kb.storage.db import Kb
 from kb.storage.snapshot import build_snapshot
+from tests import test_postgres_security as pg
 from tests.conftest import demo_admin
-from tests.test_postgres_security import Team, _refused, team  # noqa: F401 (fixture)
 
 KEY = OutcomeKey(bytes(range(32)))
+team = pg.team  # the PostgreSQL team fixture: real logins per KB role
 
 
 def _actor(session: Session, name: str = "curator") -> Actor:
@@ -505,7 +506,7 @@ def test_cli_refuses_an_identifier_with_exit_1(
 
 
 @pytest.mark.postgres
-def test_postgres_grants_hold_outcome_rows(team: Team, tmp_path: Path) -> None:
+def test_postgres_grants_hold_outcome_rows(team: pg.Team, tmp_path: Path) -> None:
     rows = [[f"K{n}", "SITE-A", "NSCLC", "KRAS G12C", "Imatinib", "1", "", "", "PD", "", "", "",
              "", ""] for n in range(5)]  # fmt: skip
     path = _write_csv(tmp_path / "o.csv", HEADERS, rows)
@@ -522,19 +523,19 @@ def test_postgres_grants_hold_outcome_rows(team: Team, tmp_path: Path) -> None:
             resolve_alert(session, actor=team.actor(cara), alert_id=alert.id,
                           status=AlertStatus.DISMISSED, reason="test cohort")  # fmt: skip
         # Episodes are never edited, and only admins delete them or set k.
-        assert "permission denied" in _refused(cara, "UPDATE outcome_episode SET line = 9")
-        assert "permission denied" in _refused(cara, "DELETE FROM outcome_episode")
-        assert "permission denied" in _refused(
+        assert "permission denied" in pg._refused(cara, "UPDATE outcome_episode SET line = 9")
+        assert "permission denied" in pg._refused(cara, "DELETE FROM outcome_episode")
+        assert "permission denied" in pg._refused(
             cara, "INSERT INTO outcome_setting VALUES ('k_threshold', '1', 'cara', now())"
         )
     finally:
         cara.close()
     rm = team.kb("rm")
     try:
-        assert "permission denied" in _refused(
+        assert "permission denied" in pg._refused(
             rm, "UPDATE outcome_alert SET status = 'open', resolution = NULL"
         )
-        assert "permission denied" in _refused(rm, "DELETE FROM outcome_import")
+        assert "permission denied" in pg._refused(rm, "DELETE FROM outcome_import")
     finally:
         rm.close()
     ada = team.kb("ada")
@@ -546,3 +547,79 @@ def test_postgres_grants_hold_outcome_rows(team: Team, tmp_path: Path) -> None:
         assert _stored(ada) == (0, 0)
     finally:
         ada.close()
+
+
+# --- FHIR R4 Bundles --------------------------------------------------------------------------
+
+
+def _fhir_bundle(*, response: str = "PR", patient_details: bool = False) -> dict[str, Any]:
+    from tests.test_fhir import PATIENT, bundle, condition, variant
+
+    medication = {
+        "resourceType": "MedicationStatement",
+        "id": "med-1",
+        "status": "stopped",
+        "statusReason": [{"text": "Disease progression"}],
+        "subject": {"reference": PATIENT},
+        "medicationCodeableConcept": {"text": "Dabrafenib + Trametinib"},
+        "effectivePeriod": {"start": "2025-02-01", "end": "2025-09-30"},
+    }
+    best = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {
+            "coding": [
+                {
+                    "system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+                    "code": "C111544",
+                    "display": "Best Overall Response",
+                }
+            ]
+        },
+        "subject": {"reference": PATIENT},
+        "focus": [{"reference": "MedicationStatement/med-1"}],
+        "valueCodeableConcept": {"coding": [{"code": response}]},
+    }
+    data = bundle(condition("MEL"), variant("BRAF", "HGNC:1097", "p.Val600Glu"), medication, best)
+    patient = data["entry"][0]["resource"]
+    if not patient_details:
+        del patient["birthDate"]
+    return data
+
+
+def test_fhir_bundle_intake(demo_kb: Kb, tmp_path: Path) -> None:
+    from kb.outcomes.fhir import import_fhir_bundle
+
+    path = tmp_path / "outcome.json"
+    path.write_text(json.dumps(_fhir_bundle()))
+    with demo_kb.unit_of_work() as session:
+        result = import_fhir_bundle(session, path, site="SITE-F", actor=_actor(session), key=KEY)
+    assert result.ok, result.errors
+    with demo_kb.read() as session:
+        episode = session.scalars(select(OutcomeEpisode)).one()
+        assert (episode.tumour_type, episode.biomarkers) == ("MEL", "BRAF p.Val600Glu")
+        assert (episode.best_response, episode.reason_stopped) == ("PR", "progression")
+        assert episode.days_on_treatment == 241
+        assert episode.patient_key == KEY.patient_key("SITE-F", "pt-1")
+
+
+@pytest.mark.parametrize("probe", ["birth_date", "email_in_note", "bad_response"])
+def test_fhir_bundle_refusals_store_nothing(demo_kb: Kb, tmp_path: Path, probe: str) -> None:
+    from kb.outcomes.fhir import import_fhir_bundle
+
+    data = _fhir_bundle(patient_details=probe == "birth_date",
+                        response="responded" if probe == "bad_response" else "PR")  # fmt: skip
+    if probe == "email_in_note":
+        data["entry"][3]["resource"]["note"] = [{"text": "ask dr.who@clinic.example.org"}]
+    path = tmp_path / "outcome.json"
+    path.write_text(json.dumps(data))
+    with demo_kb.unit_of_work() as session:
+        result = import_fhir_bundle(session, path, site="SITE-F", actor=_actor(session), key=KEY)
+    expected = {
+        "birth_date": ("$.entry[0].resource.birthDate", "direct_identifier"),
+        "email_in_note": ("$.entry[3].resource.note[0].text", "direct_identifier"),
+        "bad_response": ("$.entry[4].resource.valueCodeableConcept", "bad_response"),
+    }[probe]
+    assert [(e.location.column, e.code) for e in result.errors] == [expected]
+    assert "dr.who" not in str(result.as_json()) and "1961" not in str(result.as_json())
+    assert _stored(demo_kb) == (0, 0)

@@ -29,6 +29,9 @@ def register(commands: Any, fmt: cli.AddFormat) -> dict[str, cli.Handler]:
     imp.add_argument("--profile", default="outcomes", help="outcomes (built in) or PATH.toml")
     imp.add_argument("--dry-run", action="store_true", help="check only; store nothing")
     imp.add_argument("--errors", type=Path, help="write the located errors to OUT.csv")
+    imp.add_argument(
+        "--site", help="the reporting site, for a FHIR R4 Bundle (FILE.json): required there"
+    )
     fmt(imp)
     report = sub.add_parser("report", help="outcomes per assertion (small cells suppressed)")
     report.add_argument("--xlsx", type=Path, help="also write the report as a workbook")
@@ -69,8 +72,18 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
     try:
         actor = None if args.dry_run else cli.signed_in(args, kb)
         with kb.read() if args.dry_run else kb.unit_of_work() as session:
-            result = import_outcomes(session, args.file, actor=actor, profile=args.profile,
-                                     dry_run=args.dry_run)  # fmt: skip
+            if args.file.suffix.lower() == ".json":
+                from kb.outcomes.fhir import import_fhir_bundle
+
+                if not args.site:
+                    raise cli.UsageError("a FHIR Bundle needs --site (the reporting site)")
+                result = import_fhir_bundle(
+                    session, args.file, site=args.site, actor=actor, dry_run=args.dry_run
+                )
+            else:
+                result = import_outcomes(
+                    session, args.file, actor=actor, profile=args.profile, dry_run=args.dry_run
+                )
             if not result.ok and not args.dry_run:
                 session.rollback()
     finally:

@@ -25,13 +25,15 @@ durations are kept).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -233,32 +235,103 @@ def import_outcomes(
     """Read, check and (unless `dry_run` or anything is wrong) store the episodes of `path` in
     the caller's unit of work. Curators and reviewers import (the role is checked before the
     file is read). `key` defaults to the KB's key (kb.outcomes.keys.find_key)."""
-    if not dry_run:
-        if actor is None:
-            raise KbError("importing outcome records needs a signed-in curator")
-        require(actor, Permission.EDIT)
+    _check_actor(actor, dry_run)
     spec = load_outcome_profile(profile)
     result = IntakeResult(file=path.name, sha256=sha256_of(path), dry_run=dry_run)
-    errors = _Errors(result)
     try:
         workbook = read_workbook(path, file=path.name, limits=limits, cancel=cancel)
         sheet = workbook.sheet(spec.sheet)
     except SourceError as exc:
+        errors = _Errors(result)
         for error in exc.errors:
             errors.add(error)
         return result
-    sheet_name = sheet.location_name
-    rows = sheet.rows
-    where = Location(path.name, sheet_name, spec.header_row)
-    if len(rows) < spec.header_row:
-        errors.add(ImportError_(where, None, "no_header", "the sheet has no header row"))
+    if len(sheet.rows) < spec.header_row:
+        where = Location(path.name, sheet.location_name, spec.header_row)
+        _Errors(result).add(ImportError_(where, None, "no_header", "the sheet has no header row"))
         return result
-    headers = rows[spec.header_row - 1]
+    table = _Table(
+        file=path.name,
+        sheet=sheet.location_name,
+        header_row=spec.header_row,
+        headers=list(sheet.rows[spec.header_row - 1]),
+        rows=sheet.rows[spec.header_row :],
+        cell_errors=sheet.cell_errors,
+        column=column_letter,
+    )
+    return _intake(session, table, result, actor=actor, key=key, spec=spec, dry_run=dry_run,
+                   progress=progress, cancel=cancel)  # fmt: skip
+
+
+def import_records(
+    session: Session,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    actor: Actor | None,
+    key: OutcomeKey | None = None,
+    dry_run: bool = False,
+) -> IntakeResult:
+    """The same intake for episodes that arrive as records (a FHIR Bundle read by
+    kb.outcomes.fhir, a service's JSON): keys are headers (identifier keys refused like
+    identifier columns), record N is "row N", errors name the key as their column. `source`
+    names the batch in errors and in the import's register (never a patient)."""
+    _check_actor(actor, dry_run)
+    headers: list[str] = []
+    for record in records:
+        headers.extend(name for name in record if name not in headers)
+    rows = [[record.get(name, "") for name in headers] for record in records]
+    digest = hashlib.sha256(orjson.dumps([[str(v) for v in row] for row in rows])).hexdigest()
+    result = IntakeResult(file=source, sha256=digest, dry_run=dry_run)
+    table = _Table(
+        file=source, sheet=None, header_row=0, headers=headers, rows=rows, cell_errors={},
+        column=lambda index: headers[index],
+    )  # fmt: skip
+    return _intake(session, table, result, actor=actor, key=key, spec=OutcomeProfile(),
+                   dry_run=dry_run, progress=no_progress, cancel=None)  # fmt: skip
+
+
+def _check_actor(actor: Actor | None, dry_run: bool) -> None:
+    if not dry_run:
+        if actor is None:
+            raise KbError("importing outcome records needs a signed-in curator")
+        require(actor, Permission.EDIT)
+
+
+@dataclass
+class _Table:
+    """Rows under a header, from a sheet or from records; `column(i)` names column i as
+    errors show it (a letter, or a record's key)."""
+
+    file: str
+    sheet: str | None
+    header_row: int  # as shown; data rows follow it
+    headers: list[Any]
+    rows: Sequence[list[Any]]
+    cell_errors: Mapping[tuple[int, int], ImportError_]
+    column: Callable[[int], str]
+
+
+def _intake(
+    session: Session,
+    table: _Table,
+    result: IntakeResult,
+    *,
+    actor: Actor | None,
+    key: OutcomeKey | None,
+    spec: OutcomeProfile,
+    dry_run: bool,
+    progress: Callable[[int, int], None],
+    cancel: CancelToken | None,
+) -> IntakeResult:
+    errors = _Errors(result)
+    file, sheet_name = table.file, table.sheet
+    where = Location(file, sheet_name, table.header_row or None)
     mapping: dict[str, int] = {}
-    for column, header in enumerate(headers):
+    for column, header in enumerate(table.headers):
         if header in ("", None):
             continue
-        cell = Location(path.name, sheet_name, spec.header_row, column_letter(column))
+        cell = Location(file, sheet_name, table.header_row or None, table.column(column))
         what = identifier_header(str(header))
         name = spec.field_of(header)
         if what and name != "patient":
@@ -295,15 +368,14 @@ def import_outcomes(
             )
     if result.error_count:
         return result
-    parser = _RowParser(mapping, _Context.load(session))
+    parser = _RowParser(mapping, _Context.load(session), table.column)
     out_rows: list[tuple[Any, ...]] = []
-    patients: dict[tuple[str, str], int] = {}
+    patients: set[tuple[str, str]] = set()
     sites: set[str] = set()
-    total = len(rows) - spec.header_row
-    cells_with_errors = sheet.cell_errors
+    total = len(table.rows)
     with paused_gc():
-        for offset, row in enumerate(rows[spec.header_row :]):
-            number = spec.header_row + offset + 1
+        for offset, row in enumerate(table.rows):
+            number = table.header_row + offset + 1
             if offset % 20_000 == 0:
                 progress(offset, total)
                 if cancel is not None:
@@ -316,7 +388,7 @@ def import_outcomes(
                 found = True
                 errors.add(
                     ImportError_(
-                        Location(path.name, sheet_name, number, column_letter(column)),
+                        Location(file, sheet_name, number, table.column(column)),
                         None,
                         "direct_identifier",
                         f"the cell holds {what}; outcome records must be de-identified: "
@@ -329,16 +401,15 @@ def import_outcomes(
                 row,
                 parser,
                 number=number,
-                file=path.name,
+                file=file,
                 sheet=sheet_name,
                 errors=errors,
-                cell_errors=cells_with_errors,
+                cell_errors=table.cell_errors,
             )
             if parsed is None:
                 continue
-            site, patient = parsed[0], parsed[1]
-            sites.add(site)
-            patients.setdefault((site, patient), 0)
+            sites.add(parsed[0])
+            patients.add((parsed[0], parsed[1]))
             out_rows.append(parsed)
     progress(total, total)
     result.episodes = len(out_rows)
@@ -346,7 +417,7 @@ def import_outcomes(
     result.sites = len(sites)
     if result.error_count or dry_run or not out_rows:
         if not out_rows and not result.error_count:
-            errors.add(ImportError_(where, None, "no_rows", "the sheet has no episodes"))
+            errors.add(ImportError_(where, None, "no_rows", "there are no episodes"))
         return result
     assert actor is not None
     key = key or find_key(get_meta(session, "kb_id") or "kb", create=True)
@@ -480,8 +551,11 @@ class _RowParser:
 
     _MEMO_LIMIT = 200_000
 
-    def __init__(self, mapping: Mapping[str, int], context: _Context) -> None:
+    def __init__(
+        self, mapping: Mapping[str, int], context: _Context, column: Callable[[int], str]
+    ) -> None:
         self.mapping = mapping
+        self.column_name = column
         self.context = context
         self.fields = [name for name in FIELDS if name in mapping and name != "patient"]
         self.columns = [mapping[name] for name in self.fields]
@@ -670,7 +744,7 @@ def _parse_row(
         return parser.parse(row)
     except _Bad as problem:
         column = parser.mapping.get(problem.field)
-        letter = column_letter(column) if column is not None else None
+        letter = parser.column_name(column) if column is not None else None
         raw = row[column] if column is not None and column < len(row) else None
         errors.add(
             ImportError_(

@@ -78,6 +78,11 @@ def identifier_header(header: str) -> str | None:
     return next((word for word in words if word in _HEADER_WORDS), None)
 
 
+def identifier_in_text(text: str) -> str | None:
+    """What identifier a text holds (an e-mail address, a phone number …), or None."""
+    return _what(text)
+
+
 def _what(text: str) -> str | None:
     if "@" in text and _EMAIL.search(text):
         return _WHAT["email"]
