@@ -269,14 +269,14 @@ def _response_chart(report: Report) -> str:
 
 
 def _km_svg(a: AssertionStats, km: KmCurve) -> str:
-    w, h, pad = 250, 150, 28
+    w, h, pad, top = 250, 160, 28, 20
     last = max((p.time for p in km.points), default=1) or 1
 
     def x(t: float) -> float:
         return pad + (w - pad - 6) * t / last
 
     def y(s: float) -> float:
-        return 6 + (h - pad - 6) * (1 - s)
+        return top + (h - pad - top) * (1 - s)
 
     def steps(values: list[tuple[int, float]]) -> str:
         # One step per pixel column at most: a curve of thousands of event days draws the
@@ -301,7 +301,7 @@ def _km_svg(a: AssertionStats, km: KmCurve) -> str:
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' role='img' "
         f"aria-label='Time on treatment {title}'>"
-        f"<text x='{pad}' y='12'>{title[:40]}</text>"
+        f"<text x='2' y='12'>{title[:48]}</text>"
         f"<polygon points='{band}' fill='#4a7fb5' fill-opacity='0.2' stroke='none'/>"
         f"<polyline points='{steps([(p.time, p.survival) for p in points])}' fill='none' "
         "stroke='#1d4e89' stroke-width='1.5'/>"
