@@ -623,3 +623,46 @@ def test_fhir_bundle_refusals_store_nothing(demo_kb: Kb, tmp_path: Path, probe: 
     assert [(e.location.column, e.code) for e in result.errors] == [expected]
     assert "dr.who" not in str(result.as_json()) and "1961" not in str(result.as_json())
     assert _stored(demo_kb) == (0, 0)
+
+
+def test_records_intake_refuses_identifier_keys_and_locates_by_key(demo_kb: Kb) -> None:
+    from kb.outcomes import import_records
+
+    good = {
+        "patient": "R1",
+        "site": "SITE-S",
+        "tumour_type": "NSCLC",
+        "biomarkers": "EGFR L858R",
+        "therapy": "Osimertinib",
+        "best_response": "SD",
+    }
+    with demo_kb.unit_of_work() as session:
+        actor = _actor(session)
+        probe = {**good, "patient": "R2", "email": "a@b.org"}
+        refused = import_records(session, [good, probe], source="API", actor=actor, key=KEY)
+        wrong = {**good, "best_response": "??"}
+        bad = import_records(session, [good, wrong], source="API", actor=actor, key=KEY)
+    assert [(e.code, e.location.column) for e in refused.errors] == [("direct_identifier", "email")]
+    assert [(e.location.row, e.location.column, e.code) for e in bad.errors] == [
+        (2, "best_response", "bad_response")
+    ]
+    assert _stored(demo_kb) == (0, 0)
+    with demo_kb.unit_of_work() as session:
+        stored = import_records(session, [good], source="API", actor=_actor(session), key=KEY)
+    assert stored.ok and _stored(demo_kb) == (1, 1)
+
+
+def test_the_default_key_file_is_made_private_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.outcomes.keys import ENV_KEY_FILE, default_key_path, find_key
+
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with pytest.raises(KbError, match="no outcomes key"):
+        find_key("kb-1", create=False)
+    made = find_key("kb-1", create=True)
+    path = default_key_path("kb-1")
+    assert path.is_relative_to(tmp_path) and path.stat().st_mode & 0o777 == 0o600
+    assert find_key("kb-1", create=False).fingerprint == made.fingerprint

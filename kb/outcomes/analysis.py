@@ -1,8 +1,8 @@
 """Outcomes per assertion, compared with what the assertion leads one to expect, and the
 findings that become evidence alerts (docs/outcomes.md has the tables and the reasoning).
 
-`analyse(session)` reads the outcome tables with a few aggregate queries (the database groups a
-million episodes faster than Python loops over them) and returns a `Report` of plain, frozen
+`analyse(session)` reads the episodes in one pass on the driver's cursor (counts by assertion,
+response and duration, and each assertion's patients) and returns a `Report` of plain, frozen
 data in which every figure from fewer than k patients is already suppressed: the report,
 the CLI, the app and the service all render this one object, so none can forget to suppress.
 

@@ -157,7 +157,6 @@ def kaplan_meier(
     survival, greenwood = 1.0, 0.0
     points = [KmPoint(0, n, 0, 1.0, 1.0, 1.0)]
     truncated: int | None = None
-    total_events = 0
     for time in sorted(set(events_at) | set(censored_at)):
         d = events_at.get(time, 0)
         if d:
@@ -169,12 +168,10 @@ def kaplan_meier(
                 greenwood += d / (at_risk * (at_risk - d))
             lower, upper = _loglog_band(survival, greenwood, z)
             points.append(KmPoint(time, at_risk, d, survival, lower, upper))
-            total_events += d
         at_risk -= d + censored_at.get(time, 0)
-    total_events = sum(events_at.values())
     return KmCurve(
         n=n,
-        events=total_events,
+        events=sum(events_at.values()),
         points=tuple(points),
         median=_first_at_or_below(points, "survival"),
         median_lower=_first_at_or_below(points, "lower"),
