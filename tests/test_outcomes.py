@@ -295,6 +295,17 @@ def test_patient_ids_are_stored_only_as_keyed_hashes_with_shifted_dates(
         assert b"ZZPATIENT77" not in database.read_bytes()
 
 
+def test_a_record_number_column_is_refused_even_mapped_to_patient(
+    demo_kb: Kb, tmp_path: Path
+) -> None:
+    path = _write_csv(tmp_path / "o.csv", ["MRN", *HEADERS[1:]], [_GOOD])
+    profile = tmp_path / "p.toml"
+    profile.write_text('[columns]\n"MRN" = "patient"\n')
+    result = _import(demo_kb, path, profile=profile)
+    assert [(e.code, e.location.column) for e in result.errors][:1] == [("direct_identifier", "A")]
+    assert _stored(demo_kb) == (0, 0)
+
+
 def test_a_different_key_is_refused(demo_kb: Kb, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "o.csv", HEADERS, [_GOOD])
     _import(demo_kb, path)

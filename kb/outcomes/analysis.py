@@ -332,7 +332,7 @@ def analyse(session: Session, *, k: int | None = None) -> Report:
                     {
                         **common,
                         "test": "exact binomial, one-sided: P(X <= responders | n, p0)",
-                        "responders": responders,
+                        "responders": _small(responders, k),
                         "response_rate": round(responders / entry.evaluable, 4),
                         "wilson_95": [round(low, 4), round(high, 4)],
                         "expected_min_response_rate": p0,
@@ -348,7 +348,7 @@ def analyse(session: Session, *, k: int | None = None) -> Report:
                     {
                         **common,
                         "test": "exact binomial, one-sided: P(X >= progressions | n, q0)",
-                        "progressions": progressions,
+                        "progressions": _small(progressions, k),
                         "progression_rate": round(progressions / entry.evaluable, 4),
                         "wilson_95": [
                             round(v, 4) for v in wilson_interval(progressions, entry.evaluable)

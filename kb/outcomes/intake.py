@@ -334,7 +334,7 @@ def _intake(
         cell = Location(file, sheet_name, table.header_row or None, table.column(column))
         what = identifier_header(str(header))
         name = spec.field_of(header)
-        if what and name != "patient":
+        if what:  # even mapped to patient: a record number is not a study id
             errors.add(
                 ImportError_(
                     cell,
