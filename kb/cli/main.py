@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DBAPIError
 
 from kb import __version__
-from kb.cli import admin, importing, knowledge, release, review, serve
+from kb.cli import admin, importing, knowledge, outcomes, release, review, serve
 from kb.cli.context import Handler, Parser, UsageError
 from kb.errors import KbError
 
-COMMAND_MODULES = (knowledge, review, importing, release, admin, serve)
+COMMAND_MODULES = (knowledge, review, importing, outcomes, release, admin, serve)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -402,3 +402,41 @@ class ApprovalMeaning(StrEnum):
     REVIEWED = "reviewed"
     APPROVED = "approved"
     RELEASED = "released"
+
+
+# --- Outcome records (kb.outcomes): never curated content, never in a release -----------------
+
+
+class BestResponse(StrEnum):
+    """RECIST 1.1 best overall response."""
+
+    CR = "CR"
+    PR = "PR"
+    SD = "SD"
+    PD = "PD"
+    NE = "NE"  # not evaluable
+
+
+class StopReason(StrEnum):
+    """Why a treatment episode ended: a controlled list, so that no free text (which may hold
+    an identifier) is ever stored with an outcome."""
+
+    ONGOING = "ongoing"
+    PROGRESSION = "progression"
+    TOXICITY = "toxicity"
+    COMPLETED = "completed"
+    PATIENT_CHOICE = "patient_choice"
+    DEATH = "death"
+    OTHER = "other"
+
+
+class AlertKind(StrEnum):
+    RESPONSE_BELOW_EXPECTATION = "response_below_expectation"
+    RESISTANCE_SIGNAL = "resistance_signal"
+    OFF_LABEL_USE = "off_label_use"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"  # acted on (e.g. a change set lowering the level)
+    DISMISSED = "dismissed"  # looked at; no change warranted

@@ -38,9 +38,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from kb.model.enums import (
     Agency,
+    AlertKind,
+    AlertStatus,
     ApprovalMeaning,
     Assay,
     AssertionDirection,
+    BestResponse,
     BiomarkerKind,
     Category,
     ChangeOp,
@@ -69,6 +72,7 @@ from kb.model.enums import (
     Role,
     Sex,
     Specimen,
+    StopReason,
     TrialPhase,
     TrialStatus,
     VocabularyKind,
@@ -976,6 +980,88 @@ class Release(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(128))
     location: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- Outcome records (kb.outcomes) ------------------------------------------------------------
+# Real-world treatment episodes reported back, and the evidence alerts their analysis raises.
+# Not curated records: no human id, no revisions, never in a snapshot, a digest or a release.
+# Assertions are named by human id as plain text (as tumour-type codes are): an outcome must
+# outlive a tombstoned assertion, and no outcome row may hold up a merge.
+
+
+class OutcomeImport(Base):
+    """One accepted intake of outcome records: who, when, from which file (by name and
+    digest) and under which pseudonymisation key (by fingerprint, never the key)."""
+
+    __tablename__ = "outcome_import"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(128))
+    source_name: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    episodes: Mapped[int] = mapped_column(Integer)
+    key_fingerprint: Mapped[str] = mapped_column(String(32))
+
+
+class OutcomeEpisode(Base):
+    """A de-identified treatment episode: a keyed hash for the patient, a shifted start date
+    (or none), durations in days, the best response and why treatment stopped."""
+
+    __tablename__ = "outcome_episode"
+    __table_args__ = (
+        CheckConstraint("days_on_treatment IS NULL OR days_on_treatment >= 0", name="tot"),
+        CheckConstraint("pfs_days IS NULL OR pfs_days >= 0", name="pfs"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[str] = mapped_column(
+        ForeignKey("outcome_import.id", ondelete="CASCADE"), index=True
+    )
+    patient_key: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(128))
+    tumour_type: Mapped[str] = mapped_column(String(32))
+    # Canonical biomarker forms, "; "-joined and sorted ("BRAF p.Val600Glu; TP53 p.Arg273His").
+    biomarkers: Mapped[str] = mapped_column(Text)
+    therapy: Mapped[str] = mapped_column(Text)
+    therapy_key: Mapped[str] = mapped_column(String(512))
+    line: Mapped[int | None] = mapped_column(Integer)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_on_treatment: Mapped[int | None] = mapped_column(Integer)
+    best_response: Mapped[BestResponse] = mapped_column(_enum(BestResponse, "best_response"))
+    pfs_days: Mapped[int | None] = mapped_column(Integer)
+    progressed: Mapped[bool | None] = mapped_column(Boolean)
+    reason_stopped: Mapped[StopReason] = mapped_column(_enum(StopReason, "stop_reason"))
+    release_version: Mapped[str | None] = mapped_column(String(64))
+    # Human ids of the assertions that recommended it, space-joined; "" when none is known.
+    assertion_ids: Mapped[str] = mapped_column(String(512), default="")
+
+
+class OutcomeAlert(Base):
+    """An evidence alert: where outcomes diverge from what an assertion leads one to expect,
+    or a biomarker-therapy pair is used with no assertion. `numbers` holds the test and the
+    figures that raised it; a resolution (status, reason, who, when) is audited."""
+
+    __tablename__ = "outcome_alert"
+    __table_args__ = (UniqueConstraint("kind", "subject", name="uq_outcome_alert_kind_subject"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, "alert_kind"))
+    subject: Mapped[str] = mapped_column(String(512))
+    status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, "alert_status"), index=True)
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutcomeSetting(Base):
+    """A per-KB setting of outcome analysis (the small-cell threshold k), set by an admin."""
+
+    __tablename__ = "outcome_setting"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 RECORD_CLASSES: dict[RecordType, type[Any]] = {

@@ -10,9 +10,11 @@ after every schema upgrade. It is idempotent. It makes:
   each granted what that KB role needs and nothing more: every group reads the KB; curators and
   reviewers write change sets, changes and review comments; reviewers run the server's merge
   (and its partial form, returning changes to their author) and write typed rows; release
-  managers write sign-offs and the release register; admins write users and vocabularies. No
-  one writes the audit trail, versions or revisions but the server's own SECURITY DEFINER
-  functions (migrations 0012, 0014);
+  managers write sign-offs and the release register; admins write users and vocabularies;
+  curators and reviewers add outcome records (insert only: an episode is never edited) and
+  raise and resolve evidence alerts; only admins delete outcome records (purging an import) and
+  set the small-cell threshold. No one writes the audit trail, versions or revisions but the
+  server's own SECURITY DEFINER functions (migrations 0012, 0014);
 - the guard triggers that hold a login to its own rows: typed rows only for the records its
   transaction's merge revised, change sets only by their author (a reviewer rejects, only a
   merge approves), sign-offs and releases only in the signer's own name and role.
@@ -47,6 +49,9 @@ _VOCABULARIES = (
     "hgnc_synonym",
     "vocabulary_state",
 )
+# Outcome records (kb.outcomes): appended by an import, never updated; purged only by admins.
+_OUTCOME_ROWS = ("outcome_import", "outcome_episode")
+_OUTCOME_ALERTS = "outcome_alert"
 _ROW_GUARDS = {
     "change_set": "kb_guard_change_set",
     "change": "kb_guard_change",
@@ -199,6 +204,12 @@ def setup_postgres(
     run(f"GRANT EXECUTE ON FUNCTION kb_open_vocabulary_version(text, text) TO {q(admin)}")
     for table in _VOCABULARIES:
         run(f"GRANT INSERT, UPDATE, DELETE ON {q(table)} TO {q(admin)}")
+    for table in _OUTCOME_ROWS:
+        run(f"GRANT INSERT ON {q(table)} TO {q(curator)}, {q(reviewer)}")
+        run(f"GRANT DELETE ON {q(table)} TO {q(admin)}")
+    run(f"GRANT INSERT, UPDATE ON {q(_OUTCOME_ALERTS)} TO {q(curator)}, {q(reviewer)}")
+    run(f"GRANT DELETE ON {q(_OUTCOME_ALERTS)} TO {q(admin)}")
+    run(f"GRANT INSERT, UPDATE ON outcome_setting TO {q(admin)}")
 
     # Guards: they bind every login; trusted roles pass (kb_is_trusted).
     for table, column in guarded.items():
