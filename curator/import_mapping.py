@@ -12,8 +12,9 @@ same way, now and on any later run of the profile.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
@@ -57,8 +58,40 @@ from kb.importing.report import ErrorGroup, ValueGroup
 from kb.model.enums import RecordType
 from kb.model.records import SPECS
 
-if TYPE_CHECKING:
-    from curator.import_wizard import ImportWizard, SheetCells
+
+class ImportWizard(Protocol):
+    """What the mapping page and the grouped errors use of the wizard that holds them
+    (curator.import_wizard.ImportWizard; named here, not imported, so neither module imports
+    the other)."""
+
+    source: Any
+    source_page: Any
+    start_folder: Path
+
+    def profile_path(self) -> Path | None: ...
+
+    def mapping_refusal(self, field: str | None) -> str | None: ...
+
+    def find_candidates(self, field: str, value: str) -> None: ...
+
+    def map_value(self, field: str, value: str, to: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SheetCells:
+    """A sheet's cells as read: `rows[0]` is spreadsheet row 1 (rows may be ragged)."""
+
+    name: str
+    header_row: int  # as the spreadsheet shows it; 0 for a document with no header
+    rows: Sequence[Sequence[Any]]
+
+    def row(self, number: int) -> Sequence[Any] | None:
+        """Row `number` as the spreadsheet shows it (1-based), or None."""
+        return self.rows[number - 1] if 1 <= number <= len(self.rows) else None
+
+    def header(self) -> Sequence[Any]:
+        return self.row(self.header_row) or () if self.header_row else ()
+
 
 _Index = QModelIndex | QPersistentModelIndex
 NOT_MAPPED = "(not imported)"

@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from curator.extension import Host, Screen
-from curator.import_mapping import GroupedErrors, MappingPage
+from curator.import_mapping import GroupedErrors, MappingPage, SheetCells
 from curator.qt_compat import emit
 from curator.record_view import type_label
 from curator.table_model import ReadOnlyTableModel
@@ -135,22 +135,6 @@ class MappingRow:
     target: str  # a field name, "(record id)", or "" when the column is not used
     note: str = ""
     problem: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SheetCells:
-    """A sheet's cells as read: `rows[0]` is spreadsheet row 1 (rows may be ragged)."""
-
-    name: str
-    header_row: int  # as the spreadsheet shows it; 0 for a document with no header
-    rows: Sequence[Sequence[Any]]
-
-    def row(self, number: int) -> Sequence[Any] | None:
-        """Row `number` as the spreadsheet shows it (1-based), or None."""
-        return self.rows[number - 1] if 1 <= number <= len(self.rows) else None
-
-    def header(self) -> Sequence[Any]:
-        return self.row(self.header_row) or () if self.header_row else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,9 @@ def test_curate_review_release_and_verify_in_the_app(
     assert "This KB is empty. Create the demo KB in it?" in dialogs.texts[0]
     # Not handed to qtbot: switching user deletes it; the launcher fixture closes the last.
     assert isinstance(window, MainWindow)
+    # A first start opens on the home screen; the curator goes to the assertions.
+    assert window.current_key == "home"
+    window.show_view("assertion")
     qtbot.waitUntil(lambda: window.records.model.rowCount() == 103, timeout=20_000)
 
     # --- find the osimertinib assertions with the search box -----------------------------------
