@@ -1276,10 +1276,12 @@ class Matcher:
         # patient's scopes as well skips the ones whose tumour type cannot be true.
         self._index: dict[Key, dict[str, list[int]]] = {}
         self._always: dict[str, list[int]] = {}
-        # Assertions a test not yet done could make true, indexed by fact alone, with each
-        # leaf's "never tested" fact added to the facts that make it true.
-        self._possible_index: dict[Key, list[int]] = {}
-        self._possible_always: list[int] = []
+        # Assertions a test not yet done could make true, indexed the same way (fact, then
+        # tumour scope), with each leaf's "never tested" fact added to the facts that make it
+        # true. By fact alone, a common untested fact (no PD-L1 result) named tens of thousands
+        # of candidates in other tumour types on every match.
+        self._possible_index: dict[Key, dict[str, list[int]]] = {}
+        self._possible_always: dict[str, list[int]] = {}
         self._leaf_texts: dict[tuple[str, str | None], str] = {}
         self._requirements: dict[tuple[str, str | None], frozenset[Key]] = {}
         for position, rule in enumerate(self._rules):
@@ -1295,11 +1297,13 @@ class Matcher:
             if rule.kind != "assertion" or rule.tree is None:
                 continue
             maybe = self._requirement(rule.tree, untested=True)
-            if maybe is None:
-                self._possible_always.append(position)
-            else:
-                for key in maybe:
-                    self._possible_index.setdefault(key, []).append(position)
+            for scope in rule.include:
+                if maybe is None:
+                    self._possible_always.setdefault(scope, []).append(position)
+                else:
+                    for key in maybe:
+                        by_scope = self._possible_index.setdefault(key, {})
+                        by_scope.setdefault(scope, []).append(position)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1532,16 +1536,19 @@ class Matcher:
 
     def _possible(self, facts: _Facts, *, matched: set[str]) -> list[TherapyMatch]:
         """Assertions that hold once the tests the patient never had come back as needed."""
-        candidates: set[int] = set(self._possible_always)
+        candidates: set[int] = set()
+        scopes = facts.scopes
         index = self._possible_index
-        for key in facts.keys | facts.untested:
-            hits = index.get(key)
-            if hits:
-                candidates.update(hits)
+        keys = facts.keys | facts.untested
+        for by_scope in (self._possible_always, *filter(None, map(index.get, keys))):
+            for scope in scopes:
+                hits = by_scope.get(scope)
+                if hits:
+                    candidates.update(hits)
         out = []
         for position in candidates:
             rule = self._rules[position]
-            if rule.id in matched or rule.tree is None or rule.include.isdisjoint(facts.scopes):
+            if rule.id in matched or rule.tree is None:
                 continue
             if self._tumour_result(rule, facts) is not True:
                 continue
