@@ -323,7 +323,7 @@ class TrialMatchModel(_ResultTable):
     def _cell(self, row: int, column: int) -> str:
         match, matched = self._matches[row]
         values = (
-            match.nct_id,
+            match.trial_key,
             f"{match.arm_code} — {match.arm_name}" if match.arm_name else match.arm_code,
             match.title,
             "matches" if matched else "to review (age or sex unknown)",
@@ -482,7 +482,7 @@ def trial_tree(match: TrialMatch) -> Explanation:
     unknown = any(part.result is None for part in match.criteria)
     return Explanation(
         "AND",
-        f"{match.nct_id} arm {match.arm_code} ({match.arm_id})",
+        f"{match.trial_key} arm {match.arm_code} ({match.arm_id})",
         None if unknown else True,
         "to review: age or sex is unknown" if unknown else "every criterion holds",
         tuple(parts),

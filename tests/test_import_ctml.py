@@ -145,7 +145,7 @@ def test_a_sample_without_an_nct_id_is_reported_not_dropped() -> None:
         "tmb.json",
         "nct_id",
     )
-    assert "'99-9999'" in error.message and "protocol number on its trial" in error.message
+    assert "'99-9999'" in error.message and "--key-by-protocol" in error.message
     assert not row.records
 
 

@@ -939,11 +939,19 @@ class TrialMatch:
     tumour: Explanation
     explanation: Explanation | None
     criteria: tuple[Explanation, ...]
+    # The trial's protocol number; a trial without an NCT id ("" then) is named by it.
+    protocol_no: str | None = None
+
+    @property
+    def trial_key(self) -> str:
+        """What names the trial to a person: its NCT id, or its protocol number until then."""
+        return self.nct_id or self.protocol_no or self.trial_id
 
     def as_json(self) -> dict[str, Any]:
         return {
             "trial": self.trial_id,
-            "nct_id": self.nct_id,
+            "nct_id": self.nct_id or None,
+            "protocol_no": self.protocol_no,
             "title": self.title,
             "phase": self.phase,
             "status": self.status,
@@ -1015,7 +1023,7 @@ class MatchResult:
                 lines.append("  none")
             for trial in trials:
                 lines.append(
-                    f"  {trial.nct_id} arm {trial.arm_code} ({trial.arm_id})  {trial.status}  "
+                    f"  {trial.trial_key} arm {trial.arm_code} ({trial.arm_id})  {trial.status}  "
                     f"{trial.arm_name}"
                 )
                 lines.extend(trial.tumour.lines(2))
@@ -1508,8 +1516,8 @@ class Matcher:
         possible = self._possible(facts, matched={m.assertion_id for m in therapies})
         for group in (therapies, possible):
             group.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
-        trials.sort(key=lambda m: (m.nct_id, m.arm_id))
-        review.sort(key=lambda m: (m.nct_id, m.arm_id))
+        trials.sort(key=lambda m: (m.trial_key, m.arm_id))
+        review.sort(key=lambda m: (m.trial_key, m.arm_id))
         code = patient.oncotree_code
         if code and code not in self.tree:
             # Usually a release built from a KB that holds only part of OncoTree (the demo).
@@ -2406,6 +2414,7 @@ class Matcher:
             tumour=self._tumour(rule, facts),
             explanation=self._explained(rule, facts),
             criteria=criteria,
+            protocol_no=trial.get("protocol_no") or None,
         )
 
 
