@@ -1380,7 +1380,7 @@ _SPECS_REF_HELP: dict[RecordType, str] = {
     RecordType.GENE: "a gene id (GN-…) or HGNC symbol",
     RecordType.DRUG: "a drug id (DR-…) or drug name",
     RecordType.THERAPY: "a therapy id (TX-…) or therapy name",
-    RecordType.TRIAL: "a trial id (TR-…) or NCT id",
+    RecordType.TRIAL: "a trial id (TR-…), NCT id, or the protocol number of a trial without one",
     RecordType.CITATION: "a citation id (CT-…) or kind:identifier such as pmid:12345",
 }
 
