@@ -14,18 +14,23 @@ without it only OncoTree codes are accepted and genes are referred to by symbol.
 
 How a document maps, and why:
 
-* The trial is keyed by its NCT id, as the KB keys every trial (release, ClinicalTrials.gov
-  sync, CTML export); a protocol number is never stored as one. The NCT id is read from
+* The trial is keyed by its NCT id when it has one, and by its protocol number until then
+  (the registry sync, `kb trials sync`, later finds its NCT id). The NCT id is read from
   ``nct_id``, else ``_summary.nct_number`` (where MatchMiner copies it), else ``protocol_no``
   when that is itself an NCT id (as our own export writes it); ids that disagree are reported.
   A document with only a sponsor's ``protocol_no`` (as MatchMiner's test fixtures are) is the
   trial that carries that protocol number in the KB (the trial's ``protocol_no`` field, looked
-  up through `KbLookup`), or the one ``nct_ids={"10-002": "NCT01234567"}`` names; otherwise it is
-  refused, naming the protocol number. A ``protocol_no`` that is not an NCT id is recorded on
-  the trial, so later documents carrying only that number find it.
+  up through `KbLookup`; with or without an NCT id), or the one ``nct_ids={"10-002":
+  "NCT01234567"}`` names; failing those, ``by_protocol=True`` (``kb import --key-by-protocol``)
+  makes it a new trial keyed by the number, and without it the document is refused, naming the
+  protocol number and the options. A ``protocol_no`` that is not an NCT id is recorded on the
+  trial, so later documents carrying only that number find it; a document giving an NCT id for
+  a trial the KB knows only by its protocol number gives that trial its id.
+* A directory is read file by file (`ctml_files`) into one import: record keys and errors name
+  the file, and one trial described by two files is refused.
 * ``long_title`` (else ``short_title`` / ``title``), ``phase`` and ``status`` are mapped when
-  present and otherwise left out, so an existing trial keeps its values (a new one then needs
-  them, and the preview says so).
+  present and otherwise left out, so an existing trial keeps its values (a new one needs a
+  status; title and phase may stay empty, "phase not given" where a person reads it).
 * ``status`` (any case; underscores, hyphens and commas read as spaces): OnCore/MatchMiner and
   NCI CTRP statuses map to ClinicalTrials.gov ones: open to accrual, open, active (CTRP's word
   for open) -> RECRUITING; closed to accrual (and intervention) -> ACTIVE_NOT_RECRUITING;
