@@ -323,10 +323,10 @@ class TrialMatchModel(_ResultTable):
     def _cell(self, row: int, column: int) -> str:
         match, matched = self._matches[row]
         values = (
-            match.nct_id,
+            match.trial_key,
             f"{match.arm_code} — {match.arm_name}" if match.arm_name else match.arm_code,
             match.title,
-            "matches" if matched else "to review (age or sex unknown)",
+            "matches" if matched else "to review (a criterion is unknown)",
         )
         return values[column]
 
@@ -479,12 +479,15 @@ def trial_tree(match: TrialMatch) -> Explanation:
     if match.explanation is not None:
         parts.append(match.explanation)
     parts.extend(match.criteria)
-    unknown = any(part.result is None for part in match.criteria)
+    demographics = any(part.result is None for part in match.criteria)
+    # Age or sex not given, or a mutational signature the arm names not reported.
+    unknown = demographics or (match.explanation is not None and match.explanation.result is None)
+    reason = "age or sex is unknown" if demographics else "a signature result is unknown"
     return Explanation(
         "AND",
-        f"{match.nct_id} arm {match.arm_code} ({match.arm_id})",
+        f"{match.trial_key} arm {match.arm_code} ({match.arm_id})",
         None if unknown else True,
-        "to review: age or sex is unknown" if unknown else "every criterion holds",
+        f"to review: {reason}" if unknown else "every criterion holds",
         tuple(parts),
     )
 

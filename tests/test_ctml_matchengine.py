@@ -88,11 +88,11 @@ class _Kb:
             lookup = KbLookup.from_session(session)
             return preview(ctml_adapter(path, lookup=lookup, **options), session)
 
-    def merge(self, path: Path) -> Any:
+    def merge(self, path: Path, **options: Any) -> Any:
         from kb.importing.engine import apply
         from kb.review.changes import approve_change_set, submit_change_set
 
-        result = self.preview(path)
+        result = self.preview(path, **options)
         assert result.invalid == 0, [str(e) for e in result.errors]
         with self.kb.unit_of_work() as session:
             change_set = apply(
@@ -410,6 +410,44 @@ def test_signatures_and_mmr_are_patient_characteristics(kb: _Kb, tmp_path: Path)
     assert _arms(matcher.match(other), "99-9999").isdisjoint(
         {"ARM #100", "ARM #101", "ARM #102", "ARM #103"}
     )
+
+
+def test_arms_needing_an_unknown_signature_are_to_review(kb: _Kb, tmp_path: Path) -> None:
+    """A patient whose signature results are unknown is not silently left out of the arms
+    that need one: they are listed to review, saying which result is missing; an arm whose
+    signature is known not to hold is not."""
+    document = _document(
+        "99-9998",
+        {"genomic": {"tobacco_signature": "Yes", "variant_category": "Signature"}},
+        {"genomic": {"temozolomide_signature": "No", "variant_category": "Signature"}},
+    )
+    path = tmp_path / "unknown-signatures.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    kb.merge(path, by_protocol=True)  # a trial the KB knows by its protocol number alone
+    matcher = kb.matcher()
+
+    def listed(result: MatchResult) -> tuple[set[str], set[str]]:
+        def arms(matches: list[Any]) -> set[str]:
+            return {m.arm_code for m in matches if m.protocol_no == "99-9998"}
+
+        return arms(result.trials), arms(result.trials_to_review)
+
+    unknown = matcher.match(_patient(oncotree_code="NSCLC"))
+    assert listed(unknown) == (set(), {"ARM #100", "ARM #101"})
+    [review] = [
+        m
+        for m in unknown.trials_to_review
+        if m.arm_code == "ARM #100" and m.protocol_no == "99-9998"
+    ]
+    assert review.explanation is not None
+    assert "no tobacco signature result given (unknown)" in "\n".join(review.explanation.lines())
+    # Known: tobacco absent, so its arm is out; temozolomide still unknown, so to review.
+    partial = matcher.match(_patient(oncotree_code="NSCLC", signatures={"tobacco": False}))
+    assert listed(partial) == (set(), {"ARM #101"})
+    known = matcher.match(
+        _patient(oncotree_code="NSCLC", signatures={"tobacco": True, "temozolomide": False})
+    )
+    assert listed(known) == ({"ARM #100", "ARM #101"}, set())
 
 
 def test_a_birth_date_that_disagrees_with_the_age_is_refused() -> None:

@@ -136,8 +136,9 @@ def test_tmb_thresholds_are_data() -> None:
 
 
 def test_a_sample_without_an_nct_id_is_reported_not_dropped() -> None:
-    """MatchMiner's samples carry only a protocol number; the KB keys trials by NCT id, so a
-    number no KB trial carries is refused, saying what to do, never stored as an NCT id."""
+    """MatchMiner's samples carry only a protocol number; unless the import keys trials by it
+    (--key-by-protocol), a number no KB trial carries is refused, saying what to do, and it is
+    never stored as an NCT id."""
     row = _only(list(ctml_adapter(require_shared(TMB), lookup=LOOKUP)))
     (error,) = row.errors
     assert (error.code, error.location.file, error.location.column) == (
@@ -145,7 +146,7 @@ def test_a_sample_without_an_nct_id_is_reported_not_dropped() -> None:
         "tmb.json",
         "nct_id",
     )
-    assert "'99-9999'" in error.message and "protocol number on its trial" in error.message
+    assert "'99-9999'" in error.message and "--key-by-protocol" in error.message
     assert not row.records
 
 

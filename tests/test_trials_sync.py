@@ -101,6 +101,15 @@ class Registry:
             if nct not in self.studies:
                 return _json_reply({"message": f"Study {nct} not found"}, status=404)
             return _json_reply(self.studies[nct])
+        if path == "/api/v2/studies" and "query.id" in query:
+            # The registry's id search matches words of any id; the client keeps exact ones.
+            words = set(query["query.id"][0].upper().replace("-", " ").split())
+            hits = [
+                study
+                for study in self.studies.values()
+                if words & set(_study_ids(study).upper().replace("-", " ").split())
+            ]
+            return _json_reply({"studies": hits})
         if path == "/api/v2/studies":
             wanted = query["filter.ids"][0].split(",")
             found = [self.studies[nct] for nct in wanted if nct in self.studies]
@@ -115,6 +124,13 @@ class Registry:
     @property
     def paths(self) -> list[str]:
         return [seen.path for seen in self.seen]
+
+
+def _study_ids(study: dict[str, Any]) -> str:
+    ident = study["protocolSection"]["identificationModule"]
+    ids = [ident.get("orgStudyIdInfo", {}).get("id", "")]
+    ids += [info.get("id", "") for info in ident.get("secondaryIdInfos", [])]
+    return " ".join(ids)
 
 
 def _json_reply(data: Any, *, status: int = 200) -> Reply:
@@ -274,6 +290,11 @@ def change_set_count(demo_kb: Kb) -> int:
 def trials_by_nct(demo_kb: Kb) -> dict[str, RecordRow]:
     with demo_kb.read() as s:
         return {row.fields["nct_id"]: row for row in list_records(s, RecordType.TRIAL)}
+
+
+def trials_by_key(demo_kb: Kb) -> dict[str, RecordRow]:
+    with demo_kb.read() as s:
+        return {row.human_id: row for row in list_records(s, RecordType.TRIAL)}
 
 
 def arms_of(demo_kb: Kb, trial: str) -> dict[str, RecordRow]:
@@ -497,6 +518,82 @@ def test_trial_merged_into_another_record_proposes_its_new_id(
         ("nct_id", KEYNOTE, "NCT09999999")
     ]
     assert result.missing == ()
+
+
+def test_a_trial_known_by_its_protocol_number_gains_its_nct_id(
+    demo_kb: Kb, people: People, registry: Registry
+) -> None:
+    """A site's trial imported from CTML before the registry knew it has only its protocol
+    number; the check finds the study registered under that number and proposes its NCT id
+    (and its title and phase), for review like any other difference."""
+    mirror(registry, demo_kb)
+    merge(
+        demo_kb,
+        people,
+        lambda e: e.create(
+            RecordType.TRIAL, {"protocol_no": "DFCI 10-002", "status": "RECRUITING"}
+        ),
+    )
+    keyed = next(row for row in trials_by_key(demo_kb).values() if not row.fields["nct_id"])
+    study = json.loads(json.dumps(registry.studies[KEYNOTE]))
+    ident = study["protocolSection"]["identificationModule"]
+    ident.update(nctId="NCT05550002", briefTitle="A site trial, now registered")
+    ident["orgStudyIdInfo"] = {"id": "CC-10-002"}  # another number sharing a word: not it
+    other = json.loads(json.dumps(study))
+    other["protocolSection"]["identificationModule"]["nctId"] = "NCT05550003"
+    registry.studies["NCT05550003"] = other
+    ident["secondaryIdInfos"] = [{"id": "dfci  10-002"}]  # case and spacing aside, ours
+    study["protocolSection"]["statusModule"]["overallStatus"] = "RECRUITING"
+    study["protocolSection"]["armsInterventionsModule"] = {"armGroups": []}
+    registry.studies["NCT05550002"] = study
+
+    result = run(demo_kb, people, registry)
+
+    [difference] = result.changed
+    assert difference.trial == keyed.human_id and difference.nct_id == "DFCI 10-002"
+    assert {c.field: c.new for c in difference.fields} == {
+        "nct_id": "NCT05550002",
+        "title": "A site trial, now registered",
+        "phase": "PHASE2",
+    }
+    assert "DFCI 10-002" in result.checked and result.missing == ()
+    queries = [seen.query for seen in registry.seen if "query.id" in seen.query]
+    assert [q["query.id"] for q in queries] == [["DFCI 10-002"]]
+    # Nothing is merged until it is reviewed; then the trial is keyed by its NCT id.
+    assert trials_by_key(demo_kb)[keyed.human_id].fields["nct_id"] is None
+    assert result.change_set is not None
+    with demo_kb.unit_of_work() as s:
+        submit_change_set(s, actor=people.cara, change_set_id=result.change_set)
+    with demo_kb.unit_of_work() as s:
+        approve_change_set(s, actor=people.rita, change_set_id=result.change_set)
+    gained = trials_by_key(demo_kb)[keyed.human_id].fields
+    assert (gained["nct_id"], gained["protocol_no"]) == ("NCT05550002", "DFCI 10-002")
+    assert run(demo_kb, people, registry).change_set is None  # in agreement now
+
+
+def test_a_protocol_number_registered_twice_or_never_is_left_alone(
+    demo_kb: Kb, people: People, registry: Registry
+) -> None:
+    mirror(registry, demo_kb)
+    merge(
+        demo_kb,
+        people,
+        lambda e: [
+            e.create(RecordType.TRIAL, {"protocol_no": number, "status": "RECRUITING"})
+            for number in ("10-002", "99-9999")
+        ],
+    )
+    for nct in ("NCT05550002", "NCT05550003"):
+        study = json.loads(json.dumps(registry.studies[KEYNOTE]))
+        study["protocolSection"]["identificationModule"].update(
+            nctId=nct, orgStudyIdInfo={"id": "10-002"}
+        )
+        registry.studies[nct] = study
+
+    result = run(demo_kb, people, registry, nct_ids=["10-002", "99-9999"])
+
+    assert result.change_set is None and result.missing == ("99-9999",)
+    assert any("NCT05550002, NCT05550003" in note for note in result.notes)
 
 
 def test_arms_curated_under_other_codes_are_not_replaced(
@@ -820,7 +917,8 @@ def test_only_editors_run_a_check_and_only_kb_trials(
         sync_trials(s, actor=people.rm, base_url=registry.url)
     with pytest.raises(KbError, match="not a trial in the KB: NCT01234567"):
         run(demo_kb, people, registry, nct_ids=[KEYNOTE, "NCT01234567"])
-    with pytest.raises(KbError, match="is not an NCT id"):
+    # Not an NCT id: a protocol number, which no KB trial is keyed by.
+    with pytest.raises(KbError, match=r"not a trial in the KB: KEYNOTE-158 .*protocol number"):
         run(demo_kb, people, registry, nct_ids=["KEYNOTE-158"])
     assert registry.seen == []  # refused before any request
 

@@ -18,7 +18,9 @@ Handler = Callable[[argparse.Namespace, TextIO], int]
 
 def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> dict[str, Handler]:
     imp = commands.add_parser("import", help="import a spreadsheet or document (dry run first)")
-    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "file", type=Path, help="the file to import (ctml: a file, or a directory of CTML files)"
+    )
     imp.add_argument(
         "--profile",
         default="template",
@@ -44,6 +46,17 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
         default="",
         help="comma-separated fields (e.g. evidence_level,citations) whose source values "
         "replace a curated record's when a row matches it; by default curated values stand",
+    )
+    imp.add_argument(
+        "--nct-id",
+        metavar="NCT",
+        help="ctml: the NCT id of the file's only trial, when the document names none",
+    )
+    imp.add_argument(
+        "--key-by-protocol",
+        action="store_true",
+        help="ctml: a trial with no NCT id is keyed by its protocol_no (kb trials sync later "
+        "finds its NCT id); without this such a document is refused",
     )
     imp.add_argument(
         "--skip-invalid",
@@ -127,8 +140,19 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     from kb.importing.report import format_groups, group_errors, write_error_report
     from kb.importing.service import import_file
 
-    if not args.file.is_file():
-        raise KbError(f"{args.file}: no such file")
+    if not args.file.is_file() and not (args.file.is_dir() and args.profile == "ctml"):
+        raise KbError(
+            f"{args.file}: a directory; only --profile ctml reads a directory of files"
+            if args.file.is_dir()
+            else f"{args.file}: no such file"
+        )
+    options: dict[str, object] = {}
+    if args.nct_id is not None:
+        options["nct_id"] = args.nct_id
+    if args.key_by_protocol:
+        options["by_protocol"] = True
+    if options and args.profile != "ctml":
+        raise KbError("--nct-id and --key-by-protocol are options of --profile ctml")
     kb = cli.open_from_args(args)
     bar = _Bar()
     staged: str | None = None
@@ -147,6 +171,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
                     progress=bar,
                     take=args.take_source.split(","),
                     doid_map=args.doid_map,
+                    adapter_options=options,
                 )
             finally:
                 bar.close()

@@ -202,8 +202,12 @@ class KbLookup:
     """The DOID -> OncoTree crosswalk derived from the loaded vocabularies (kb.vocab.doid)."""
     crosswalks: Mapping[tuple[str, str], Crosswalk] = field(default_factory=dict)
     """(source scheme name, implication) -> the KB's crosswalk into its own level scheme."""
-    trial_protocols: Mapping[str, str] = field(default_factory=dict)
-    """Upper-cased protocol number -> the NCT id of the KB trial that carries it."""
+    trial_protocols: Mapping[str, str | None] = field(default_factory=dict)
+    """Upper-cased protocol number -> the NCT id of the KB trial that carries it (None: that
+    trial has no NCT id yet and is keyed by the protocol number)."""
+    protocol_trials: Mapping[str, str] = field(default_factory=dict)
+    """Upper-cased protocol number -> the human id of the KB trial keyed by it (one without an
+    NCT id yet)."""
 
     @classmethod
     def from_session(cls, session: Session) -> KbLookup:
@@ -246,15 +250,20 @@ class KbLookup:
         for code, name in session.execute(select(TumourType.code, TumourType.name)):
             codes.append(code)
             names.setdefault(name.strip().lower(), []).append(code)
-        protocols: dict[str, str] = {}
+        protocols: dict[str, str | None] = {}
+        keyed: dict[str, str] = {}
         shared: set[str] = set()  # numbers differing only in case: ambiguous, so not looked up
-        for protocol, nct_id in session.execute(
-            select(Trial.protocol_no, Trial.nct_id).where(Trial.protocol_no.is_not(None))
+        for protocol, nct_id, human_id in session.execute(
+            select(Trial.protocol_no, Trial.nct_id, Trial.human_id).where(
+                Trial.protocol_no.is_not(None)
+            )
         ):
             key = " ".join(str(protocol).upper().split())
             if key in protocols:
                 shared.add(key)
             protocols[key] = nct_id
+            if nct_id is None:
+                keyed[key] = human_id
         return cls(
             genes=genes,
             hgnc=hgnc,
@@ -267,6 +276,7 @@ class KbLookup:
             diseases=DoidCrosswalk.from_session(session),
             crosswalks=_crosswalks(session),
             trial_protocols={k: v for k, v in protocols.items() if k not in shared},
+            protocol_trials={k: v for k, v in keyed.items() if k not in shared},
         )
 
 
@@ -399,6 +409,7 @@ class RecordBuilder:
         columns: Mapping[str, str] | None = None,
         *,
         update: bool = True,
+        human_id: str | None = None,
     ) -> Ref:
         """Propose a record (once per row for the same fields) and return a reference to it."""
         # Only the building blocks repeat within a row (a gene in two components): the row's
@@ -412,7 +423,13 @@ class RecordBuilder:
         key = f"{self.prefix} {rtype.value} {count}"
         self.records.append(
             ProposedRecord(
-                rtype, key, dict(fields), self.location, columns=dict(columns or {}), update=update
+                rtype,
+                key,
+                dict(fields),
+                self.location,
+                human_id=human_id,
+                columns=dict(columns or {}),
+                update=update,
             )
         )
         ref = Ref(key)

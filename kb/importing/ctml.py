@@ -14,18 +14,23 @@ without it only OncoTree codes are accepted and genes are referred to by symbol.
 
 How a document maps, and why:
 
-* The trial is keyed by its NCT id, as the KB keys every trial (release, ClinicalTrials.gov
-  sync, CTML export); a protocol number is never stored as one. The NCT id is read from
+* The trial is keyed by its NCT id when it has one, and by its protocol number until then
+  (the registry sync, `kb trials sync`, later finds its NCT id). The NCT id is read from
   ``nct_id``, else ``_summary.nct_number`` (where MatchMiner copies it), else ``protocol_no``
   when that is itself an NCT id (as our own export writes it); ids that disagree are reported.
   A document with only a sponsor's ``protocol_no`` (as MatchMiner's test fixtures are) is the
   trial that carries that protocol number in the KB (the trial's ``protocol_no`` field, looked
-  up through `KbLookup`), or the one ``nct_ids={"10-002": "NCT01234567"}`` names; otherwise it is
-  refused, naming the protocol number. A ``protocol_no`` that is not an NCT id is recorded on
-  the trial, so later documents carrying only that number find it.
+  up through `KbLookup`; with or without an NCT id), or the one ``nct_ids={"10-002":
+  "NCT01234567"}`` names; failing those, ``by_protocol=True`` (``kb import --key-by-protocol``)
+  makes it a new trial keyed by the number, and without it the document is refused, naming the
+  protocol number and the options. A ``protocol_no`` that is not an NCT id is recorded on the
+  trial, so later documents carrying only that number find it; a document giving an NCT id for
+  a trial the KB knows only by its protocol number gives that trial its id.
+* A directory is read file by file (`ctml_files`) into one import: record keys and errors name
+  the file, and one trial described by two files is refused.
 * ``long_title`` (else ``short_title`` / ``title``), ``phase`` and ``status`` are mapped when
-  present and otherwise left out, so an existing trial keeps its values (a new one then needs
-  them, and the preview says so).
+  present and otherwise left out, so an existing trial keeps its values (a new one needs a
+  status; title and phase may stay empty, "phase not given" where a person reads it).
 * ``status`` (any case; underscores, hyphens and commas read as spaces): OnCore/MatchMiner and
   NCI CTRP statuses map to ClinicalTrials.gov ones: open to accrual, open, active (CTRP's word
   for open) -> RECRUITING; closed to accrual (and intervention) -> ACTIVE_NOT_RECRUITING;
@@ -131,6 +136,7 @@ from kb.model.protein import ProteinChangeError, parse_protein_change
 __all__ = ["ctml_adapter", "read_documents"]
 
 _MAX_DOCUMENTS = 10_000
+_CTML_SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 _NCT = re.compile(r"^NCT[0-9]{8}$")
 _COMPARATOR = re.compile(r"^\s*(>=|<=|==|=|>|<)?\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
@@ -210,39 +216,92 @@ def ctml_adapter(
     lookup: KbLookup | None = None,
     nct_ids: Mapping[str, str] | None = None,
     nct_id: str | None = None,
+    by_protocol: bool = False,
 ) -> Iterator[SourceRow]:
-    """Read a CTML file: one SourceRow per trial document.
+    """Read a CTML file, or a directory of them: one SourceRow per trial document.
 
     `nct_ids` maps a document's ``protocol_no`` to the NCT id to use when the document has no
     NCT id of its own; it is consulted before the KB trials' protocol numbers in `lookup`.
     `nct_id` is the NCT id of a file's only document when it names none (MatchMiner's loader
-    fixtures name a trial by nothing but their file name).
+    fixtures name a trial by nothing but their file name). With `by_protocol`, a document that
+    has no NCT id from any of these is keyed by its ``protocol_no`` (a new trial without an NCT
+    id, which the registry sync later gives one); without it such a document is refused.
+
+    A directory is read file by file (`ctml_files`: its .json, .jsonl, .ndjson, .yaml and .yml
+    files, by name), every error naming its file; one trial described by two files is refused.
     """
-    name, documents = read_documents(path)
-    many = len(documents) > 1
-    if nct_id is not None and many:
+    files = ctml_files(path) if path.is_dir() else [path]
+    if nct_id is not None and path.is_dir():
         raise _fail(
-            name,
+            path.name,
             "several_documents",
-            f"the file holds {len(documents)} documents; one NCT id names one trial "
-            "(give protocol numbers their NCT ids instead)",
+            f"{path.name} is a directory of {len(files)} file(s); one NCT id names one trial "
+            "(give each document its nct_id, or key them by protocol number)",
         )
-    seen: dict[str, int] = {}
-    for index, document in enumerate(documents, start=1):
-        mapper = _Document(name, index if many else None, lookup, nct_ids or {}, nct_id)
-        row = mapper.run(document)
-        nct = mapper.nct_id
-        if nct and nct in seen:
-            mapper.error(
-                "nct_id",
-                "duplicate_trial",
-                f"document {seen[nct]} of this file describes {nct} already",
-                nct,
+    # Read every file first: a file that cannot be read stops the whole import before anything
+    # is proposed.
+    read = [read_documents(file) for file in files]
+    seen: dict[str, str] = {}
+    for file, (read_name, documents) in zip(files, read, strict=True):
+        name = file.relative_to(path).as_posix() if path.is_dir() else read_name
+        many = len(documents) > 1
+        if nct_id is not None and many:
+            raise _fail(
+                name,
+                "several_documents",
+                f"the file holds {len(documents)} documents; one NCT id names one trial "
+                "(give protocol numbers their NCT ids instead)",
             )
-            row = SourceRow(row.location, errors=tuple(mapper.builder.errors))
-        elif nct:
-            seen[nct] = index
-        yield row
+        for index, document in enumerate(documents, start=1):
+            mapper = _Document(
+                name,
+                index if many else None,
+                lookup,
+                nct_ids or {},
+                nct_id,
+                by_protocol=by_protocol,
+                prefix=name if path.is_dir() else None,
+            )
+            row = mapper.run(document)
+            key = mapper.trial_key
+            where = f"document {index}" if many else "the document"
+            if path.is_dir():
+                where = f"{name}" + (f" document {index}" if many else "")
+            if key and key in seen:
+                mapper.error(
+                    "nct_id" if mapper.nct_id else "protocol_no",
+                    "duplicate_trial",
+                    f"{seen[key]} describes {key} already",
+                    key,
+                )
+                row = SourceRow(row.location, errors=tuple(mapper.builder.errors))
+            elif key:
+                seen[key] = where
+            yield row
+
+
+def ctml_files(directory: Path) -> list[Path]:
+    """The CTML files of a directory, by name: .json, .jsonl, .ndjson, .yaml and .yml files
+    directly in it (hidden files left out). Raises SourceError when there are none."""
+    try:
+        files = sorted(
+            entry
+            for entry in directory.iterdir()
+            if entry.is_file()
+            and not entry.name.startswith(".")
+            and entry.suffix.lower() in _CTML_SUFFIXES
+        )
+    except OSError as exc:
+        raise _fail(directory.name, "unreadable", f"the directory cannot be read: {exc}") from None
+    if not files:
+        raise _fail(
+            directory.name,
+            "empty_directory",
+            "the directory holds no CTML file (" + ", ".join(_CTML_SUFFIXES) + ")",
+        )
+    if len(files) > _MAX_DOCUMENTS:
+        raise _fail(directory.name, "too_many_documents", f"more than {_MAX_DOCUMENTS} files")
+    return files
 
 
 @dataclass
@@ -300,11 +359,18 @@ class _Document:
     lookup: KbLookup | None
     nct_ids: Mapping[str, str]
     given_nct_id: str | None = None
+    by_protocol: bool = False
+    # Record keys are unique within an import: a directory's files prefix them with their name.
+    prefix: str | None = None
     nct_id: str | None = None
+    # What keys the trial: its NCT id, or its protocol number until it has one.
+    trial_key: str | None = None
     builder: RecordBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         prefix = f"document {self.number}" if self.number else "document"
+        if self.prefix:
+            prefix = f"{self.prefix} {prefix}"
         self.builder = RecordBuilder(prefix, self.location, self.lookup)
 
     @property
@@ -330,24 +396,37 @@ class _Document:
         arms = self._arms(document)
         if self.builder.errors or trial_fields is None:
             return SourceRow(self.location, errors=tuple(self.builder.errors))
-        trial = self.builder.add(RecordType.TRIAL, *trial_fields)
+        fields, columns, human_id = trial_fields
+        trial = self.builder.add(RecordType.TRIAL, fields, columns, human_id=human_id)
         for arm in arms:
             self._propose_arm(trial, arm)
         if self.builder.errors:
             return SourceRow(self.location, errors=tuple(self.builder.errors))
         return SourceRow(self.location, records=tuple(self.builder.records))
 
-    def _trial(self, document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
-        """The trial's fields and the path each came from; None if it has no usable NCT id."""
+    def _trial(
+        self, document: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str], str | None] | None:
+        """The trial's fields, the path each came from, and the human id of the KB trial it is
+        when the engine cannot tell by its key (a KB trial keyed by this protocol number that
+        the document gives its NCT id); None if it has no usable key."""
         protocol = _scalar(document.get("protocol_no"))
         found = self._nct_id(document, protocol)
         if found is None:
             return None
         nct, path = found
+        human_id: str | None = None
+        known = self.lookup.protocol_trials if self.lookup else {}
+        if protocol and _protocol_key(protocol) in known and nct:
+            # The KB knows this trial by its protocol number only: the document gives its id.
+            human_id = known[_protocol_key(protocol)]
         self.nct_id = nct
+        self.trial_key = nct or protocol
         fields: dict[str, Any] = {"nct_id": nct}
         # Where each field is (or would be): a new trial lacking one gets an error located there.
         columns = {"nct_id": path, "title": "long_title", "phase": "phase", "status": "status"}
+        if not nct:
+            fields.pop("nct_id")  # keyed by its protocol number; an NCT id the KB has stays
         if protocol and not _NCT.match(protocol.upper()):
             if len(protocol) > PROTOCOL_NO_LENGTH:
                 self.error(
@@ -384,14 +463,17 @@ class _Document:
         exact = _scalar(ours.get("overall_status")) if isinstance(ours, dict) else None
         if exact and exact in TrialStatus.__members__:
             fields["status"], columns["status"] = TrialStatus[exact].value, "kb_curator"
-        return fields, columns
+        return fields, columns, human_id
 
     def _nct_id(self, document: Mapping[str, Any], protocol: str | None) -> tuple[str, str] | None:
-        """The document's NCT id and the path it came from, or None (with the error recorded).
+        """The document's NCT id and the path it came from ("" for a trial keyed by its
+        protocol number), or None (with the error recorded).
 
         MatchMiner writes it as ``nct_id`` and copies it to ``_summary.nct_number``; our own
         export (and some sites) put it in ``protocol_no`` too. Failing those, the protocol
-        number is looked up: in `nct_ids`, then among the KB's trials' protocol numbers.
+        number is looked up: in `nct_ids`, then among the KB's trials' protocol numbers (a KB
+        trial keyed by it, without an NCT id, is this trial). Failing that too, `by_protocol`
+        keys a new trial by the protocol number.
         """
         written: list[tuple[str, str]] = []
         own = _scalar(document.get("nct_id"))
@@ -410,18 +492,25 @@ class _Document:
             if protocol in self.nct_ids:
                 written.append(("protocol_no", self.nct_ids[protocol]))
             elif _protocol_key(protocol) in known:
-                written.append(("protocol_no", known[_protocol_key(protocol)]))
+                kb_nct = known[_protocol_key(protocol)]
+                if kb_nct is None:
+                    return "", "protocol_no"  # the KB trial keyed by this number
+                written.append(("protocol_no", kb_nct))
+            elif self.by_protocol and not _NCT.match(protocol.upper()):
+                return "", "protocol_no"
         if not written:
             self.error(
                 "nct_id",
                 "missing_nct_id",
-                "the document has no NCT id (nct_id, or MatchMiner's _summary.nct_number) and "
-                "the KB keys trials by NCT id"
+                "the document has no NCT id (nct_id, or MatchMiner's _summary.nct_number)"
                 + (
-                    f"; no KB trial has the protocol number {protocol!r}: add the nct_id to the "
-                    "document, or record the protocol number on its trial in the KB"
+                    f" and no KB trial has the protocol number {protocol!r}: key the trial by "
+                    "it (kb import --key-by-protocol; the registry sync later finds its NCT id), "
+                    "give the file its NCT id (kb import --nct-id), or add the nct_id to the "
+                    "document"
                     if protocol
-                    else ""
+                    else " and no protocol_no to key it by: add one of them to the document, or "
+                    "give the file its NCT id (kb import --nct-id)"
                 ),
             )
             return None

@@ -140,7 +140,8 @@ _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
     RecordType.GENE: lambda f: _text(f.get("symbol")),
     RecordType.DRUG: lambda f: _text(f.get("name")),
     RecordType.THERAPY: lambda f: _text(f.get("name")),
-    RecordType.TRIAL: lambda f: _text(f.get("nct_id")),
+    # A trial without an NCT id is named by its protocol number.
+    RecordType.TRIAL: lambda f: _text(f.get("nct_id")) or _text(f.get("protocol_no")),
     RecordType.CITATION: lambda f: (
         f"{_text(f.get('kind'))}:{_text(f.get('identifier'))}"
         if _text(f.get("kind")) and _text(f.get("identifier"))
@@ -343,7 +344,11 @@ class ImportPreview:
         "120 rows: 100 new, 5 changed, 10 unchanged, 5 invalid; records: 240 new, 7 changed, …"
         """
         if self.fatal:
-            return f"{self.source}: cannot be imported: {self.file_errors[0].message}"
+            first = self.file_errors[0]
+            # A directory's file is named (a lone file is the source itself).
+            where = first.location.file
+            inner = f"{where}: " if where and where != self.source else ""
+            return f"{self.source}: cannot be imported: {inner}{first.message}"
         totals = self.record_totals
         return (
             f"{self.source}: {len(self.rows)} rows: {self.new} new, {self.changed} changed, "
@@ -901,6 +906,16 @@ class _Planner:
                 self._check_new_values(record, planned, planned.changes, merged)
         else:
             missing = [name for name in _REQUIRED_NAMES[rtype] if complete[name] in (None, "", [])]
+            if rtype is RecordType.TRIAL and not complete["nct_id"] and not complete["protocol_no"]:
+                planned.errors.append(
+                    self._error(
+                        record,
+                        "nct_id",
+                        "required",
+                        "a new trial needs an nct_id, or a protocol_no until it has one",
+                    )
+                )
+                return
             if missing:
                 for name in missing:
                     planned.errors.append(
@@ -1365,7 +1380,7 @@ _SPECS_REF_HELP: dict[RecordType, str] = {
     RecordType.GENE: "a gene id (GN-…) or HGNC symbol",
     RecordType.DRUG: "a drug id (DR-…) or drug name",
     RecordType.THERAPY: "a therapy id (TX-…) or therapy name",
-    RecordType.TRIAL: "a trial id (TR-…) or NCT id",
+    RecordType.TRIAL: "a trial id (TR-…), NCT id, or the protocol number of a trial without one",
     RecordType.CITATION: "a citation id (CT-…) or kind:identifier such as pmid:12345",
 }
 
@@ -1787,7 +1802,17 @@ def _source_sheets(source: Path) -> list[Any]:
 
 
 def sha256_of(path: Path) -> str:
-    """The sha256 of a file, hex: recorded on the change set and in the audit trail."""
+    """The sha256 of a file, hex: recorded on the change set and in the audit trail. For a
+    directory (a CTML import of many files): the sha256 of its manifest, one line
+    ``<sha256 of the file>  <name>`` per visible file directly in it, by name (what
+    `sha256sum *` prints), so a change to any file changes it."""
+    if path.is_dir():
+        lines = "".join(
+            f"{sha256_of(entry)}  {entry.name}\n"
+            for entry in sorted(path.iterdir())
+            if entry.is_file() and not entry.name.startswith(".")
+        )
+        return hashlib.sha256(lines.encode()).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):

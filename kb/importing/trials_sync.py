@@ -86,6 +86,8 @@ _FIELDS = ",".join(
         "eligibilityModule",
     )
 )
+# Studies read per protocol-number search: a sponsor's number names one study, rarely a few.
+_PROTOCOL_PAGE_SIZE = 20
 # Ids per list query: keeps the URL near 2.5 kB, well inside what servers and proxies accept.
 _IDS_PER_QUERY = 200
 # The API's own maximum page size.
@@ -167,6 +169,9 @@ class RegistryStudy:
     min_age: int | None
     max_age: int | None
     sex: Sex | None
+    # The sponsor's and other ids the study is registered under (orgStudyIdInfo.id,
+    # secondaryIdInfos[].id): how a trial known by its protocol number is recognised.
+    study_ids: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -193,13 +198,16 @@ class RegistryStudy:
 
 @dataclass(frozen=True, slots=True)
 class RegistryAnswer:
-    """What `fetch_registry` found: studies by the NCT id we asked for, and ids it lacks."""
+    """What `fetch_registry` found: studies by the key we asked for (an NCT id, or the
+    protocol number of a trial that has none yet), and keys it lacks."""
 
     base_url: str
     requested: tuple[str, ...]
     studies: Mapping[str, RegistryStudy]
     missing: tuple[str, ...]
     requests: int
+    # What could not be settled, e.g. a protocol number several studies are registered under.
+    notes: tuple[str, ...] = ()
 
     def digest(self) -> str:
         """sha256 of the answer in canonical JSON: two checks that saw the same registry data
@@ -474,7 +482,19 @@ def parse_study(study: Any, *, where: str) -> RegistryStudy:
                     f"{where}: unexpected eligibilityModule.sex {sex_text!r}; expected "
                     + ", ".join(s.value for s in Sex)
                 ) from None
+    study_ids: list[str] = []
+    org = ident.get("orgStudyIdInfo")
+    if isinstance(org, dict) and isinstance(org.get("id"), str):
+        study_ids.append(org["id"])
+    secondary = ident.get("secondaryIdInfos")
+    if isinstance(secondary, list):
+        study_ids += [
+            info["id"]
+            for info in secondary
+            if isinstance(info, dict) and isinstance(info.get("id"), str)
+        ]
     return RegistryStudy(
+        study_ids=tuple(_protocol_key(text) for text in study_ids if text.strip()),
         nct_id=nct_id,
         aliases=tuple(a.strip().upper() for a in aliases_raw),
         title=title,
@@ -709,6 +729,25 @@ def _normal_ids(nct_ids: Iterable[str]) -> list[str]:
     return out
 
 
+def _protocol_key(text: str) -> str:
+    """A protocol number as compared: upper case, runs of whitespace as one space."""
+    return " ".join(text.upper().split())
+
+
+def _split_keys(keys: Iterable[str]) -> tuple[list[str], list[str]]:
+    """NCT ids (normalised) and protocol numbers (anything else, as given), each once."""
+    ncts: list[str] = []
+    protocols: list[str] = []
+    for raw in keys:
+        text = " ".join(raw.split())
+        if _NCT.match(text.upper()):
+            if text.upper() not in ncts:
+                ncts.append(text.upper())
+        elif text and _protocol_key(text) not in map(_protocol_key, protocols):
+            protocols.append(text)
+    return ncts, protocols
+
+
 def _owner(study: RegistryStudy, wanted: Iterable[str]) -> str | None:
     """Which requested id a returned study answers: its own, or an old id merged into it."""
     for nct in wanted:
@@ -739,10 +778,15 @@ def fetch_registry(
     no page returns is missing). `progress(done, total)` counts trials answered; `cancel` (a
     callable or a threading.Event) is checked before every request and during every wait.
 
+    A key that is not an NCT id is the protocol number of a trial that has none yet: one
+    `/api/v2/studies?query.id=<number>` finds the studies registered under it, and the one
+    whose sponsor's id (`orgStudyIdInfo`) or a secondary id is that number answers it (its NCT
+    id is then proposed); none is missing, several are noted and left alone.
+
     Raises TrialSyncError naming the trial(s) for any answer that cannot be used, and
     SyncCancelled when cancelled.
     """
-    ids = _normal_ids(nct_ids)
+    ids, protocols = _split_keys(nct_ids)
     if not 1 <= page_size <= _MAX_PAGE_SIZE:
         raise KbError(f"page_size must be between 1 and {_MAX_PAGE_SIZE}")
     own = http is None
@@ -760,7 +804,8 @@ def fetch_registry(
     )
     studies: dict[str, RegistryStudy] = {}
     missing: list[str] = []
-    total = len(ids)
+    notes: list[str] = []
+    total = len(ids) + len(protocols)
 
     reported = -1
 
@@ -772,7 +817,9 @@ def fetch_registry(
 
     try:
         report(0)
-        if len(ids) == 1:
+        if not ids:
+            pass
+        elif len(ids) == 1:
             nct = ids[0]
             status, data = client.get(
                 f"/api/v2/studies/{nct}", {"format": "json", "fields": _FIELDS}, what=nct
@@ -798,17 +845,55 @@ def fetch_registry(
                 missing += [nct for nct in chunk if nct not in studies]
                 done += len(chunk)
                 report(done)
+        for number, protocol in enumerate(protocols, start=len(ids) + 1):
+            found = _by_protocol(client, protocol)
+            if len(found) == 1:
+                studies[protocol] = found[0]
+            elif not found:
+                missing.append(protocol)
+            else:
+                notes.append(
+                    f"{protocol}: registered under this protocol number by "
+                    + ", ".join(sorted(study.nct_id for study in found))
+                    + "; which one the trial is stays for a curator to say (nct_id)"
+                )
+            report(number)
         client.check_cancel()
     finally:
         if own:
             session.close()
     return RegistryAnswer(
         base_url=client.base_url,
-        requested=tuple(ids),
+        requested=(*ids, *protocols),
         studies=studies,
         missing=tuple(missing),
         requests=client.requests,
+        notes=tuple(notes),
     )
+
+
+def _by_protocol(client: _Client, protocol: str) -> list[RegistryStudy]:
+    """The studies registered under `protocol` as their sponsor's or a secondary id. The
+    search (`query.id`) also matches words of other ids; only an exact id counts."""
+    what = f"protocol number {protocol}"
+    params = {
+        "format": "json",
+        "query.id": protocol,
+        "fields": _FIELDS,
+        "pageSize": str(_PROTOCOL_PAGE_SIZE),
+    }
+    status, data = client.get("/api/v2/studies", params, what=what)
+    if status == 404:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("studies"), list):
+        raise TrialSyncError(f"{what}: the answer has no 'studies' list")
+    key = _protocol_key(protocol)
+    found: dict[str, RegistryStudy] = {}
+    for index, raw in enumerate(data["studies"], start=1):
+        study = parse_study(raw, where=_study_name(raw, f"{what}, study {index}"))
+        if key in study.study_ids:
+            found.setdefault(study.nct_id, study)
+    return list(found.values())
 
 
 def _pages(
@@ -870,8 +955,14 @@ def _study_name(raw: Any, fallback: str) -> str:
 
 
 def kb_trial_ids(session: Session) -> list[str]:
-    """The NCT ids of every trial on the KB's main line."""
-    return [str(row.fields["nct_id"]).upper() for row in list_records(session, RecordType.TRIAL)]
+    """What names every trial on the KB's main line to the registry: its NCT id, or the
+    protocol number of a trial that has none yet."""
+    return [_trial_key(row.fields) for row in list_records(session, RecordType.TRIAL)]
+
+
+def _trial_key(fields: Mapping[str, Any]) -> str:
+    nct = fields.get("nct_id")
+    return str(nct).upper() if nct else " ".join(str(fields.get("protocol_no") or "").split())
 
 
 def arm_code(label: str) -> str:
@@ -903,8 +994,9 @@ def _compare(
 ) -> _Plan | None:
     fields = trial.fields
     wanted: dict[str, Any] = {}
-    if study.nct_id != str(fields["nct_id"]).upper():
-        # The registry merged this trial into another record: the old id is only an alias now.
+    if study.nct_id != str(fields.get("nct_id") or "").upper():
+        # A trial known by its protocol number found in the registry, or one the registry
+        # merged into another record (the old id is only an alias now): the registry's id.
         wanted["nct_id"] = study.nct_id
     if " ".join(str(fields.get("title") or "").split()) != " ".join(study.title.split()):
         wanted["title"] = study.title
@@ -987,7 +1079,7 @@ def _compare(
     if not (wanted or arm_updates or creates):
         return None
     difference = TrialDifference(
-        nct_id=str(fields["nct_id"]).upper(),
+        nct_id=_trial_key(fields),
         trial=trial.human_id,
         registry_updated=study.last_update,
         fields=trial_changes,
@@ -1012,22 +1104,31 @@ def stage_registry_check(
     answered.
     """
     require(actor, Permission.EDIT)
-    trials = {
-        str(row.fields["nct_id"]).upper(): row for row in list_records(session, RecordType.TRIAL)
+    rows = list_records(session, RecordType.TRIAL)
+    trials = {_protocol_key(_trial_key(row.fields)): row for row in rows}
+    holders = {
+        str(row.fields["nct_id"]).upper(): row.human_id for row in rows if row.fields.get("nct_id")
     }
     arms_of: dict[str, list[RecordRow]] = {}
     for arm in list_records(session, RecordType.TRIAL_ARM):
         arms_of.setdefault(str(arm.fields.get("trial")), []).append(arm)
 
     plans: list[_Plan] = []
-    notes: list[str] = []
+    notes: list[str] = list(answer.notes)
     for nct in answer.requested:
         study = answer.studies.get(nct)
-        trial = trials.get(nct)
+        trial = trials.get(_protocol_key(nct))
         if study is None:
             continue
         if trial is None:
             notes.append(f"{nct} left the KB while the registry was read; not compared")
+            continue
+        holder = holders.get(study.nct_id)
+        if not trial.fields.get("nct_id") and holder is not None:
+            notes.append(
+                f"{trial.human_id}: the registry lists protocol number {nct} as {study.nct_id}, "
+                f"which {holder} has already; not compared (one of the two is a duplicate)"
+            )
             continue
         plan = _compare(trial, arms_of.get(trial.human_id, []), study, notes)
         if plan is not None:
@@ -1097,15 +1198,20 @@ def stage_registry_check(
 
 
 def trials_to_check(session: Session, nct_ids: Sequence[str] | None = None) -> list[str]:
-    """The NCT ids to check: all the KB's trials, or `nct_ids` (each must be a KB trial)."""
-    known = kb_trial_ids(session)
+    """The trials to check: all the KB's, or `nct_ids` (each must be a KB trial: its NCT id,
+    or the protocol number of a trial that has none yet), by what names them to the registry."""
+    known = {_protocol_key(key): key for key in kb_trial_ids(session)}
     if not nct_ids:
-        return list(known)
-    ids = _normal_ids(nct_ids)
-    unknown = [nct for nct in ids if nct not in known]
+        return list(known.values())
+    ncts, protocols = _split_keys(nct_ids)
+    wanted = [*ncts, *protocols]
+    unknown = [key for key in wanted if _protocol_key(key) not in known]
     if unknown:
-        raise KbError(f"not a trial in the KB: {', '.join(unknown)}")
-    return ids
+        raise KbError(
+            f"not a trial in the KB: {', '.join(unknown)} (a trial is named by its NCT id, or "
+            "by its protocol number until it has one)"
+        )
+    return [known[_protocol_key(key)] for key in wanted]
 
 
 def sync_trials(

@@ -87,6 +87,9 @@ Trials
     three-valued like the rest: a patient without age or sex never matches an arm that restricts
     them, but an arm whose biomarker and tumour criteria hold and whose only open questions are
     age or sex is reported in `trials_to_review`, so that missing demographics do not hide it.
+    Likewise an arm that holds once the patient's unknown mutational signatures (no
+    `signatures`, or not the one the arm names) are known is reported there, its explanation
+    saying which result is missing.
 
 Speed
     Every rule (assertion or open arm) is indexed by the facts it cannot be true without — a
@@ -939,11 +942,19 @@ class TrialMatch:
     tumour: Explanation
     explanation: Explanation | None
     criteria: tuple[Explanation, ...]
+    # The trial's protocol number; a trial without an NCT id ("" then) is named by it.
+    protocol_no: str | None = None
+
+    @property
+    def trial_key(self) -> str:
+        """What names the trial to a person: its NCT id, or its protocol number until then."""
+        return self.nct_id or self.protocol_no or self.trial_id
 
     def as_json(self) -> dict[str, Any]:
         return {
             "trial": self.trial_id,
-            "nct_id": self.nct_id,
+            "nct_id": self.nct_id or None,
+            "protocol_no": self.protocol_no,
             "title": self.title,
             "phase": self.phase,
             "status": self.status,
@@ -1015,7 +1026,7 @@ class MatchResult:
                 lines.append("  none")
             for trial in trials:
                 lines.append(
-                    f"  {trial.nct_id} arm {trial.arm_code} ({trial.arm_id})  {trial.status}  "
+                    f"  {trial.trial_key} arm {trial.arm_code} ({trial.arm_id})  {trial.status}  "
                     f"{trial.arm_name}"
                 )
                 lines.extend(trial.tumour.lines(2))
@@ -1282,6 +1293,9 @@ class Matcher:
         # of candidates in other tumour types on every match.
         self._possible_index: dict[Key, dict[str, list[int]]] = {}
         self._possible_always: dict[str, list[int]] = {}
+        # Trial arms naming a mutational signature, indexed like the assertions above: a
+        # patient whose signature results are unknown is shown them to review.
+        self._signature_arms: dict[Key, list[int]] = {}
         self._leaf_texts: dict[tuple[str, str | None], str] = {}
         self._requirements: dict[tuple[str, str | None], frozenset[Key]] = {}
         for position, rule in enumerate(self._rules):
@@ -1294,6 +1308,9 @@ class Matcher:
                 else:
                     for key in needs:
                         self._index.setdefault(key, {}).setdefault(scope, []).append(position)
+            if rule.kind == "arm" and rule.tree is not None and self._names_signature(rule):
+                for key in self._requirement(rule.tree, untested=True) or ():
+                    self._signature_arms.setdefault(key, []).append(position)
             if rule.kind != "assertion" or rule.tree is None:
                 continue
             maybe = self._requirement(rule.tree, untested=True)
@@ -1504,6 +1521,7 @@ class Matcher:
                 trials.append(self._trial_match(rule, facts, criteria))
             elif verdict is None:
                 review.append(self._trial_match(rule, facts, criteria))
+        review += self._signature_review(facts, seen={m.arm_id for m in (*trials, *review)})
         warnings = []
         if patient.deceased and (trials or review):
             # MatchMiner matches no deceased patient to a trial (unless told to).
@@ -1512,8 +1530,8 @@ class Matcher:
         possible = self._possible(facts, matched={m.assertion_id for m in therapies})
         for group in (therapies, possible):
             group.sort(key=lambda m: (LEVEL_ORDER.get(m.evidence_level or "", 99), m.assertion_id))
-        trials.sort(key=lambda m: (m.nct_id, m.arm_id))
-        review.sort(key=lambda m: (m.nct_id, m.arm_id))
+        trials.sort(key=lambda m: (m.trial_key, m.arm_id))
+        review.sort(key=lambda m: (m.trial_key, m.arm_id))
         code = patient.oncotree_code
         if code and code not in self.tree:
             # Usually a release built from a KB that holds only part of OncoTree (the demo).
@@ -1563,6 +1581,40 @@ class Matcher:
                 out.append(replace(match, tests_to_order=tuple(tests.values())))
         return out
 
+    def _names_signature(self, rule: _Rule) -> bool:
+        assert rule.tree is not None
+        return any(
+            (bm := self._biomarkers.get(leaf.biomarker)) is not None
+            and bm.characteristic in _SIGNATURE_NAMES
+            for leaf in _leaves(rule.tree)
+        )
+
+    def _signature_review(self, facts: _Facts, *, seen: set[str]) -> list[TrialMatch]:
+        """Open arms that hold once the patient's unknown mutational signatures are known
+        (nothing else unknown but age or sex): to review, not silently left out."""
+        keys = facts.keys | facts.untested
+        reported = dict(facts.patient.signatures or ())
+        if any(name not in reported for name in SIGNATURES.values()):
+            keys = keys | {("untested", "signatures")}  # some signature results not given
+        candidates: set[int] = set()
+        for key in keys:
+            candidates.update(self._signature_arms.get(key, ()))
+        out = []
+        for position in sorted(candidates):
+            rule = self._rules[position]
+            if rule.id in seen or rule.tree is None or rule.include.isdisjoint(facts.scopes):
+                continue
+            if self._tumour_result(rule, facts) is not True:
+                continue
+            if self._evaluate(rule.tree, facts) is not None:
+                continue
+            if not self._can_become(rule.tree, facts, only=frozenset({"signatures"}))[0]:
+                continue
+            criteria = self._criteria(rule, facts)
+            if _and(node.result for node in criteria) is not False:
+                out.append(self._trial_match(rule, facts, criteria))
+        return out
+
     def _untested(self, leaf: _Leaf, facts: _Facts) -> str | None:
         """The patient field whose absence leaves `leaf` unknown (None: it is not untested)."""
         if self._leaf(leaf, facts)[0] is not None:
@@ -1571,16 +1623,20 @@ class Matcher:
         threshold = self._thresholds[leaf.threshold] if leaf.threshold else None
         return _missing_field(bm, threshold, facts)
 
-    def _can_become(self, node: _Node, facts: _Facts) -> tuple[bool, bool]:
+    def _can_become(
+        self, node: _Node, facts: _Facts, *, only: frozenset[str] | None = None
+    ) -> tuple[bool, bool]:
         """Whether `node` can come out true, and false, once every untested criterion is
-        tested (each free to come back either way; other unknowns stay unknown)."""
+        tested (each free to come back either way; other unknowns stay unknown). `only`
+        limits the tests counted to those patient fields."""
         if isinstance(node, _Leaf):
             value = self._leaf(node, facts)[0]
             if value is None:
-                free = self._untested(node, facts) is not None
+                missing = self._untested(node, facts)
+                free = missing is not None and (only is None or missing in only)
                 return free, free
             return value, not value
-        parts = [self._can_become(arg, facts) for arg in node.args]
+        parts = [self._can_become(arg, facts, only=only) for arg in node.args]
         if node.op == "NOT":
             return parts[0][1], parts[0][0]
         if node.op == "AND":
@@ -2413,6 +2469,7 @@ class Matcher:
             tumour=self._tumour(rule, facts),
             explanation=self._explained(rule, facts),
             criteria=criteria,
+            protocol_no=trial.get("protocol_no") or None,
         )
 
 
@@ -2673,6 +2730,9 @@ def _missing_field(bm: _Biomarker, threshold: _Threshold | None, facts: _Facts) 
         name = _METRIC_FIELDS.get(threshold.metric)
         return name if name and getattr(patient, name) is None else None
     if bm.kind == "characteristic":
+        if bm.characteristic in _SIGNATURE_NAMES:
+            reported = dict(patient.signatures or ())
+            return "signatures" if _SIGNATURE_NAMES[bm.characteristic] not in reported else None
         name = (bm.characteristic or "").lower()
         return (
             name

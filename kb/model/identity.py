@@ -76,6 +76,9 @@ def identity_key(rtype: RecordType, fields: Mapping[str, Any]) -> tuple[Any, ...
     exactly when the defining values' JSON is. A tuple, not the JSON of the whole: validation
     keys every record of a 100k KB and an import every row, and most values are plain text.
     """
+    if rtype is RecordType.TRIAL and not fields.get("nct_id") and fields.get("protocol_no"):
+        # Keyed by its protocol number until it has an NCT id (never equal to an NCT id key).
+        return ("protocol_no", " ".join(str(fields["protocol_no"]).upper().split()))
     caseless, unordered = _PLAN[rtype]
     get = fields.get
     # Only an empty value other than None is compared with "" and []: most are text or None,

@@ -584,13 +584,19 @@ PROTOCOL_NO_LENGTH = 64
 
 class Trial(RecordMixin, Base):
     __tablename__ = "trial"
-    __table_args__ = (CheckConstraint("nct_id LIKE 'NCT%'", name="nct_id_form"),)
-    nct_id: Mapped[str] = mapped_column(String(16), unique=True)
+    __table_args__ = (
+        CheckConstraint("nct_id LIKE 'NCT%'", name="nct_id_form"),
+        # Keyed by its NCT id when it has one, by its protocol number until then.
+        CheckConstraint("nct_id IS NOT NULL OR protocol_no IS NOT NULL", name="trial_key"),
+    )
+    # None until the registry knows the trial (a site's trial known by its protocol number
+    # gains it through `kb trials sync`); unique where present.
+    nct_id: Mapped[str | None] = mapped_column(String(16), unique=True)
     # The sponsor's or site's own number (MatchMiner names trials by it): lets a CTML document
     # that carries only this number find its trial.
     protocol_no: Mapped[str | None] = mapped_column(String(PROTOCOL_NO_LENGTH), unique=True)
-    title: Mapped[str] = mapped_column(Text)
-    phase: Mapped[TrialPhase] = mapped_column(_enum(TrialPhase, "trial_phase"))
+    title: Mapped[str | None] = mapped_column(Text)
+    phase: Mapped[TrialPhase | None] = mapped_column(_enum(TrialPhase, "trial_phase"))
     status: Mapped[TrialStatus] = mapped_column(_enum(TrialStatus, "trial_status"))
     citation_links: Mapped[list[TrialCitation]] = relationship(
         cascade="all, delete-orphan", order_by=TrialCitation.position

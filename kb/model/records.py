@@ -254,14 +254,19 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("citations", "refs", ref=RecordType.CITATION),
     ),
     RecordType.TRIAL: (
-        _f("nct_id", "str", required=True),
+        _f(
+            "nct_id",
+            "str",
+            help="the ClinicalTrials.gov id, e.g. NCT01234567; a trial without one is keyed by "
+            "its protocol number until the registry sync finds it",
+        ),
         _f(
             "protocol_no",
             "str",
             help="the sponsor's or site's protocol number, e.g. 10-002 (MatchMiner's trial key)",
         ),
-        _f("title", "text", required=True),
-        _f("phase", "enum", required=True, enum=TrialPhase),
+        _f("title", "text"),
+        _f("phase", "enum", enum=TrialPhase),
         _f("status", "enum", required=True, enum=TrialStatus),
         _f("citations", "refs", ref=RecordType.CITATION),
     ),
@@ -471,11 +476,16 @@ class Ids:
             columns.append(getattr(cls, natural))
         if rtype is RecordType.CITATION:
             columns.append(Citation.kind)
+        if rtype is RecordType.TRIAL:
+            columns.append(Trial.protocol_no)
         for row in self.session.execute(select(*columns)):
             uuid, human = row[0], row[1]
             self._human[uuid] = human
             keys[human.upper()] = uuid
-            if natural and row[2] is not None:
+            if rtype is RecordType.TRIAL and row[2] is None and row[3] is not None:
+                # Keyed by its protocol number until it has an NCT id.
+                keys.setdefault(" ".join(str(row[3]).upper().split()), uuid)
+            elif natural and row[2] is not None:
                 key = str(row[2])
                 if rtype is RecordType.CITATION:
                     key = f"{row[3]}:{key}"
@@ -768,6 +778,16 @@ def biomarker_name(fields: Mapping[str, Any], gene_symbol: Mapping[str, str]) ->
 _EXPRESSION_WORDS = {"high": "overexpression", "low": "underexpression"}
 
 
+def trial_key(fields: Mapping[str, Any]) -> str:
+    """What names a trial: its NCT id, or its protocol number until it has one."""
+    return str(fields.get("nct_id") or fields.get("protocol_no") or "")
+
+
+def phase_words(phase: object) -> str:
+    """A trial's phase as a person reads it ("phase not given" when the source gave none)."""
+    return str(phase.value if isinstance(phase, StrEnum) else phase) if phase else "phase not given"
+
+
 def with_unit(value: object, unit: str | None) -> str:
     """`10 mut/Mb`, `50%`; scores and ratios stay bare, as oncologists write them
     ("CPS >= 10", "ISH_RATIO >= 2.0")."""
@@ -898,9 +918,11 @@ class Titles:
                     )
                 )
             case RecordType.TRIAL:
-                return f"{fields['nct_id']} {fields['title']}"
+                return f"{trial_key(fields)} {fields.get('title') or ''}".strip()
             case RecordType.TRIAL_ARM:
-                nct = self._column(RecordType.TRIAL, "nct_id").get(fields["trial"], "?")
+                nct = self._column(RecordType.TRIAL, "nct_id").get(fields["trial"])
+                if not nct:
+                    nct = self._column(RecordType.TRIAL, "protocol_no").get(fields["trial"], "?")
                 return f"{nct} arm {fields['code']} {fields.get('name') or ''}".strip()
             case RecordType.EXON_MAP:
                 gene = self._column(RecordType.GENE, "symbol").get(fields["gene"], "?")
@@ -1159,6 +1181,8 @@ class Writer:
         self.session.flush()
         natural = _NATURAL_KEY.get(rtype)
         key = getattr(obj, natural) if natural else None
+        if rtype is RecordType.TRIAL and key is None and obj.protocol_no:
+            key = " ".join(obj.protocol_no.upper().split())
         if rtype is RecordType.CITATION:
             key = f"{obj.kind.value}:{obj.identifier}"
         self.ids.add(rtype, obj.id, obj.human_id, str(key) if key else None)
@@ -1210,6 +1234,14 @@ class Writer:
                     setattr(obj, column, _blank_text(rtype, spec, value))
         if rtype is RecordType.THRESHOLD and creating and "unit" not in values:
             obj.unit = METRICS[obj.metric].unit
+        if rtype is RecordType.TRIAL and not obj.nct_id and not obj.protocol_no:
+            raise FieldError(
+                record,
+                "nct_id",
+                None,
+                "an NCT id, or the trial's protocol number until it has one",
+                "a trial needs an NCT id or a protocol number, got",
+            )
         self._check_unique(rtype, obj, record)
 
     def _check_unique(self, rtype: RecordType, obj: Any, record: str) -> None:

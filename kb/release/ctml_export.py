@@ -16,6 +16,7 @@ release's kb.json, not CTML, is the authoritative rule.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from kb.release.tables import SnapshotNames
 
 Node = dict[str, Any]
 NCT_ID = re.compile(r"NCT[0-9]{8}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 _PHASES = {
     "EARLY_PHASE1": "Early I",
@@ -65,8 +67,24 @@ _NEGATED_OPERATOR = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 _GENDERS = {"FEMALE": "Female", "MALE": "Male"}
 
 
+def document_name(fields: Mapping[str, Any]) -> str:
+    """The name a trial's document is filed under (a file name in the release): its NCT id, or
+    ``protocol-<number>`` for a trial known only by its protocol number, characters other than
+    letters, digits, ``.``, ``_`` and ``-`` replaced (with a digest of the number then, so that
+    two numbers never share a name)."""
+    nct = str(fields.get("nct_id") or "")
+    if nct:
+        return nct
+    protocol = str(fields.get("protocol_no") or "")
+    safe = _UNSAFE.sub("_", protocol).strip("._") or "_"
+    if safe != protocol:
+        safe += "-" + hashlib.sha256(protocol.encode()).hexdigest()[:8]
+    return f"protocol-{safe}"
+
+
 def ctml_documents(snapshot: Mapping[str, Any]) -> dict[str, Node]:
-    """One CTML document per trial, keyed by NCT id (sorted)."""
+    """One CTML document per trial, keyed by NCT id, or by ``protocol-<number>`` for a trial
+    that has none yet (sorted)."""
     names = SnapshotNames(snapshot)
     records: Mapping[str, Sequence[Mapping[str, Any]]] = snapshot.get("records") or {}
     arms_by_trial: dict[str, list[Mapping[str, Any]]] = {}
@@ -76,12 +94,15 @@ def ctml_documents(snapshot: Mapping[str, Any]) -> dict[str, Node]:
     for trial in sorted(records.get("trial", ()), key=lambda entry: str(entry["id"])):
         fields = trial["fields"]
         nct = str(fields.get("nct_id") or "")
-        if not NCT_ID.fullmatch(nct):
+        if nct and not NCT_ID.fullmatch(nct):
             # The id becomes a file name in the release: refuse anything but NCT + 8 digits.
             raise KbError(f"{trial['id']}: nct_id {nct!r} is not an NCT id such as NCT01234567")
-        if nct in documents:
-            raise KbError(f"{trial['id']}: another trial already has the NCT id {nct}")
-        documents[nct] = _trial(trial, arms_by_trial.get(trial["id"], []), names)
+        if not nct and not fields.get("protocol_no"):
+            raise KbError(f"{trial['id']}: a trial needs an NCT id or a protocol number")
+        name = document_name(fields)
+        if name in documents:
+            raise KbError(f"{trial['id']}: another trial is filed as {name} already")
+        documents[name] = _trial(trial, arms_by_trial.get(trial["id"], []), names)
     return dict(sorted(documents.items()))
 
 
@@ -90,13 +111,18 @@ def _trial(
 ) -> Node:
     fields = trial["fields"]
     status = _STATUSES.get(str(fields.get("status")), "unknown")
+    # MatchMiner names a trial by its protocol number; the NCT id stands in where the KB has
+    # none. A trial without an NCT id, title or phase (known by its protocol number until the
+    # registry sync finds it) leaves that key out, as MatchMiner's own documents may.
+    document: Node = {"protocol_no": fields.get("protocol_no") or fields.get("nct_id")}
+    if fields.get("nct_id"):
+        document["nct_id"] = fields["nct_id"]
+    if fields.get("title"):
+        document["long_title"] = fields["title"]
+    if fields.get("phase"):
+        document["phase"] = _PHASES.get(str(fields["phase"]), str(fields["phase"]))
     return {
-        # MatchMiner names a trial by its protocol number; the NCT id stands in where the KB
-        # has none.
-        "protocol_no": fields.get("protocol_no") or fields["nct_id"],
-        "nct_id": fields["nct_id"],
-        "long_title": fields.get("title") or "",
-        "phase": _PHASES.get(str(fields.get("phase")), str(fields.get("phase"))),
+        **document,
         "status": status,
         "_summary": {"status": [{"value": status}]},
         "treatment_list": {

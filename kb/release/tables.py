@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kb.model.expression import Tree, render
-from kb.model.records import biomarker_name, leaf_text
+from kb.model.records import biomarker_name, leaf_text, phase_words
 
 Cell = str | int | None
 Entry = Mapping[str, Any]
@@ -180,7 +180,17 @@ BIOMARKER_COLUMNS = (
     "uuid",
 )
 THERAPY_COLUMNS = ("id", "name", "combination", "drugs", "ncit_codes", "approvals", "uuid")
-TRIAL_COLUMNS = ("id", "nct_id", "title", "phase", "status", "arms", "citations", "uuid")
+TRIAL_COLUMNS = (
+    "id",
+    "nct_id",
+    "protocol_no",
+    "title",
+    "phase",
+    "status",
+    "arms",
+    "citations",
+    "uuid",
+)
 
 
 def _joined(values: Iterable[object]) -> str:
@@ -305,8 +315,9 @@ def _trials(entries: Iterable[Entry], arms: Iterable[Entry], names: SnapshotName
             [
                 entry["id"],
                 f.get("nct_id"),
+                f.get("protocol_no"),
                 f.get("title"),
-                f.get("phase"),
+                phase_words(f.get("phase")),
                 f.get("status"),
                 _joined(by_trial.get(entry["id"], ())),
                 _joined(names.citation(ct) for ct in f.get("citations") or ()),

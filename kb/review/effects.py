@@ -170,7 +170,7 @@ def _arm_item(match: TrialMatch) -> MatchItem:
         match.therapy.name if match.therapy else None,
         None,
         None,
-        f"{match.nct_id} arm {match.arm_code}",
+        f"{match.trial_key} arm {match.arm_code}",
     )
 
 

@@ -146,7 +146,7 @@ def patient_view(release: LoadedRelease, result: MatchResult, base_url: str) -> 
     for match in result.therapies[:MAX_CARDS]:
         cards.append(_therapy_card(release, match, source))
     if result.trials:
-        arms = [f"- {t.nct_id} arm {t.arm_code}: {t.arm_name or t.title}" for t in result.trials]
+        arms = [f"- {t.trial_key} arm {t.arm_code}: {t.arm_name or t.title}" for t in result.trials]
         cards.append(
             Card(
                 uuid=str(uuid.uuid4()),

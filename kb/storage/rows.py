@@ -51,6 +51,7 @@ from kb.model.records import (
     biomarker_name,
     implication_words,
     level_words,
+    phase_words,
     threshold_text,
     type_of_human_id,
 )
@@ -390,14 +391,18 @@ def _trials(session: Session, only: Sequence[str] | None) -> Loaded:
         session.execute(select(TrialArm.trial_id, func.count()).group_by(TrialArm.trial_id)).all()
     )
     query = select(
-        Trial.id, Trial.human_id, Trial.nct_id, Trial.title, Trial.phase, Trial.status,
-        Trial.kb_version,
+        Trial.id, Trial.human_id, Trial.nct_id, Trial.protocol_no, Trial.title, Trial.phase,
+        Trial.status, Trial.kb_version,
     ).where(*_where(Trial, only)).order_by(Trial.human_id)  # fmt: skip
     rows: list[tuple[Cell, ...]] = []
     titles: list[str] = []
-    for uuid, hid, nct, title, phase, status, version in session.execute(query):
-        rows.append((hid, nct, title, shown(phase), shown(status), arms.get(uuid, 0), version))
-        titles.append(f"{nct} {title}")
+    for uuid, hid, nct, protocol, title, phase, status, version in session.execute(query):
+        # A trial without an NCT id yet is shown by its protocol number.
+        key = nct or f"{protocol} (protocol, no NCT id yet)"
+        rows.append(
+            (hid, key, title or "", phase_words(phase), shown(status), arms.get(uuid, 0), version)
+        )
+        titles.append(f"{nct or protocol} {title or ''}".strip())
     return rows, titles
 
 

@@ -725,11 +725,29 @@ class _Checker:
 
     def _check_trial(self, row: RecordRow) -> Iterator[Problem]:
         nct = row.fields.get("nct_id") or ""
-        if not _NCT.match(nct):
+        protocol = row.fields.get("protocol_no") or ""
+        if not nct and not protocol:
+            yield self.problem(
+                row,
+                "nct_id",
+                "required",
+                "a trial needs an NCT id, or a protocol number until it has one",
+                "NCT followed by 8 digits",
+            )
+        elif not nct:
+            yield self.problem(
+                row,
+                "nct_id",
+                "no_nct_id",
+                f"is keyed by its protocol number {protocol} until the registry sync finds its "
+                "NCT id (kb trials sync)",
+                "NCT followed by 8 digits",
+                severity="warning",
+            )
+        elif not _NCT.match(nct):
             yield self.problem(
                 row, "nct_id", "malformed_id", "is not an NCT id", "NCT followed by 8 digits"
             )
-        protocol = row.fields.get("protocol_no") or ""
         if len(protocol) > PROTOCOL_NO_LENGTH:
             yield self.problem(
                 row,
