@@ -728,7 +728,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "screens")
     parser.add_argument(
         "--only",
-        choices=["import-mapping", "history-clone"],
+        choices=["import-mapping", "history-clone", "editing"],
         help="take only these screens (quicker)",
     )
     args = parser.parse_args()
@@ -752,11 +752,12 @@ def main() -> int:
 
     app.setWindowIcon(icon("app"))
     theme = ThemeManager(app, "light")
-    if args.only == "history-clone":
+    if args.only in ("history-clone", "editing"):
         with tempfile.TemporaryDirectory() as scratch:
             ini = str(Path(scratch) / "settings.ini")
             settings = Settings(QSettings(ini, QSettings.Format.IniFormat))
-            history_clone_screens(args.out, settings, theme)
+            take = history_clone_screens if args.only == "history-clone" else editing_screens
+            take(args.out, settings, theme)
         return 0
     if args.only == "import-mapping":
         with tempfile.TemporaryDirectory() as scratch:
