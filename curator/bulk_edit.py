@@ -162,7 +162,7 @@ class BulkEditing(QObject):
         self.store = store
         self.actor = actor
         self.window = parent
-        self._clone_pending: str | None = None
+        self._clone_pending: tuple[str, str] | None = None  # (the copy, its source)
         self.act_set_field = self._action(
             "Set field…", self.set_field, "set_field", "Ctrl+Shift+E",
             "Set one field on every selected row (one undo step)",
@@ -266,7 +266,7 @@ class BulkEditing(QObject):
 
         def done(outcome: Any) -> None:
             if outcome.human_id:
-                self._clone_pending = outcome.human_id
+                self._clone_pending = (outcome.human_id, detail.human_id)
                 self.pane.message.emit(
                     f"{detail.human_id} cloned as {outcome.human_id} in {outcome.change_set}",
                     8000,
@@ -277,6 +277,7 @@ class BulkEditing(QObject):
         self.controller.submit(Clone(detail.human_id), on_done=done)
 
     def _shown(self, human_id: str) -> None:
-        if human_id == self._clone_pending:
+        if self._clone_pending is not None and human_id == self._clone_pending[0]:
+            source = self._clone_pending[1]
             self._clone_pending = None
-            self.pane.edit_record()
+            self.pane.edit_record(cloned_from=source)

@@ -11,7 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,13 +29,15 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSplitter,
     QTableView,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
-from curator.change_set_view import colours, display_value, record_titles
+from curator.change_set_view import colours, display_value, record_titles, thread_html
 from curator.qt_compat import emit
 from curator.record_detail import referenced_ids
 from curator.record_view import field_label, type_label
@@ -37,6 +46,7 @@ from curator.theme import is_dark
 from curator.workers import CancelToken, Task, TaskFailure, Workers
 from kb.model.enums import RecordType
 from kb.model.records import type_of_human_id
+from kb.review.comments import RecordThread, record_threads
 from kb.review.diff import diff_records
 from kb.review.versions import VersionRow, list_versions, record_history
 from kb.storage.db import Kb
@@ -71,6 +81,13 @@ class HistoryData:
     human_id: str
     title: str
     rows: tuple[HistoryRow, ...]  # newest version first
+    # The review comments on the record's changes, by change set: those in no version first,
+    # then newest version first.
+    threads: tuple[RecordThread, ...] = ()
+
+    @property
+    def comment_count(self) -> int:
+        return sum(len(thread.comments) for thread in self.threads)
 
 
 def load_history(session: Session, human_id: str) -> HistoryData:
@@ -99,7 +116,31 @@ def load_history(session: Session, human_id: str) -> HistoryData:
                     display_value(rtype, name, values["new"], titles),
                 )
             )
-    return HistoryData(human_id, titles.get(human_id, human_id), tuple(rows))
+    threads = tuple(record_threads(session, human_id))
+    return HistoryData(human_id, titles.get(human_id, human_id), tuple(rows), threads)
+
+
+def threads_html(data: HistoryData, tints: Mapping[str, str]) -> str:
+    """The comments beside a record's versions: a heading per change set (its version, or why
+    it has none), a link to open it, and its thread as the review page shows it."""
+    if not data.threads:
+        return (
+            f'<p style="color:{tints["muted"]}">No review comments on changes to '
+            f"{data.human_id}.</p>"
+        )
+    out = []
+    for thread in data.threads:
+        name = thread.change_set
+        where = (
+            f"v{thread.merged_version}"
+            if thread.merged_version is not None
+            else f"{thread.status.value}, in no version"
+        )
+        out.append(
+            f'<a name="{name}"></a><h4>{where} · <a href="cs:{name}">{name}</a></h4>'
+            + thread_html(thread.comments, tints)
+        )
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,13 +345,36 @@ class HistoryDialog(QDialog):
         self.table = _table("history", self.model)
         self.table.doubleClicked.connect(self._open)
         self.table.setToolTip("Double-click a row to open its change set")
+        self.table.selectionModel().currentRowChanged.connect(self._follow)
+        # Beside the versions, the review conversation about each change to the record.
+        self.comments = QTextBrowser()
+        self.comments.setObjectName("history_comments")
+        self.comments.setOpenLinks(False)
+        self.comments.anchorClicked.connect(self._link)
+        comments_box = QWidget()
+        comments_layout = QVBoxLayout(comments_box)
+        comments_layout.setContentsMargins(0, 0, 0, 0)
+        comments_label = QLabel("<b>Comments</b>")
+        comments_label.setToolTip(
+            "What curators and reviewers said about changes to this record, and the reasons "
+            "given with decisions"
+        )
+        comments_layout.addWidget(comments_label)
+        comments_layout.addWidget(self.comments, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("history_splitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(comments_box)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(buttons)
-        self.resize(1100, 440)
+        self.resize(1240, 480)
+        self.splitter.setSizes([880, 340])
 
         def work(_progress: Callable[[int, int], None], _cancel: CancelToken) -> HistoryData:
             with kb.read() as session:
@@ -322,11 +386,14 @@ class HistoryDialog(QDialog):
         self.data = data
         self.model.set_rows(data.rows)
         versions = len({row.version for row in data.rows})
+        comments = data.comment_count
         self.heading.setText(
             f"<b>{data.human_id}</b> — {data.title}: {versions} version"
             f"{'s' if versions != 1 else ''}, newest first"
+            + (f"; {comments} comment{'s' if comments != 1 else ''}" if comments else "")
         )
-        for column, width in enumerate((56, 140, 80, 80, 64, 120, 300)):
+        self.comments.setHtml(threads_html(data, self.model.colours))
+        for column, width in enumerate((60, 150, 70, 80, 64, 110, 160)):
             self.table.horizontalHeader().resizeSection(column, width)
         emit(self.loaded, data.human_id)
 
@@ -337,6 +404,16 @@ class HistoryDialog(QDialog):
         row = index.data(Qt.ItemDataRole.UserRole)
         if isinstance(row, HistoryRow) and row.change_set:
             emit(self.open_change_set, row.change_set)
+
+    def _follow(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Bring the comments of the selected version's change set into view."""
+        row = current.data(Qt.ItemDataRole.UserRole)
+        if isinstance(row, HistoryRow) and row.change_set:
+            self.comments.scrollToAnchor(row.change_set)
+
+    def _link(self, url: QUrl) -> None:
+        if url.scheme() == "cs":
+            emit(self.open_change_set, url.path())
 
 
 class DiffDialog(QDialog):

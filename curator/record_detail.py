@@ -18,7 +18,15 @@ from kb.errors import NotFoundError
 from kb.model import expression as exprs
 from kb.model.enums import ChangeOp, RecordType
 from kb.model.orm import TumourType
-from kb.model.records import SPECS, RecordRow, get_record, referrers, type_of_human_id
+from kb.model.records import (
+    SPECS,
+    Ids,
+    RecordRow,
+    Titles,
+    get_record,
+    referrers,
+    type_of_human_id,
+)
 from kb.storage.rows import reference_titles
 
 MAX_USED_BY = 200
@@ -82,6 +90,15 @@ def _codes(rtype: RecordType, fields: Mapping[str, Any]) -> set[str]:
     return codes
 
 
+def _derived_title(session: Session, rtype: RecordType, fields: Mapping[str, Any]) -> str:
+    """The title a record only the draft holds will have, made from its fields as the lists
+    make it; "" if it cannot be made yet (a reference to another record the draft creates)."""
+    try:
+        return Titles(session, Ids(session)).title(rtype, fields)
+    except (KeyError, TypeError, ValueError, NotFoundError):
+        return ""
+
+
 def load_record_detail(
     session: Session, human_id: str, *, staged: Mapping[str, StagedChange] | None = None
 ) -> RecordDetail:
@@ -118,7 +135,7 @@ def load_record_detail(
     )
     used: list[str] = referrers(session, rtype, main.id) if main else []
     used_titles = reference_titles(session, used[:MAX_USED_BY])
-    title = titles.get(human_id) or (main.title if main else human_id)
+    title = titles.get(human_id) or (main.title if main else _derived_title(session, rtype, fields))
     return RecordDetail(
         rtype=rtype,
         human_id=human_id,

@@ -48,7 +48,7 @@ from curator.workers import TaskFailure
 from kb.model.enums import Operator, RecordType
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model.protein import ProteinChangeError, parse_protein_change
-from kb.model.records import SPECS, FieldError, FieldSpec, coerce
+from kb.model.records import SPECS, FieldError, FieldSpec, coerce, marked_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +173,29 @@ class RecordEditor(QWidget):
         self._build(rtype, None, dict(fields or {}))
         self.heading.setText(f"New {type_label(rtype)}")
 
-    def start_edit(self, detail: RecordDetail) -> None:
+    def start_edit(self, detail: RecordDetail, *, cloned_from: str | None = None) -> None:
+        """Edit a record; `cloned_from` names the record a new one was copied from."""
         self._build(detail.rtype, detail.human_id, dict(detail.fields))
-        self.heading.setText(f"Edit {detail.human_id} — {detail.title}")
+        title = detail.title if detail.title and detail.title != detail.human_id else ""
+        if detail.new:
+            # Only the draft has it: "Edit AS-00128 — AS-00128" said nothing.
+            heading = f"New {type_label(detail.rtype)} {detail.human_id}"
+            if cloned_from:
+                heading += f" (clone of {cloned_from})"
+        else:
+            heading = f"Edit {detail.human_id}"
+        self.heading.setText(f"{heading} — {title}" if title else heading)
+        # A clone's unique key still carries its source's value, marked: ask for its own.
+        kind = type_label(detail.rtype).lower()
+        for name in marked_keys(detail.rtype, detail.fields):
+            label = field_label(name)
+            if not label[:2].isupper():  # "Symbol" reads "symbol"; "HGNC id" stays
+                label = label[:1].lower() + label[1:]
+            self._server_errors[name] = (
+                f"a copy's placeholder: no two {kind}s share a {label}; give this one its own"
+            )
+        if self._server_errors:
+            self.revalidate()
 
     def set_leaf_names(self, names: LeafNames) -> None:
         self._leaf_names = names

@@ -216,12 +216,12 @@ class RecordPane(QWidget):
         self.stack.setCurrentWidget(self.editor)
         emit(self.changed)
 
-    def edit_record(self) -> None:
-        """Open the editor on the record shown."""
+    def edit_record(self, *, cloned_from: str | None = None) -> None:
+        """Open the editor on the record shown (a copy of `cloned_from`, if given)."""
         detail = self.view.detail
         if edit_refusal(self.actor) or detail is None or detail.deleted:
             return
-        self.editor.start_edit(detail)
+        self.editor.start_edit(detail, cloned_from=cloned_from)
         self._prepare_editor(detail.rtype)
         self.stack.setCurrentWidget(self.editor)
         emit(self.changed)

@@ -578,6 +578,78 @@ PARTNER_SHEET = [
 ]  # fmt: skip
 
 
+def history_clone_screens(out: Path, settings: object, theme: object) -> None:
+    """A record's history with the review comments beside its versions, and a cloned gene in
+    the editor asking for its own symbol and HGNC id, at 1280x720 (curator/history_view.py,
+    bulk_edit.py). Uses its own demo KB, so it depends on no other screen."""
+    from curator.history_view import HistoryDialog
+    from curator.main_window import MainWindow
+    from curator.review_view import ReviewHooks
+    from kb.review.changes import approve_change_set, open_draft, submit_change_set
+    from kb.review.comments import add_comment
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = build_kb(Path(scratch))
+        kb = open_kb(url)
+        with kb.read() as session:
+            people = {
+                name: authenticate(session, name=name, password=f"demo-{name}")
+                for name in ("curator", "reviewer")
+            }
+        curator, reviewer = people["curator"], people["reviewer"]
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=curator, title="TMB cut-off per label")
+            draft.update("TH-00001", {"value": "16"})
+            name = draft.human_id
+        with kb.unit_of_work() as session:
+            add_comment(session, actor=curator, change_set_id=name, record="TH-00001",
+                        body="The FDA label for pembrolizumab says >= 10; KEYNOTE-158's "
+                        "exploratory cut-off was 16. Which do we follow?")  # fmt: skip
+            submit_change_set(session, actor=curator, change_set_id=name)
+        with kb.unit_of_work() as session:
+            add_comment(session, actor=reviewer, change_set_id=name, record="TH-00001",
+                        body="The label's: keep it at 10 unless the assay differs.")  # fmt: skip
+            approve_change_set(session, actor=reviewer, change_set_id=name,
+                               reason="16 only for the research assay; see the thread")  # fmt: skip
+        with kb.unit_of_work() as session:
+            draft = open_draft(session, actor=curator, title="Back to the label")
+            draft.update("TH-00001", {"value": "10"})
+            again = draft.human_id
+        with kb.unit_of_work() as session:
+            add_comment(session, actor=curator, change_set_id=again, record="TH-00001",
+                        body="Back to 10 as agreed.")  # fmt: skip
+
+        window = MainWindow(kb, curator, settings=settings, theme=theme,  # type: ignore[arg-type]
+                            start_view="threshold", owns_kb=False)  # fmt: skip
+        window.resize(1280, 720)
+        window.show()
+        wait_for(lambda: window.records.model.rowCount() > 0)
+        window.navigate("TH-00001")
+        wait_for(lambda: window.record_pane.view.detail is not None
+                 and window.record_pane.view.detail.human_id == "TH-00001")  # fmt: skip
+        window.installed(ReviewHooks).act_history.trigger()
+        history = window.findChild(HistoryDialog)
+        assert history is not None
+        wait_for(lambda: history.data is not None)
+        history.resize(1240, 560)
+        history.table.selectRow(0)
+        save(history, out, "record-history-comments")
+        history.close()
+
+        window.navigate("GN-00001")
+        wait_for(lambda: window.record_pane.view.detail is not None
+                 and window.record_pane.view.detail.human_id == "GN-00001")  # fmt: skip
+        window.bulk.act_clone.trigger()
+        wait_for(lambda: window.record_pane.editing)
+        save(window, out, "editing-08-clone-gene")
+        window.record_pane.cancel_edit(ask=False)
+        window.close()
+        window.workers.wait()
+        kb.close()
+
+
 def import_mapping_screens(out: Path, settings: object, theme: object) -> None:
     """The import wizard at 1280x720 on a third party's interpretations workbook (issue 16):
     every sheet, the mapping page, errors by reason with ranked candidates, the clean dry run
@@ -728,7 +800,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "screens")
     parser.add_argument(
         "--only",
-        choices=["import-mapping", "home"],
+        choices=["import-mapping", "home", "history-clone", "editing"],
         help="take only these screens (quicker)",
     )
     args = parser.parse_args()
@@ -752,6 +824,13 @@ def main() -> int:
 
     app.setWindowIcon(icon("app"))
     theme = ThemeManager(app, "light")
+    if args.only in ("history-clone", "editing"):
+        with tempfile.TemporaryDirectory() as scratch:
+            ini = str(Path(scratch) / "settings.ini")
+            settings = Settings(QSettings(ini, QSettings.Format.IniFormat))
+            take = history_clone_screens if args.only == "history-clone" else editing_screens
+            take(args.out, settings, theme)
+        return 0
     if args.only == "import-mapping":
         with tempfile.TemporaryDirectory() as scratch:
             ini = str(Path(scratch) / "settings.ini")
@@ -854,6 +933,7 @@ def main() -> int:
         import_mapping_screens(args.out, settings, theme)
         editing_screens(args.out, settings, theme)
         home_help_screens(url, args.out, settings, theme)
+        history_clone_screens(args.out, settings, theme)
     return 0
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kb.errors import KbError, NotFoundError
-from kb.model.enums import ChangeOp, Role
-from kb.model.records import FieldError, get_record
+from kb.model.enums import ChangeOp, RecordType, Role
+from kb.model.records import FieldError, get_record, marked_keys
 from kb.review.bulk import clone_record, set_field, set_fields
-from kb.review.changes import current_draft, open_draft
+from kb.review.changes import current_draft, open_draft, validate_change_set
 from kb.review.users import Actor, PermissionDenied, add_user
 from kb.storage.db import Kb
 from tests.conftest import demo_admin
@@ -105,3 +105,49 @@ def test_clone_copies_the_record_as_the_draft_sees_it(demo_kb: Kb, people) -> No
     assert fields["evidence_level"] == "4"
     for name in ("expression", "therapy", "tumour_types", "line_of_therapy", "implication"):
         assert fields[name] == source[name]
+
+
+def test_a_clone_of_a_record_with_a_unique_key_must_be_given_its_own(demo_kb: Kb, people) -> None:
+    """A gene's symbol and HGNC id, a trial arm's code: the copy's are marked as a copy's, and
+    validation names each one until it is replaced."""
+    cora = people["cora"]
+    with demo_kb.unit_of_work() as session:
+        gene, change_set = clone_record(session, actor=cora, human_id="GN-00001")
+        arm, _ = clone_record(session, actor=cora, human_id="TA-00001")
+    op, fields = staged(demo_kb, cora)[gene]
+    assert op is ChangeOp.CREATE
+    assert (fields["symbol"], fields["hgnc_id"]) == ("EGFR (copy)", "HGNC:3236 (copy)")
+    assert fields["aliases"] == ["ERBB1", "HER1"] and fields["role"] == "oncogene"
+    assert marked_keys(RecordType.GENE, fields) == ["symbol", "hgnc_id"]
+    _, arm_fields = staged(demo_kb, cora)[arm]
+    # The arm stays in its trial; only its code, unique within the trial, is marked.
+    assert (arm_fields["trial"], arm_fields["code"]) == ("TR-00001", "H (copy)")
+    with demo_kb.read() as session:
+        problems = validate_change_set(session, change_set)
+    flagged = {(p.record, p.field) for p in problems if p.code == "clone_key"}
+    assert flagged == {(gene, "symbol"), (gene, "hgnc_id"), (arm, "code")}
+    # Given keys of their own, the copies validate.
+    with demo_kb.unit_of_work() as session:
+        set_fields(
+            session,
+            actor=cora,
+            edits={gene: {"symbol": "ERBB4", "hgnc_id": "HGNC:3432"}, arm: {"code": "H2"}},
+        )
+    with demo_kb.read() as session:
+        problems = validate_change_set(session, change_set)
+    assert not [p for p in problems if p.severity == "error" and p.record in (gene, arm)]
+
+
+def test_a_record_whose_key_is_a_reference_is_not_cloned(demo_kb: Kb, people) -> None:
+    cora = people["cora"]
+    for human_id, shared in (
+        ("EM-00001", "their gene"),
+        ("OG-00001", "their biomarker"),
+        ("LX-00001", "their source_scheme, target_scheme and implication"),
+    ):
+        with pytest.raises(KbError) as caught, demo_kb.unit_of_work() as session:
+            clone_record(session, actor=cora, human_id=human_id)
+        message = str(caught.value)
+        assert message.startswith(f"{human_id} cannot be cloned: ") and shared in message
+        assert "create a new" in message
+    assert staged(demo_kb, cora) == {}

@@ -194,3 +194,49 @@ def test_drop_discard_comment_and_approve_in_part(
     assert code == 0 and f"discarded {back}" in out
     code, out, _ = run("curator", "changes", "list", "--mine", "--status", "draft")
     assert back not in out
+
+
+def test_history_shows_the_comments_beside_the_versions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    run = lambda user, *args: kb(capsys, monkeypatch, db, user, *args)  # noqa: E731
+    code, out, _ = run("curator", "edit", "TH-00001", "value=16", "--format", "json")
+    cs = json.loads(out)["change_set"]
+    run("curator", "changes", "comment", cs, "The label says 16", "--record", "TH-00001")
+    run("curator", "changes", "comment", cs, "Cut-offs from the labels\nsee each citation")
+    run("curator", "edit", "AS-00001", "evidence_level=2")
+    run("curator", "changes", "comment", cs, "Not about TMB", "--record", "AS-00001")
+    assert run("curator", "changes", "submit", cs)[0] == 0
+    assert run("reviewer", "changes", "approve", cs, "--reason", "Matches the label")[0] == 0
+    code, out, _ = run("curator", "edit", "TH-00001", "value=12", "--format", "json")
+    draft = json.loads(out)["change_set"]
+    run("curator", "changes", "comment", draft, "Or 12?", "--record", "TH-00001")
+
+    code, out, _ = run(None, "history", "TH-00001")
+    assert code == 0
+    lines = out.splitlines()
+    v2 = lines.index(next(line for line in lines if line.startswith("v2 ")))
+    # Under version 2: its field change, then its change set's comments on this record and on
+    # the whole set (the approval's reason among them), oldest first, each with author and time.
+    assert lines[v2 + 1] == "    value: '10' -> '16'"
+    said = lines[v2 + 2 :]
+    assert said[0].endswith(" curator on TH-00001: The label says 16")
+    assert said[1].endswith(" curator: Cut-offs from the labels")
+    assert said[2] == "        see each citation"
+    assert said[3].endswith(" reviewer [approve]: Matches the label")
+    assert said[0][4:8].isdigit() and "T" in said[0].split()[0]
+    assert said[4] == f"--  {draft} (draft, in no version)"
+    assert said[5].endswith(" curator on TH-00001: Or 12?")
+    assert "Not about TMB" not in out  # another record's change
+
+    code, out, _ = run(None, "history", "TH-00001", "--format", "json")
+    entries = json.loads(out)
+    merged = next(e for e in entries if e["version"] == 2)
+    assert [(c["author"], c["kind"], c["body"]) for c in merged["comments"]] == [
+        ("curator", "comment", "The label says 16"),
+        ("curator", "comment", "Cut-offs from the labels\nsee each citation"),
+        ("reviewer", "approve", "Matches the label"),
+    ]
+    assert entries[-1]["version"] is None and entries[-1]["status"] == "draft"
+    assert [c["body"] for c in entries[-1]["comments"]] == ["Or 12?"]
+    assert next(e for e in entries if e["version"] == 1)["comments"] == []

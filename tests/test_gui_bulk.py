@@ -177,7 +177,64 @@ def test_clone_opens_the_copy_in_the_editor(qtbot, make_window, cora) -> None:
     assert editor.human_id == new_id
     assert editor.widgets["line_of_therapy"].value() == "adjuvant"
     assert staged(window.kb, cora)[new_id][0] is ChangeOp.CREATE
+    # The heading says what the copy is, not "Edit AS-00128 — AS-00128".
+    with window.kb.read() as session:
+        title = get_record(session, "AS-00002").title
+    heading = editor.heading.text()
+    assert heading == f"New assertion {new_id} (clone of AS-00002) — {title}"
+    # An assertion has no unique key: the copy may be saved as it is.
+    assert editor.errors() == {}
     window.record_pane.cancel_edit(ask=False)
+    # Opened again later, it is still a new record with its derived title.
+    with qtbot.waitSignal(window.record_shown, timeout=10_000):
+        window.navigate(new_id)
+    window.act_edit.trigger()
+    assert editor.heading.text() == f"New assertion {new_id} — {title}"
+    window.record_pane.cancel_edit(ask=False)
+
+
+def test_a_cloned_gene_asks_for_its_own_symbol_and_hgnc_id(qtbot, make_window, cora) -> None:
+    window = make_window(cora)
+    with qtbot.waitSignal(window.record_shown, timeout=10_000):
+        window.navigate("GN-00001")
+    with qtbot.waitSignal(window.controller.edited, timeout=10_000) as edited:
+        window.bulk.act_clone.trigger()
+    new_id = edited.args[0].human_id
+    qtbot.waitUntil(lambda: window.record_pane.editing, timeout=10_000)
+    editor = window.record_pane.editor
+    assert editor.heading.text().startswith(f"New gene {new_id} (clone of GN-00001)")
+    assert editor.widgets["symbol"].value() == "EGFR (copy)"
+    errors = editor.errors()
+    assert set(errors) == {"symbol", "hgnc_id"} and "give this one its own" in errors["symbol"]
+    assert editor.messages["symbol"].isVisibleTo(editor)
+    assert not editor.save_button.isEnabled()
+    editor.widgets["symbol"].set_value("ERBB4")
+    assert set(editor.errors()) == {"hgnc_id"} and not editor.save_button.isEnabled()
+    editor.widgets["hgnc_id"].set_value("HGNC:3432")
+    assert editor.errors() == {} and editor.save_button.isEnabled()
+    with qtbot.waitSignal(window.controller.edited, timeout=10_000):
+        editor.save_button.click()
+    _, fields = staged(window.kb, cora)[new_id]
+    assert (fields["symbol"], fields["hgnc_id"]) == ("ERBB4", "HGNC:3432")
+    assert fields["aliases"] == ["ERBB1", "HER1"]  # the rest is the copy's to edit or keep
+
+
+def test_an_exon_map_clone_is_refused_with_the_reason(qtbot, make_window, cora) -> None:
+    window = make_window(cora)
+    with qtbot.waitSignal(window.record_shown, timeout=10_000):
+        window.navigate("EM-00001")
+    said: list[str] = []
+
+    def read_and_close(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox)
+        said.append(box.text())
+        box.accept()
+
+    on_next_dialog(read_and_close)
+    window.bulk.act_clone.trigger()
+    qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+    assert said[0].startswith("EM-00001 cannot be cloned: no two exon maps may share their gene")
+    assert staged(window.kb, cora) == {}
 
 
 # --- reference pickers ----------------------------------------------------------------------

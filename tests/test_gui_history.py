@@ -3,10 +3,11 @@ versions, and the audit log with its chain check."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication
 
 from curator.audit_view import AuditModel, AuditPage, load_events
+from curator.change_set_view import colours
 from curator.history_view import (
     DiffDialog,
     HistoryDialog,
@@ -14,11 +15,13 @@ from curator.history_view import (
     VersionDiffModel,
     load_history,
     load_version_diff,
+    threads_html,
 )
 from curator.main_window import MainWindow
 from curator.review_view import ReviewHooks
 from kb.review.audit import ChainReport
-from kb.review.changes import approve_change_set
+from kb.review.changes import approve_change_set, open_draft
+from kb.review.comments import add_comment
 from kb.review.users import Actor
 from kb.storage.db import Kb
 from tests import test_gui_review as review
@@ -97,6 +100,62 @@ def test_history_shows_deletions_and_references_by_title(people, demo) -> None:
     assert [(r.field, r.old, r.new) for r in edited.rows if r.version == 2] == [
         ("evidence_level", "1", "2")
     ]
+
+
+def test_history_shows_the_review_comments_beside_the_versions(
+    qtbot, make_window, people, demo
+) -> None:
+    cora, rex = people["cora"], people["rex"]
+    name = stage(demo, cora)
+    with demo.unit_of_work() as session:
+        add_comment(
+            session, actor=cora, change_set_id=name, record="TH-00001", body="The label says 16"
+        )
+        add_comment(session, actor=rex, change_set_id=name, body="Cut-offs <from> the labels")
+        add_comment(session, actor=rex, change_set_id=name, record="AS-00001", body="Not TMB")
+        approve_change_set(session, actor=rex, change_set_id=name, reason="Matches the label")
+    with demo.unit_of_work() as session:
+        editor = open_draft(session, actor=cora, title="again")
+        editor.update("TH-00001", {"value": "12"})
+        draft = editor.human_id
+    with demo.unit_of_work() as session:
+        add_comment(session, actor=cora, change_set_id=draft, record="TH-00001", body="Or 12?")
+    window: MainWindow = make_window(cora, view="threshold")
+    with qtbot.waitSignal(window.record_shown, timeout=10_000):
+        window.navigate("TH-00001")
+    window.installed(ReviewHooks).act_history.trigger()
+    dialog = window.findChild(HistoryDialog)
+    assert isinstance(dialog, HistoryDialog)
+    qtbot.waitUntil(lambda: dialog.data is not None, timeout=10_000)
+    assert dialog.heading.text().endswith("; 4 comments")
+    assert dialog.comments.isVisible()
+    text = dialog.comments.toPlainText()
+    # The draft's thread first (it is in no version yet), then version 2's, oldest first: who,
+    # on what, when, and what they said; a comment on another record's change is not here.
+    assert text.index(f"draft, in no version · {draft}") < text.index(f"v2 · {name}")
+    said = [line for line in text.splitlines() if line.strip()]
+    at = said.index(f"v2 · {name}")
+    assert said[at + 1].startswith("cora on TH-00001 20")
+    assert said[at + 2] == "The label says 16"
+    assert said[at + 3].startswith("rex 20") and said[at + 4] == "Cut-offs <from> the labels"
+    assert said[at + 5].startswith("rex (approved) 20") and said[at + 6] == "Matches the label"
+    assert "Not TMB" not in text
+    assert dialog.data is not None and len(dialog.data.threads) == 2
+    # Selecting a version keeps its comments in view; a change set's link opens it for review.
+    dialog.table.selectRow(0)
+    page = window.installed(ReviewHooks).review
+    with qtbot.waitSignal(page.view.loaded, timeout=10_000):
+        dialog.comments.anchorClicked.emit(QUrl(f"cs:{name}"))
+    assert window.current_key == "change_sets" and page.view.key == name
+    dialog.close()
+
+
+def test_a_record_nobody_commented_on_says_so(people, demo) -> None:
+    merged(demo, people)
+    with demo.read() as session:
+        data = load_history(session, "TH-00001")
+    assert data.threads == () and data.comment_count == 0
+    assert "No review comments on changes to TH-00001" in threads_html(data, colours(False))
 
 
 # --- comparing versions -------------------------------------------------------------------------

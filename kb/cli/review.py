@@ -7,11 +7,17 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kb.cli import context as cli
 from kb.errors import KbError
 from kb.model.enums import ApprovalMeaning, ChangeSetStatus, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kb.review.changes import DraftEditor
+    from kb.review.users import Actor
 
 Handler = Callable[[argparse.Namespace, TextIO], int]
 
@@ -46,11 +52,25 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     new.add_argument("assignments", nargs="*", metavar="FIELD=VALUE")
     new.add_argument("--change-set", help="stage into this draft (default: your open draft)")
     fmt(new)
-    edit = commands.add_parser("edit", help="stage new field values for a record")
-    edit.add_argument("id")
+    edit = commands.add_parser(
+        "edit",
+        help="stage new field values for a record, or for many in one step (all or none)",
+    )
+    edit.add_argument(
+        "id",
+        metavar="ID[,ID...]",
+        help="a record id, several separated by commas, or - to read ids from standard input "
+        "(one a line, or separated by commas or spaces)",
+    )
     edit.add_argument("assignments", nargs="+", metavar="FIELD=VALUE")
     edit.add_argument("--change-set")
     fmt(edit)
+    clone = commands.add_parser(
+        "clone", help="stage a copy of a record under a new id (prints the new id)"
+    )
+    clone.add_argument("id")
+    clone.add_argument("--change-set")
+    fmt(clone)
     delete = commands.add_parser("delete", help="stage the removal of a record")
     delete.add_argument("id")
     delete.add_argument("--change-set")
@@ -167,7 +187,8 @@ def register(commands: Any, fmt: Callable[[argparse.ArgumentParser], None]) -> d
     return {
         "user": _cmd_user,
         "new": _cmd_stage,
-        "edit": _cmd_stage,
+        "edit": _cmd_edit,
+        "clone": _cmd_clone,
         "delete": _cmd_stage,
         "changes": _cmd_changes,
         "versions": _cmd_versions,
@@ -272,30 +293,32 @@ def _cmd_user(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _draft_editor(session: Session, actor: Actor, change_set: str | None) -> DraftEditor:
+    """The draft a staging command writes into: --change-set, else the actor's newest draft,
+    else a new one."""
+    from kb.review.changes import current_draft, open_draft
+
+    if change_set is None:
+        draft = current_draft(session, actor)
+        change_set = draft.id if draft else None
+    return open_draft(
+        session, actor=actor, title="Edits from the command line", change_set_id=change_set
+    )
+
+
 def _cmd_stage(args: argparse.Namespace, out: TextIO) -> int:
     from kb.model.records import record_type_of
-    from kb.review.changes import current_draft, open_draft
 
     kb = cli.open_from_args(args)
     try:
         actor = cli.signed_in(args, kb)
         with kb.unit_of_work() as session:
-            draft_id = args.change_set
-            if draft_id is None:
-                draft = current_draft(session, actor)
-                draft_id = draft.id if draft else None
-            editor = open_draft(
-                session, actor=actor, title="Edits from the command line", change_set_id=draft_id
-            )
+            editor = _draft_editor(session, actor, args.change_set)
             if args.command == "new":
                 record = editor.create(
                     record_type_of(args.type), parse_assignments(args.assignments)
                 )
                 verb = "staged new"
-            elif args.command == "edit":
-                record = args.id.upper()
-                editor.update(record, parse_assignments(args.assignments))
-                verb = "staged changes to"
             else:
                 record = args.id.upper()
                 editor.delete(record)
@@ -305,6 +328,90 @@ def _cmd_stage(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         kb.close()
     cli.emit(args, out, {"change_set": cs, "record": record}, lambda: f"{verb} {record} in {cs}")
+    return 0
+
+
+def record_ids(text: str, stdin: TextIO) -> list[str]:
+    """The ids `kb edit` names: comma-separated, or with "-" read from `stdin` (one a line, or
+    separated by commas or spaces); upper-cased, each once, in order."""
+    piped = text.strip() == "-"
+    if piped:
+        text = stdin.read()
+    ids = [part.strip().upper() for part in text.replace(",", " ").split()]
+    if not ids:
+        raise KbError("no record ids given" + (" on standard input" if piped else ""))
+    return list(dict.fromkeys(ids))
+
+
+def _cmd_edit(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.model.records import type_of_human_id
+    from kb.review.bulk import stage_field_values
+
+    ids = record_ids(args.id, sys.stdin)
+    for human_id in ids:
+        type_of_human_id(human_id)  # a word that is no record id at all: said before signing in
+    fields = parse_assignments(args.assignments)
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            editor = _draft_editor(session, actor, args.change_set)
+            try:
+                stage_field_values(editor, dict.fromkeys(ids, fields))
+            except KbError as exc:
+                if len(ids) == 1:
+                    raise
+                # One bad record stops all of them: say so, since the error names only one.
+                raise KbError(f"{exc}; none of the {len(ids)} records was changed") from exc
+            cs = editor.human_id
+    finally:
+        kb.close()
+    if len(ids) == 1:
+        data: dict[str, Any] = {"change_set": cs, "record": ids[0], "records": ids}
+        text = f"staged changes to {ids[0]} in {cs}"
+    else:
+        data = {"change_set": cs, "records": ids}
+        shown = ", ".join(ids[:5]) + (f" … (+{len(ids) - 5})" if len(ids) > 5 else "")
+        text = f"staged changes to {len(ids)} records in {cs}: {shown}"
+    cli.emit(args, out, data, lambda: text)
+    return 0
+
+
+def _cmd_clone(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.model.records import marked_keys, type_of_human_id
+    from kb.review.bulk import effective_fields, stage_clone
+
+    source = args.id.strip().upper()
+    rtype = type_of_human_id(source)
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        with kb.unit_of_work() as session:
+            editor = _draft_editor(session, actor, args.change_set)
+            record = stage_clone(editor, source)
+            marked = marked_keys(rtype, effective_fields(editor, [record])[record])
+            cs = editor.human_id
+    finally:
+        kb.close()
+
+    def text() -> str:
+        lines = [f"staged new {record}, a copy of {source}, in {cs}"]
+        if marked:
+            names = " and ".join(marked)
+            sets = " ".join(f"{name}=…" for name in marked)
+            lines.append(
+                f"no two {rtype.value.replace('_', ' ')}s may share a {names}: the copy's "
+                f"{'are' if len(marked) > 1 else 'is'} marked '(copy)' until you give it its "
+                f"own: kb edit {record} {sets}"
+            )
+        return "\n".join(lines)
+
+    cli.emit(
+        args,
+        out,
+        {"change_set": cs, "record": record, "source": source, "to_replace": marked},
+        text,
+    )
     return 0
 
 
@@ -332,11 +439,15 @@ def _change_set_text(row: Any, thread: Sequence[Any] = ()) -> str:
         lines.append(f"  {len(row.skipped)} import row(s) skipped as invalid")
     if thread:
         lines.append("comments:")
-        for note in thread:
-            on = f" on {note.record}" if note.record else ""
-            kind = "" if note.kind.value == "comment" else f" [{note.kind.value}]"
-            lines.append(f"  {note.at} {note.author}{on}{kind}: {note.body}")
+        lines.extend(_comment_text(note, indent="  ") for note in thread)
     return "\n".join(lines)
+
+
+def _comment_text(note: Any, *, indent: str) -> str:
+    on = f" on {note.record}" if note.record else ""
+    kind = "" if note.kind.value == "comment" else f" [{note.kind.value}]"
+    body = note.body.replace("\n", "\n" + indent + "    ")  # a multi-line remark stays indented
+    return f"{indent}{note.at} {note.author}{on}{kind}: {body}"
 
 
 def _cmd_changes(args: argparse.Namespace, out: TextIO) -> int:
@@ -547,14 +658,24 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    from kb.review.comments import record_threads
     from kb.review.versions import record_history
 
     kb = cli.open_from_args(args)
     try:
         with kb.read() as session:
             entries = record_history(session, args.id)
+            threads = record_threads(session, args.id)
     finally:
         kb.close()
+    by_set = {t.change_set: t for t in threads}
+    versioned = {e.change_set for e in entries}
+    # Comments on change sets not (yet) in a version: drafts, submitted, rejected.
+    pending = [t for t in threads if t.change_set not in versioned]
+
+    def comment_lines(change_set: str | None) -> list[str]:
+        thread = by_set.get(change_set or "")
+        return [_comment_text(note, indent="    ") for note in thread.comments] if thread else []
 
     def text() -> str:
         lines = []
@@ -562,9 +683,29 @@ def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
             lines.append(f"v{e.version}  {e.at}  {e.by}  {e.change_set or ''}  {e.op}")
             for name, change in e.changes.items():
                 lines.append(f"    {name}: {change['old']!r} -> {change['new']!r}")
+            lines.extend(comment_lines(e.change_set))
+        for thread in pending:
+            lines.append(f"--  {thread.change_set} ({thread.status.value}, in no version)")
+            lines.extend(comment_lines(thread.change_set))
         return "\n".join(lines)
 
-    cli.emit(args, out, [e.as_json() for e in entries], text)
+    data = [
+        {**e.as_json(), "comments": [c.as_json() for c in by_set[e.change_set].comments]}
+        if e.change_set in by_set
+        else {**e.as_json(), "comments": []}
+        for e in entries
+    ] + [
+        {
+            "version": None,
+            "change_set": t.change_set,
+            "status": t.status.value,
+            "op": None,
+            "changes": {},
+            "comments": [c.as_json() for c in t.comments],
+        }
+        for t in pending
+    ]
+    cli.emit(args, out, data, text)
     return 0
 
 

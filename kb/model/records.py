@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -535,6 +536,34 @@ _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
     RecordType.LEVEL_SCHEME: (("name",),),
     RecordType.LEVEL_CROSSWALK: (("source_scheme_id", "target_scheme_id", "implication"),),
 }
+
+
+@functools.cache
+def unique_keys(rtype: RecordType) -> tuple[tuple[str, ...], ...]:
+    """The field names of each value the database keeps unique for `rtype` (a gene's symbol,
+    and its HGNC id; a trial arm's trial and code together); empty for a type with none."""
+    names = {spec.name for spec in SPECS[rtype]}
+    return tuple(
+        tuple(c if c in names else c.removesuffix("_id") for c in columns)
+        for columns in _UNIQUE.get(rtype, ())
+    )
+
+
+CLONE_MARK = " (copy)"
+"""Appended to a clone's unique key (a gene's symbol, a drug's name, a trial arm's code), so the
+copy can be staged beside its source and visibly needs a key of its own (kb.review.bulk)."""
+
+
+def marked_keys(rtype: RecordType, fields: Mapping[str, Any]) -> list[str]:
+    """The unique-key fields of a record that still carry `CLONE_MARK`: a clone's, waiting for
+    values of its own."""
+    out = []
+    for key in unique_keys(rtype):
+        value = fields.get(key[-1])
+        if isinstance(value, str) and value.endswith(CLONE_MARK):
+            out.append(key[-1])
+    return out
+
 
 _NATURAL_KEY: dict[RecordType, str] = {
     RecordType.GENE: "symbol",

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from kb.errors import KbError, NotFoundError
 from kb.model.enums import ChangeOp, RecordType
-from kb.model.records import SPECS, normalise_fields, type_of_human_id
+from kb.model.records import (
+    CLONE_MARK,
+    SPECS,
+    normalise_fields,
+    type_of_human_id,
+    unique_keys,
+)
 from kb.review.changes import DraftEditor, current_draft, main_line_fields, open_draft
 from kb.review.users import Actor
 
@@ -118,21 +124,48 @@ def set_field(
     return set_fields(session, actor=actor, edits={h: {field: value} for h in ids})
 
 
-def clone_fields(rtype: RecordType, fields: Mapping[str, Any]) -> dict[str, Any]:
+def clone_fields(
+    rtype: RecordType, fields: Mapping[str, Any], *, source: str = ""
+) -> dict[str, Any]:
     """The fields a copy of a record starts from: every field the record type has, nothing
-    else (a revision may carry bookkeeping that is not a field)."""
-    names = {spec.name for spec in SPECS[rtype]}
-    return {name: value for name, value in fields.items() if name in names and value is not None}
+    else (a revision may carry bookkeeping that is not a field).
+
+    A value the database keeps unique cannot be copied as it is. Where its key ends in text
+    (a gene's symbol and HGNC id, a drug's name, a citation's identifier, a trial arm's code, an
+    evidence item's source id …) that text gets `CLONE_MARK`: the copy stages, and the editor and
+    `kb clone` ask for the real value. Where it does not (an exon map's gene, an oncogenicity's
+    biomarker, a crosswalk's schemes and implication), a copy could only be changed into a new
+    record by replacing what defines it, and a draft cannot hold it without them: the clone is
+    refused, saying so.
+    """
+    specs = {spec.name: spec for spec in SPECS[rtype]}
+    out = {name: value for name, value in fields.items() if name in specs and value is not None}
+    for key in unique_keys(rtype):
+        if any(out.get(name) in (None, "", []) for name in key):
+            continue  # an empty optional key (a trial's protocol number) collides with nothing
+        last = specs[key[-1]]
+        if last.kind not in ("str", "text"):
+            kind = rtype.value.replace("_", " ")
+            raise KbError(
+                f"{source or kind} cannot be cloned: no two {kind}s may share their "
+                f"{_and(list(key))}, and a copy starts with {source or 'the source'}'s; create "
+                f"a new {kind} instead (kb new {rtype.value}, or New in the app)"
+            )
+        out[last.name] = f"{out[last.name]}{CLONE_MARK}"
+    return out
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def stage_clone(editor: DraftEditor, human_id: str) -> str:
-    """Stage a new record with the fields of `human_id` (as the draft sees it); returns its new
-    human id. A record whose natural key must be unique (a gene's HGNC id, a drug's name) is
-    copied as it is: validation on submit says which field to change."""
+    """Stage a new record with the fields of `human_id` (as the draft sees it), its unique key
+    marked as a copy's (see `clone_fields`); returns its new human id."""
     key = human_id.upper()
     rtype = type_of_human_id(key)
     fields = effective_fields(editor, [key])[key]
-    return editor.create(rtype, clone_fields(rtype, fields))
+    return editor.create(rtype, clone_fields(rtype, fields, source=key))
 
 
 def clone_record(

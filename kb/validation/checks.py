@@ -37,7 +37,14 @@ from kb.model.levels import LevelSchemeError, level_key, parse_entries, parse_le
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model.orm import PROTOCOL_NO_LENGTH, HgncGene, HgncSynonym
 from kb.model.protein import ProteinChangeError, parse_protein_change
-from kb.model.records import SPECS, FieldError, RecordRow, coerce, list_records
+from kb.model.records import (
+    SPECS,
+    FieldError,
+    RecordRow,
+    coerce,
+    list_records,
+    marked_keys,
+)
 from kb.vocab.oncotree import TumourTree
 from kb.vocab.releases import vocabulary_versions
 
@@ -220,6 +227,15 @@ class _Checker:
                 yield from self._reference(row, spec.name, spec.ref, list(value))
             elif spec.kind == "codes":
                 yield from self._codes(row, spec.name, value or [])
+        for name in marked_keys(row.type, row.fields):
+            yield self.problem(
+                row,
+                name,
+                "clone_key",
+                "is still a clone's placeholder (its source's value, marked as a copy)",
+                f"a {name} of this record's own: no two {row.type.value.replace('_', ' ')}s "
+                "share it",
+            )
 
     def _reference(
         self, row: RecordRow, name: str, target: RecordType | None, values: list[str]
