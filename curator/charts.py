@@ -364,7 +364,11 @@ class StepChart(QWidget):
         painter.drawText(
             QRectF(left, bottom + metrics.height() + 2, right - left, metrics.height() + 4),
             Qt.AlignmentFlag.AlignHCenter,
-            self.x_label + (f"   ·   {self.note}" if self.note else ""),
+            metrics.elidedText(
+                self.x_label + (f"   ·   {self.note}" if self.note else ""),
+                Qt.TextElideMode.ElideRight,
+                int(right - left),
+            ),
         )
         upper = self._steps([(p.time, p.upper) for p in self.points], last)
         lower = self._steps([(p.time, p.lower) for p in self.points], last)

@@ -264,7 +264,7 @@ class OutcomesPage(QWidget):
         chart_scroll.setWidgetResizable(True)
         chart_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         chart_scroll.setWidget(self.response_chart)
-        self.km_chart = StepChart("Time on treatment (Kaplan–Meier, 95% band)")
+        self.km_chart = StepChart("Time on treatment (Kaplan–Meier)")
         self.km_chart.setObjectName("outcomes_km_chart")
         self.table = _table("outcomes_table", COLUMNS)
         self.table.itemSelectionChanged.connect(self._assertion_selected)
@@ -449,14 +449,14 @@ class OutcomesPage(QWidget):
         if stats is None:
             chart.set_curve([], title=prefix, empty="No outcomes for this assertion")
             return
-        title = f"{prefix}: {stats.assertion} {stats.therapy or ''}"
+        title = f"{prefix} (Kaplan–Meier): {stats.assertion} {stats.therapy or ''}"
         km = stats.time_on_treatment
         if stats.suppressed or km is None:
             chart.set_curve([], title=title, empty=f"Fewer than {k} patients: suppressed")
             return
-        note = f"Kaplan–Meier, 95% band; n = {km.n}, {km.events} stopped"
+        note = f"shaded: 95% band; n = {km.n}, {km.events} stopped"
         if km.truncated_at is not None:
-            note += f"; cut at day {km.truncated_at:,} (fewer than {k} at risk)"
+            note += f"; cut at day {km.truncated_at:,} (<{k} at risk)"
         chart.set_curve(km_points(stats), title=title, median=km.median, note=note)
 
     # --- an alert ------------------------------------------------------------------------------
