@@ -13,17 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from kb.cli.main import main
 from kb.model.orm import OutcomeEpisode
 from kb.outcomes.keys import ENV_KEY_FILE
-from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
 from kb.serve.config import token_digest
 from kb.storage.db import open_kb
-from kb.storage.snapshot import build_snapshot
-from tests.serve_support import TOKEN, Service, build, write_config
+from tests.serve_support import TOKEN, Service, demo_release, write_config
 from tests.test_outcomes import KEY, _fhir_bundle
 
 STUDY_ID = "STUDY-4471-zq"  # a site's patient id: must reach neither the spool nor the log
@@ -34,15 +31,7 @@ def service(
     demo_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("serve-outcomes")
-    opened = open_kb(f"sqlite:///{demo_template}", migrate_schema=False)
-    with opened.read() as session:
-        data = build_snapshot(session).as_json()
-    opened.close()
-    files = generate_keypair(tmp / "keys", name="a", passphrase=b"pass")
-    signing: Ed25519PrivateKey = load_private_key(files.private_path, b"pass")
-    root = trust_init([files.public_path], 1, [signing])
-    save_json_file(root, tmp / "root.json")
-    release = build(data, tmp / "releases" / "r1", root, signing, version="2026.11.0")
+    release = demo_release(demo_template, tmp)
     KEY.write(tmp / "outcomes.key")
     config = write_config(
         tmp / "serve.toml",
