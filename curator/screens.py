@@ -16,6 +16,7 @@ from curator import (
     keys_dialog,
     live_state,
     matching_sandbox,
+    outcomes_page,
     releases_view,
     review_view,
     trials_check,
@@ -29,6 +30,7 @@ SCREENS: tuple[Screen, ...] = (
     releases_view.SCREEN,  # Releases; Release ▸ sign off, cut a release
     keys_dialog.SCREEN,  # Release ▸ Create signing key…
     audit_view.SCREEN,  # Audit log; Review ▸ Audit log
+    outcomes_page.SCREEN,  # Outcomes: response by assertion, Kaplan-Meier, the alerts queue
     import_wizard.SCREEN,  # File ▸ Import…
     trials_check.SCREEN,  # Tools ▸ Check trials against the registry…
     matching_sandbox.SCREEN,  # Tools ▸ Matching sandbox…

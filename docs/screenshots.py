@@ -795,12 +795,98 @@ def home_help_screens(url: str, out: Path, settings: object, theme: object) -> N
     kb.close()
 
 
+def seed_outcomes(url: str, folder: Path, episodes: int = 5000) -> None:
+    """Import the seeded synthetic cohort (bench/outcomes_cohort.py) and raise its alerts;
+    two evidence items (merged by review) bear on the assertion whose response falls short."""
+    sys.path.insert(0, str(HERE.parent))
+    from bench.outcomes_cohort import make_cohort
+    from kb.model.enums import RecordType
+    from kb.outcomes import OutcomeKey, import_outcomes, refresh_alerts
+    from kb.review.changes import approve_change_set, open_draft, submit_change_set
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    kb = open_kb(url)
+    with kb.read() as session:
+        cohort = make_cohort(session, episodes=episodes, seed=15)
+    below = cohort.planted["response_below_expectation"]
+    with kb.unit_of_work() as session:
+        curator = authenticate(session, name="curator", password=PASSWORD)
+        reviewer = authenticate(session, name="reviewer", password="demo-reviewer")
+        editor = open_draft(session, actor=curator, title=f"Evidence for {below}")
+        for source_id, direction, level, text in (
+            ("EID1409", "supports", "A", "Phase 3 trial: objective response in 71% of patients."),
+            ("EID2211", "supports", "B", "Single-arm phase 2: ORR 64% in pretreated patients."),
+        ):
+            editor.create(
+                RecordType.EVIDENCE_ITEM,
+                {"source": "CIViC", "source_id": source_id, "evidence_type": "predictive",
+                 "direction": direction, "source_level": level, "assertions": [below],
+                 "description": text},
+            )  # fmt: skip
+        editor.close()
+        drafted = editor.human_id
+    with kb.unit_of_work() as session:
+        submit_change_set(session, actor=curator, change_set_id=drafted)
+    with kb.unit_of_work() as session:
+        approve_change_set(session, actor=reviewer, change_set_id=drafted)
+    path = folder / "cohort.csv"
+    cohort.write_csv(path)
+    with kb.unit_of_work() as session:
+        curator = authenticate(session, name="curator", password=PASSWORD)
+        import_outcomes(session, path, actor=curator, key=OutcomeKey(bytes(range(32))))
+    with kb.unit_of_work() as session:
+        refresh_alerts(session, actor=curator)
+    kb.close()
+
+
+def outcomes_screens(url: str, folder: Path, out: Path, settings: object, theme: object) -> None:
+    """The Outcomes page at 1280x720: response by assertion with a Kaplan-Meier curve, the
+    alerts queue with an open alert beside its evidence, and the dialog that lowers a level
+    (curator/outcomes_page.py)."""
+    from curator.main_window import MainWindow
+    from curator.outcomes_page import OUTCOMES_KEY, OutcomesPage
+    from kb.model.enums import AlertKind
+    from kb.outcomes.actions import AlertAction
+    from kb.review.users import authenticate
+    from kb.storage.db import open_kb
+
+    seed_outcomes(url, folder)
+    kb = open_kb(url)
+    with kb.read() as session:
+        curator = authenticate(session, name="curator", password=PASSWORD)
+    window = MainWindow(kb, curator, settings=settings, theme=theme, start_view=OUTCOMES_KEY)
+    window.resize(*SIZE)
+    window.show()
+    page = window.installed(OutcomesPage)
+    wait_for(lambda: page.data is not None)
+    below = next(a for a in page.data.alerts if a.kind is AlertKind.RESPONSE_BELOW_EXPECTATION)
+    page.select_assertion(below.subject)
+    save(window, out, "outcomes-assertions")
+    page.open_alert(below.id)
+    wait_for(lambda: page.context is not None and page.context.alert.id == below.id)
+    save(window, out, "outcomes-alert")
+    page.start_action(AlertAction.LOWER_LEVEL)
+    dialog = page.action_dialog
+    assert dialog is not None
+    dialog.reason.setText("real-world response far below level 1")
+    from PySide6.QtCore import QPoint
+
+    corner = QPoint(
+        (window.width() - dialog.width()) // 2, (window.height() - dialog.height()) // 3
+    )
+    save_with_popup(window, dialog, corner, out, "outcomes-lower-level")
+    dialog.reject()
+    window.close()
+    kb.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "screens")
     parser.add_argument(
         "--only",
-        choices=["import-mapping", "home", "history-clone", "editing"],
+        choices=["import-mapping", "home", "history-clone", "editing", "outcomes"],
         help="take only these screens (quicker)",
     )
     args = parser.parse_args()
@@ -843,6 +929,9 @@ def main() -> int:
         settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
         if args.only == "home":
             home_help_screens(url, args.out, settings, theme)
+            return 0
+        if args.only == "outcomes":
+            outcomes_screens(url, folder, args.out, settings, theme)
             return 0
         kb = open_kb(url)
         with kb.read() as session:
@@ -934,6 +1023,7 @@ def main() -> int:
         editing_screens(args.out, settings, theme)
         home_help_screens(url, args.out, settings, theme)
         history_clone_screens(args.out, settings, theme)
+        outcomes_screens(url, folder, args.out, settings, theme)
     return 0
 
 

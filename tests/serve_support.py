@@ -184,6 +184,24 @@ class Service:
         self._log_handle.close()
 
 
+def demo_release(demo_template: Path, tmp: Path, *, version: str = "2026.11.0") -> Path:
+    """A signed release of the demo KB in `tmp`/releases/r1, its trust root in `tmp`/root.json."""
+
+    from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
+    from kb.storage.db import open_kb
+    from kb.storage.snapshot import build_snapshot
+
+    opened = open_kb(f"sqlite:///{demo_template}", migrate_schema=False)
+    with opened.read() as session:
+        data = build_snapshot(session).as_json()
+    opened.close()
+    files = generate_keypair(tmp / "keys", name="a", passphrase=b"pass")
+    key: Ed25519PrivateKey = load_private_key(files.private_path, b"pass")
+    root = trust_init([files.public_path], 1, [key])
+    save_json_file(root, tmp / "root.json")
+    return build(data, tmp / "releases" / "r1", root, key, version=version)
+
+
 def write_config(path: Path, **settings: Any) -> Path:
     # The releases here are built from a snapshot, outside a KB: they carry no signed approval.
     settings.setdefault("min_signed_approvals", 0)

@@ -17,19 +17,15 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kb.release.signing import generate_keypair, load_private_key, save_json_file, trust_init
 from kb.serve.config import token_digest
-from kb.storage.db import open_kb
-from kb.storage.snapshot import build_snapshot
 from tests.serve_support import (
     ISSUER,
     REPO,
     TOKEN,
     Service,
     Signer,
-    build,
+    demo_release,
     static_server,
     write_config,
 )
@@ -43,15 +39,7 @@ def world(
     demo_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("serve")
-    opened = open_kb(f"sqlite:///{demo_template}", migrate_schema=False)
-    with opened.read() as session:
-        data = build_snapshot(session).as_json()
-    opened.close()
-    files = generate_keypair(tmp / "keys", name="a", passphrase=b"pass")
-    key: Ed25519PrivateKey = load_private_key(files.private_path, b"pass")
-    root = trust_init([files.public_path], 1, [key])
-    save_json_file(root, tmp / "root.json")
-    release = build(data, tmp / "releases" / "r1", root, key, version="2026.11.0")
+    release = demo_release(demo_template, tmp)
     signer = Signer()
     with (
         static_server() as (jwks_url, jwks_routes, _),

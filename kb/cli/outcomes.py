@@ -1,6 +1,7 @@
 """`kb outcomes`: real-world outcomes in, the report out, evidence alerts and their decisions.
 
 kb outcomes import FILE [--profile outcomes|PATH.toml] [--dry-run] [--errors OUT]
+kb outcomes drain SPOOL_DIR       (also: kb outcomes import SPOOL_DIR)
 kb outcomes report [--xlsx F] [--html F] [--format json]
 kb outcomes alerts [--no-refresh] [--format json]
 kb outcomes resolve ALERT --status resolved|dismissed|open --reason R
@@ -33,6 +34,11 @@ def register(commands: Any, fmt: cli.AddFormat) -> dict[str, cli.Handler]:
         "--site", help="the reporting site, for a FHIR R4 Bundle (FILE.json): required there"
     )
     fmt(imp)
+    drain = sub.add_parser(
+        "drain", help="import what kb serve spooled from POST /outcomes (all or nothing per file)"
+    )
+    drain.add_argument("spool", type=Path, help="the service's outcomes_spool folder")
+    fmt(drain)
     report = sub.add_parser("report", help="outcomes per assertion (small cells suppressed)")
     report.add_argument("--xlsx", type=Path, help="also write the report as a workbook")
     report.add_argument("--html", type=Path, help="also write a self-contained HTML page")
@@ -55,6 +61,7 @@ def register(commands: Any, fmt: cli.AddFormat) -> dict[str, cli.Handler]:
 def _outcomes(args: argparse.Namespace, out: TextIO) -> int:
     handler = {
         "import": _import,
+        "drain": _drain,
         "report": _report,
         "alerts": _alerts,
         "resolve": _resolve,
@@ -66,6 +73,9 @@ def _outcomes(args: argparse.Namespace, out: TextIO) -> int:
 def _import(args: argparse.Namespace, out: TextIO) -> int:
     from kb.outcomes.intake import import_outcomes
 
+    if args.file.is_dir() and not args.dry_run:
+        args.spool = args.file
+        return _drain(args, out)
     if not args.file.is_file():
         raise KbError(f"{args.file}: no such file")
     kb = cli.open_from_args(args)
@@ -103,6 +113,38 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
 
     cli.emit(args, out, result.as_json(), text)
     return 0 if result.ok else 1
+
+
+def _drain(args: argparse.Namespace, out: TextIO) -> int:
+    """Import the spool files of `kb serve`'s POST /outcomes, each all or nothing."""
+    from kb.outcomes.keys import find_key
+    from kb.outcomes.spool import drain_spool
+    from kb.storage.meta import get_meta
+
+    kb = cli.open_from_args(args)
+    try:
+        actor = cli.signed_in(args, kb)
+        with kb.read() as session:
+            kb_id = get_meta(session, "kb_id") or "kb"
+        done = drain_spool(kb, args.spool, actor=actor, key=find_key(kb_id, create=False))
+    finally:
+        kb.close()
+
+    def text() -> str:
+        lines = []
+        for item in done:
+            lines.append(f"{item.file}: {item.status.replace('_', ' ')}"
+                         + (f", {item.episodes} episode(s)" if item.episodes else ""))  # fmt: skip
+            lines += [f"  {error}" for error in item.errors[:20]]
+        failed = sum(1 for item in done if item.status == "failed")
+        lines.append(
+            f"{len(done)} spool file(s): {len(done) - failed} taken in, {failed} failed"
+            + (f" (moved to {args.spool / 'failed'}, with their errors)" if failed else "")
+        )
+        return "\n".join(lines)
+
+    cli.emit(args, out, {"files": [item.as_json() for item in done]}, text)
+    return 1 if any(item.status == "failed" for item in done) else 0
 
 
 def _write_errors(errors: list[Any], path: Path) -> None:

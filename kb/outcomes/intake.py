@@ -271,11 +271,16 @@ def import_records(
     actor: Actor | None,
     key: OutcomeKey | None = None,
     dry_run: bool = False,
+    pseudonymised: bool = False,
 ) -> IntakeResult:
     """The same intake for episodes that arrive as records (a FHIR Bundle read by
     kb.outcomes.fhir, a service's JSON): keys are headers (identifier keys refused like
     identifier columns), record N is "row N", errors name the key as their column. `source`
-    names the batch in errors and in the import's register (never a patient)."""
+    names the batch in errors and in the import's register (never a patient).
+
+    `pseudonymised`: the records were pseudonymised at the door under `key` (kb.outcomes.spool:
+    the patient is already its keyed hash, the dates already shifted), so neither is done
+    again."""
     _check_actor(actor, dry_run)
     headers: list[str] = []
     for record in records:
@@ -288,7 +293,11 @@ def import_records(
         column=lambda index: headers[index],
     )  # fmt: skip
     return _intake(session, table, result, actor=actor, key=key, spec=OutcomeProfile(),
-                   dry_run=dry_run, progress=no_progress, cancel=None)  # fmt: skip
+                   dry_run=dry_run, progress=no_progress, cancel=None,
+                   pseudonymised=pseudonymised)  # fmt: skip
+
+
+_NO_SHIFT = dt.timedelta(0)
 
 
 def _check_actor(actor: Actor | None, dry_run: bool) -> None:
@@ -323,6 +332,7 @@ def _intake(
     dry_run: bool,
     progress: Callable[[int, int], None],
     cancel: CancelToken | None,
+    pseudonymised: bool = False,
 ) -> IntakeResult:
     errors = _Errors(result)
     file, sheet_name = table.file, table.sheet
@@ -428,7 +438,8 @@ def _intake(
             f"used ({known}): its patient keys would not link with theirs; use the KB's key"
         )
     result.key_fingerprint = key.fingerprint
-    _store(session, result, parsed_rows=out_rows, key=key, spec=spec, actor=actor)
+    _store(session, result, parsed_rows=out_rows, key=key, spec=spec, actor=actor,
+           pseudonymised=pseudonymised)  # fmt: skip
     return result
 
 
@@ -440,6 +451,7 @@ def _store(
     key: OutcomeKey,
     spec: OutcomeProfile,
     actor: Actor,
+    pseudonymised: bool = False,
 ) -> None:
     batch = OutcomeImport(
         imported_by=actor.name,
@@ -457,7 +469,8 @@ def _store(
         for site, patient, start, *rest in parsed_rows:
             known = hashed.get((site, patient))
             if known is None:
-                known = key.pseudonym(site, patient)
+                # Pseudonymised at the door: the id is the key, the dates are shifted.
+                known = (patient, _NO_SHIFT) if pseudonymised else key.pseudonym(site, patient)
                 hashed[(site, patient)] = known
             shifted = None
             if start is not None and spec.date_shift:
@@ -482,6 +495,7 @@ def _store(
             "key_fingerprint": key.fingerprint,
             "profile": spec.name,
             "date_shift": spec.date_shift,
+            "pseudonymised_at_door": pseudonymised,
         },
     )
 

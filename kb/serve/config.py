@@ -60,6 +60,11 @@ class ServeConfig:
     # Signed approvals a release must carry, each checked with the trust root (a holder of the
     # release key alone cannot add one). `kb release create` always includes at least one.
     min_signed_approvals: int = 1
+    # POST /outcomes: the folder report-backs are spooled to, pseudonymised, for `kb outcomes
+    # drain` (None: no such route), and the KB's outcomes key file (else KB_OUTCOMES_KEY or
+    # KB_OUTCOMES_KEY_FILE in the environment).
+    outcomes_spool: str | None = None
+    outcomes_key_file: str | None = None
 
     def __post_init__(self) -> None:
         for digest in self.match_token_sha256:

@@ -19,7 +19,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_TYPES = ("application/json", "application/fhir+json")
-_ROUTES = ("/match", "/release", "/healthz", "/metrics", "/cds-services", "/fhir/match")
+_ROUTES = (
+    "/match", "/release", "/healthz", "/metrics", "/cds-services", "/fhir/match", "/outcomes",
+)  # fmt: skip
 
 
 class BodyTooLarge(Exception):

@@ -3,7 +3,8 @@
 Each reads the current release from `context.holder` per request (a swap may happen between
 two requests, never within one) and guards itself with `context.require_token`. The FHIR
 endpoint (`POST /fhir/match`: a Genomics Reporting Bundle in, therapeutic implications out) is
-kb.serve.fhir_route's.
+kb.serve.fhir_route's; `POST /outcomes` (report-backs checked at the door and spooled for
+the KB) is kb.serve.outcomes_route's.
 """
 
 from __future__ import annotations
@@ -25,4 +26,10 @@ def _fhir(context: ServeContext) -> APIRouter:
     return fhir_router(context)
 
 
-ROUTERS: Sequence[RouterFactory] = (_fhir,)
+def _outcomes(context: ServeContext) -> APIRouter:
+    from kb.serve.outcomes_route import outcomes_router
+
+    return outcomes_router(context)
+
+
+ROUTERS: Sequence[RouterFactory] = (_fhir, _outcomes)
