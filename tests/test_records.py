@@ -9,6 +9,7 @@ from kb.model.enums import RecordType
 from kb.model.identity import identity_key
 from kb.model.records import FieldError, Writer, get_object, get_record, list_records
 from kb.storage.db import Kb
+from kb.storage.rows import load_table
 
 
 def _basics(writer: Writer) -> dict[str, str]:
@@ -202,6 +203,8 @@ def test_a_variant_named_by_its_dbsnp_id_is_stored_lower_case_and_named(kb: Kb) 
     with kb.read() as session:
         stored = get_record(session, snp.human_id)
         assert get_record(session, other.human_id).title == "SH2B3 rs7310615"
+        table = load_table(session, RecordType.BIOMARKER)  # the record list's names
+        assert table.titles == ("SH2B3 germline rs3184504", "SH2B3 rs7310615")
     assert stored.fields["dbsnp_id"] == "rs3184504"
     assert stored.fields["protein_change"] is None and stored.fields["dna_change"] is None
     assert stored.title == "SH2B3 germline rs3184504"
