@@ -22,6 +22,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QTableView, QWidget
 
 from curator.app import Launcher
+from curator.change_set_view import ApproveDialog
 from curator.main_window import MainWindow
 from curator.qt_compat import emit
 from curator.release_dialog import ReleaseDialog
@@ -95,6 +96,15 @@ def sign_in(name: str, password: str) -> Callable[[QWidget], None]:
         dialog.name.setText(name)
         dialog.password.setText(password)
         emit(dialog.buttons.accepted)
+
+    return act
+
+
+def approve_with(reason: str) -> Callable[[QWidget], None]:
+    def act(dialog: QWidget) -> None:
+        assert isinstance(dialog, ApproveDialog)
+        dialog.reason.setPlainText(reason)
+        dialog.ok.click()
 
     return act
 
@@ -228,7 +238,7 @@ def test_curate_review_release_and_verify_in_the_app(
     assert "AS-00004" in shown
     approve = review.view.buttons["approve"]
     assert approve.isEnabled()
-    dialogs = Dialogs([(QMessageBox, press(QMessageBox.StandardButton.Yes))])
+    dialogs = Dialogs([(ApproveDialog, approve_with("Both match the labels"))])
     with qtbot.waitSignal(review.merged, timeout=20_000) as merged:
         qtbot.mouseClick(approve, Qt.MouseButton.LeftButton)
     dialogs.check()

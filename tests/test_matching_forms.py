@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kb.matching.matcher import Matcher, Patient
+from kb.matching.matcher import Matcher, Patient, PatientError
 from kb.storage.db import open_kb
 from kb.storage.snapshot import build_snapshot
 
@@ -129,6 +129,37 @@ def test_a_dna_level_change_needs_the_dna_change(base: dict[str, Any]) -> None:
     assert verdict(gnas, variants=[{"gene": "GNAS", "dna_change": "c.394A>G"}])[0] is False
     protein_only = [{"gene": "GNAS", "protein_change": "p.R201H"}]
     assert verdict(gnas, variants=protein_only)[0] is None
+
+
+def test_a_snp_named_by_its_dbsnp_id_needs_that_id_and_its_origin(base: dict[str, Any]) -> None:
+    snp = rule(base, "SH2B3", kind="sequence_variant", origin="germline", dbsnp_id="rs3184504")
+    germline = {"gene": "SH2B3", "origin": "germline"}
+    # The patient file's rs id, in whatever case it was written.
+    assert verdict(snp, variants=[{**germline, "dbsnp_id": "RS3184504"}]) == (
+        True,
+        "patient has SH2B3 rs3184504",
+    )
+    result, reason = verdict(snp, variants=[{**germline, "dbsnp_id": "rs7310615"}])
+    assert result is False and "rs7310615 is not rs3184504" in reason
+    # The same SNP found in the tumour is not the germline finding.
+    somatic = {"gene": "SH2B3", "dbsnp_id": "rs3184504"}
+    result, reason = verdict(snp, variants=[somatic])
+    assert result is False and "somatic; the biomarker is germline" in reason
+    # Named by its change only, it may be the SNP: unknown (a possible match), not false.
+    result, reason = verdict(snp, variants=[{**germline, "protein_change": "p.W262R"}])
+    assert result is None and "no dbSNP id given" in reason
+    assert verdict(snp, variants=[{"gene": "JAK2", "dbsnp_id": "rs3184504"}])[0] is False
+    patient = Patient.from_json(
+        {"id": "P", "oncotree_code": "LUAD", "variants": [{**germline, "dbsnp_id": "rs3184504"}]}
+    )
+    assert "AS-99999" in [m.assertion_id for m in snp.match(patient).therapies]
+    assert patient.as_json()["variants"][0]["dbsnp_id"] == "rs3184504"
+
+
+def test_a_patient_dbsnp_id_must_be_an_rs_id() -> None:
+    with pytest.raises(PatientError) as caught:
+        Patient.from_json({"id": "P", "variants": [{"gene": "SH2B3", "dbsnp_id": "3184504"}]})
+    assert "dbsnp_id" in str(caught.value)
 
 
 def test_flt3_itd_is_gene_wide_and_must_be_reported_as_one(base: dict[str, Any]) -> None:

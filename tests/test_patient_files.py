@@ -46,7 +46,7 @@ MAF_ROWS = [
             Chromosome="chr7", Start_Position="55191822", End_Position="55191822",
             Strand="+", Variant_Classification="Missense_Mutation", Variant_Type="SNP",
             Reference_Allele="T", Tumor_Seq_Allele1="T", Tumor_Seq_Allele2="G",
-            Tumor_Sample_Barcode=LUAD, Mutation_Status="Somatic",
+            dbSNP_RS="rs121434568", Tumor_Sample_Barcode=LUAD, Mutation_Status="Somatic",
             HGVSc="c.2573T>G", HGVSp="p.Leu858Arg", HGVSp_Short="p.L858R",
             Transcript_ID="ENST00000275493", Exon_Number="21/28", t_depth="212",
             t_ref_count="146", t_alt_count="66"),
@@ -54,7 +54,7 @@ MAF_ROWS = [
             Tumor_Sample_Barcode=LUAD, HGVSp_Short="p.P72="),
     maf_row(Hugo_Symbol="KRAS", Entrez_Gene_Id="3845", Chromosome="chr12",
             Start_Position="25245351", Variant_Classification="Missense_Mutation",
-            Variant_Type="SNP", Tumor_Sample_Barcode=COAD, HGVSc="c.34G>T",
+            Variant_Type="SNP", dbSNP_RS="novel", Tumor_Sample_Barcode=COAD, HGVSc="c.34G>T",
             HGVSp="p.Gly12Cys", HGVSp_Short="p.G12C", Exon_Number="2/6", t_depth="90",
             t_alt_count="27"),
     # Old notation: a FLT3 ITD written as an insertion of residues, no position pair.
@@ -85,12 +85,14 @@ def test_a_tcga_maf_with_several_samples_reads_each_and_skips_bad_lines(tmp_path
         "consequence": "missense",
         "protein_change": "p.Leu858Arg",
         "dna_change": "c.2573T>G",
+        "dbsnp_id": "rs121434568",
         "exon": 21,
         "origin": "somatic",
         "vaf": 31.13,
     }
     assert samples[LUAD].skipped == []
     assert samples[COAD].variants[0]["protein_change"] == "p.Gly12Cys"
+    assert "dbsnp_id" not in samples[COAD].variants[0]  # "novel": no rs id
     aml = samples[AML]
     assert [v["gene"] for v in aml.variants] == ["NPM1"]
     assert [(s.line, s.reason.split(":")[0]) for s in aml.skipped] == [
@@ -184,7 +186,7 @@ INTRON_CSQ = csq("T", "intron_variant", "MODIFIER", "ALK", "ENSG00000171094", "T
                  "ENST00000389048", "protein_coding", "", "19/28", "ENST00000389048.8:c.3173-9C>T",
                  "")  # fmt: skip
 VEP_RECORDS = [
-    f"chr7\t55191822\t.\tT\tG\t.\tPASS\tDP=212;CSQ={EGFR_CSQ}\tGT:AD:AF:DP\t0/0:80,0:0.0:80\t"
+    f"chr7\t55191822\trs121434568\tT\tG\t.\tPASS\tDP=212;CSQ={EGFR_CSQ}\tGT:AD:AF:DP\t0/0:80,0:0.0:80\t"
     "0/1:146,66:0.311:212",
     f"chr12\t25245351\t.\tC\tA\t.\tweak_evidence\tDP=40;CSQ={KRAS_CSQ}\tGT:AD:AF:DP\t"
     "0/0:30,0:0.0:30\t0/1:37,3:0.075:40",
@@ -220,7 +222,7 @@ SNPEFF_VCF = "\n".join(
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAMPLE1",
-        f"chr7\t140753336\t.\tA\tT\t60\tPASS\tDP=120;ANN={','.join(BRAF_ANN)}\tGT:AD\t0/1:70,50",
+        f"chr7\t140753336\tRS113488022;COSV56056643\tA\tT\t60\tPASS\tDP=120;ANN={','.join(BRAF_ANN)}\tGT:AD\t0/1:70,50",
         f"chr17\t7675088\t.\tC\tT\t60\tPASS\tDP=80;ANN={TP53_ANN}\tGT:AD\t0/1:40,40",
         "",
     ]
@@ -242,6 +244,7 @@ def test_a_vep_vcf_plain_and_bgzipped(tmp_path: Path) -> None:
                 "consequence": "missense",
                 "protein_change": "p.Leu858Arg",
                 "dna_change": "c.2573T>G",
+                "dbsnp_id": "rs121434568",  # the ID column
                 "exon": 21,
                 "vaf": 31.1,  # the TUMOR column (##tumor_sample), FORMAT/AF
             }
@@ -263,6 +266,7 @@ def test_a_snpeff_vcf_reads_ann_and_skips_an_unknown_amino_acid(tmp_path: Path) 
             "consequence": "missense",
             "protein_change": "p.Val600Glu",
             "dna_change": "c.1799T>A",
+            "dbsnp_id": "rs113488022",  # the one rs id among the record's ids
             "exon": 15,
             "vaf": 41.67,
         }

@@ -6,8 +6,10 @@ import pytest
 
 from kb.errors import KbError
 from kb.model.enums import RecordType
+from kb.model.identity import identity_key
 from kb.model.records import FieldError, Writer, get_object, get_record, list_records
 from kb.storage.db import Kb
+from kb.storage.rows import load_table
 
 
 def _basics(writer: Writer) -> dict[str, str]:
@@ -154,6 +156,18 @@ def test_update_replaces_collections(kb: Kb) -> None:
         ),
         (RecordType.EXPRESSION, {"tree": {"op": "NOT", "args": []}}, "tree", "exactly one"),
         (RecordType.DRUG, {"name": "x", "colour": "red"}, "colour", "one of the fields"),
+        (
+            RecordType.BIOMARKER,
+            {"kind": "sequence_variant", "dbsnp_id": "3184504"},
+            "dbsnp_id",
+            "a dbSNP rs id such as rs3184504",
+        ),
+        (
+            RecordType.BIOMARKER,
+            {"kind": "sequence_variant", "dbsnp_id": "rs31845O4"},
+            "dbsnp_id",
+            "a dbSNP rs id such as rs3184504",
+        ),
     ],
 )
 def test_bad_fields_name_record_field_value_and_expectation(
@@ -167,6 +181,37 @@ def test_bad_fields_name_record_field_value_and_expectation(
     assert expected in str(error)
     with kb.read() as session:
         assert list_records(session, rtype) == []
+
+
+def test_a_variant_named_by_its_dbsnp_id_is_stored_lower_case_and_named(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        writer = Writer(session, kb_version=1)
+        writer.create(RecordType.GENE, {"symbol": "SH2B3", "hgnc_id": "HGNC:29605"})
+        snp = writer.create(
+            RecordType.BIOMARKER,
+            {
+                "kind": "sequence_variant",
+                "gene": "SH2B3",
+                "origin": "germline",
+                "dbsnp_id": " RS3184504 ",
+            },
+        )
+        other = writer.create(
+            RecordType.BIOMARKER,
+            {"kind": "sequence_variant", "gene": "SH2B3", "dbsnp_id": "rs7310615"},
+        )
+    with kb.read() as session:
+        stored = get_record(session, snp.human_id)
+        assert get_record(session, other.human_id).title == "SH2B3 rs7310615"
+        table = load_table(session, RecordType.BIOMARKER)  # the record list's names
+        assert table.titles == ("SH2B3 germline rs3184504", "SH2B3 rs7310615")
+    assert stored.fields["dbsnp_id"] == "rs3184504"
+    assert stored.fields["protein_change"] is None and stored.fields["dna_change"] is None
+    assert stored.title == "SH2B3 germline rs3184504"
+    # Two SNPs of one gene are two biomarkers, not one (an import would otherwise merge them).
+    assert identity_key(RecordType.BIOMARKER, stored.fields) != identity_key(
+        RecordType.BIOMARKER, {**stored.fields, "dbsnp_id": "rs7310615"}
+    )
 
 
 def test_delete_refuses_a_record_still_in_use(kb: Kb) -> None:

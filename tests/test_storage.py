@@ -55,6 +55,37 @@ def test_upgrade_downgrade_round_trip(db_url: str) -> None:
     engine.dispose()
 
 
+def test_0018_adds_dbsnp_ids_and_refuses_to_drop_a_variant_known_only_by_one(kb: Kb) -> None:
+    with kb.unit_of_work() as session:
+        writer = Writer(session, kb_version=1)
+        writer.create(RecordType.GENE, {"symbol": "SH2B3", "hgnc_id": "HGNC:29605"})
+        snp = writer.create(
+            RecordType.BIOMARKER,
+            {"kind": "sequence_variant", "gene": "SH2B3", "dbsnp_id": "rs3184504"},
+        ).human_id
+    config = alembic_config(kb.engine)
+    # 0017 cannot hold a variant named only by its rs id: the downgrade says which, and stops.
+    with pytest.raises(RuntimeError, match=f"dbSNP rs id.*{snp}"):
+        command.downgrade(config, "0017")
+    assert current_revision(kb.engine) == head_revision()
+    with kb.engine.begin() as connection:
+        connection.execute(text("UPDATE biomarker SET protein_change = 'p.Trp262Arg'"))
+    command.downgrade(config, "0017")
+    columns = {c["name"] for c in inspect(kb.engine).get_columns("biomarker")}
+    assert "dna_change" in columns and "dbsnp_id" not in columns
+    with kb.engine.begin() as connection:
+        kept = connection.execute(text("SELECT protein_change FROM biomarker")).scalars()
+        assert list(kept) == ["p.Trp262Arg"]
+    command.upgrade(config, "head")
+    with kb.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE biomarker SET protein_change = NULL, dbsnp_id = 'rs3184504'")
+        )
+    # And a sequence variant with neither a change nor an rs id is still refused.
+    with pytest.raises(IntegrityError), kb.engine.begin() as connection:
+        connection.execute(text("UPDATE biomarker SET dbsnp_id = NULL"))
+
+
 def test_foreign_keys_are_enforced(kb: Kb) -> None:
     with pytest.raises(IntegrityError), kb.unit_of_work() as session:
         session.execute(

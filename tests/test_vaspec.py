@@ -75,25 +75,30 @@ def _record(rtype: RecordType, human_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def _germline_variant(records: dict[str, Any], number: str, **fields: Any) -> None:
+    """A germline sequence variant BM-<number> and the expression BX-<number> naming it."""
+    records["biomarker"].append(
+        _record(
+            RecordType.BIOMARKER,
+            f"BM-{number}",
+            kind="sequence_variant",
+            origin="germline",
+            **fields,
+        )
+    )
+    records["expression"].append(
+        _record(RecordType.EXPRESSION, f"BX-{number}", tree={"biomarker": f"BM-{number}"})
+    )
+
+
 @pytest.fixture
 def snapshot(demo_json: dict[str, Any]) -> dict[str, Any]:
     """The demo KB with what it lacks to exercise every profile: evidence items (supporting and
     not), a diagnostic, a prognostic and a predisposing assertion on expressible variants."""
     data = copy.deepcopy(demo_json)
     records = data["records"]
-    records["biomarker"].append(
-        _record(
-            RecordType.BIOMARKER,
-            "BM-90001",
-            kind="sequence_variant",
-            gene="GN-00020",
-            origin="germline",
-            label="BRCA1 C61G",
-            protein_change="p.Cys61Gly",
-        )
-    )
-    records["expression"].append(
-        _record(RecordType.EXPRESSION, "BX-90001", tree={"biomarker": "BM-90001"})
+    _germline_variant(
+        records, "90001", gene="GN-00020", label="BRCA1 C61G", protein_change="p.Cys61Gly"
     )
     records["assertion"] += [
         _record(
@@ -376,6 +381,35 @@ def test_vrs_identifier_is_computed_where_a_refget_accession_is_known(
     }
     assert expected in found
     assert not any(g["record"] == "BM-00013" for g in rendition.vrs_ids)
+
+
+def test_a_snp_named_only_by_its_dbsnp_id_is_listed_not_widened(
+    snapshot: dict[str, Any],
+) -> None:
+    records = snapshot["records"]
+    records["gene"].append(
+        _record(RecordType.GENE, "GN-90001", symbol="SH2B3", hgnc_id="HGNC:29605", aliases=[])
+    )
+    _germline_variant(records, "90002", gene="GN-90001", dbsnp_id="rs3184504")
+    records["assertion"].append(
+        _record(
+            RecordType.ASSERTION,
+            "AS-90004",
+            expression="BX-90002",
+            tumour_types=["COADREAD"],
+            implication="predisposing",
+            pathogenicity="likely_pathogenic",
+            line_of_therapy="any",
+            level_scheme="OncoKB therapeutic levels v2 (2019)",
+        )
+    )
+    rendition = va_spec_rendition(
+        snapshot, release_version="2026.11.0", release_sequence=1, kb_json_sha256="0" * 64
+    )
+    assert not any(record_of(s) == "AS-90004" for s in rendition.statements)
+    (gap,) = [g for g in rendition.not_expressed if g["record"] == "AS-90004"]
+    assert "SH2B3 germline rs3184504 is given only as its dbSNP id" in gap["reason"]
+    assert "reference sequence" in gap["reason"]
 
 
 # --- ids and bytes across builds and releases ------------------------------------------------

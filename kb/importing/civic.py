@@ -24,7 +24,8 @@ How a row maps, and why:
   mutation" category; this is the nearest); ``Activating Mutation``, ``Truncating Mutation``,
   ``Loss-of-function`` / ``Loss`` -> their categories. A nucleotide note such as
   ``L89P (c.266T>C)`` keeps the protein change only (the KB keys variants on protein change).
-  Expression (no assay given), wild type, ITD, rsIDs and other forms are reported, not guessed.
+  A dbSNP id (``RS3184504``) -> a sequence variant with that ``dbsnp_id`` (rs3184504), matched
+  by the rs id a patient file gives. Other forms CIViC names are reported, not guessed.
 * ``variant_origin``: Somatic -> somatic; Rare / Common Germline -> germline; N/A, Unknown or
   empty -> somatic (the KB default). The assertion file has no origin column: somatic.
 * ``therapies`` (comma-joined) with ``therapy_interaction_type``: one drug -> monotherapy;
@@ -324,6 +325,7 @@ class BiomarkerSpec:
     characteristic: Characteristic | None = None
     status: str | None = None
     dna_change: str | None = None
+    dbsnp_id: str | None = None
 
     def symbols(self) -> tuple[str, ...]:
         return tuple(s for s in (self.gene, self.partner_5, self.partner_3) if s)
@@ -497,7 +499,15 @@ class RecordBuilder:
                 fields[name] = ref
         if not ok:
             return None
-        for name in ("protein_change", "exon", "codon_start", "codon_end", "status", "dna_change"):
+        for name in (
+            "protein_change",
+            "exon",
+            "codon_start",
+            "codon_end",
+            "status",
+            "dna_change",
+            "dbsnp_id",
+        ):
             value = getattr(spec, name)
             if value is not None:
                 fields[name] = value
@@ -993,11 +1003,9 @@ def component_tree(gene: str, variant: str) -> SpecTree:
         position = int(inserted["pos"])
         return _codon_span(gene, position, position, deletion=False)
     if _RSID.match(variant):
-        raise ProfileError(
-            f"{variant} is a dbSNP id: it names a position, not a change the KB can match; give "
-            "the HGVS change",
-            "unsupported_variant",
-        )
+        # A SNP named by its dbSNP id (CIViC's "SH2B3 RS3184504", mostly common germline
+        # polymorphisms): matched by the rs id a patient file gives (VCF ID, MAF dbSNP_RS).
+        return Leaf(BiomarkerSpec(BiomarkerKind.SEQUENCE_VARIANT, gene, dbsnp_id=variant.lower()))
     for phrase, reason in _NOT_FORMS:
         if phrase in lowered:
             raise ProfileError(f"{variant!r}: {reason}", "unsupported_variant")

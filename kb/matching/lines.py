@@ -7,13 +7,22 @@ reason. Whole-file problems (not the format, no header, too big) are errors inst
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
+from kb.model.records import DBSNP_ID
 
-__all__ = ["MAX_PATIENT_DATA_BYTES", "PatientFileError", "ReadResult", "SkippedLine", "check_size"]
+__all__ = [
+    "MAX_PATIENT_DATA_BYTES",
+    "PatientFileError",
+    "ReadResult",
+    "SkippedLine",
+    "check_size",
+    "single_rs_id",
+]
 
 MAX_PATIENT_DATA_BYTES = 512 * 1024 * 1024
 
@@ -27,6 +36,14 @@ class PatientFileError(KbError):
         self.message = message
         where = f"{file}: line {line}" if line is not None else file
         super().__init__(f"{where}: {message}")
+
+
+def single_rs_id(ids: Sequence[str]) -> str | None:
+    """The one dbSNP rs id among a file's variant ids (a VCF ID column, a MAF dbSNP_RS value),
+    lower-case; None when there is none ("novel", ".", a COSMIC id) or several: a variant
+    carries one rs id, and picking one of several could wrongly rule out the other."""
+    found = {text.strip().lower() for text in ids if DBSNP_ID.fullmatch(text.strip().lower())}
+    return found.pop() if len(found) == 1 else None
 
 
 @dataclass(frozen=True, slots=True)

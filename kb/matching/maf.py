@@ -4,7 +4,8 @@ A MAF is tab-separated with `#` comment lines before one header line (GDC/TCGA M
 `data_mutations.txt`, vcf2maf output). The columns read are Hugo_Symbol, Variant_Classification,
 the protein change from HGVSp_Short (`p.L858R`), else HGVSp (`ENSP00000275493.2:p.Leu858Arg`,
 the protein id dropped), else Protein_Change (older MAFs), and where present HGVSc (the DNA
-change, `ENST…:c.2573T>G`), Tumor_Sample_Barcode, Exon_Number ("19/28"), Mutation_Status
+change, `ENST…:c.2573T>G`), dbSNP_RS (one rs id, e.g. rs3184504; "novel" or several: none),
+Tumor_Sample_Barcode, Exon_Number ("19/28"), Mutation_Status
 (Somatic / Germline), t_alt_count and t_depth (for the VAF, in percent). Rows that change no
 protein (Silent, Intron, UTR, flank, IGR, RNA, Splice_Region …) are left out: no biomarker is
 defined on them.
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
-from kb.matching.lines import ReadResult, SkippedLine
+from kb.matching.lines import ReadResult, SkippedLine, single_rs_id
 from kb.matching.matcher import Patient, PatientError, load_patient_file
 from kb.model.protein import ProteinChangeError, parse_protein_change
 
@@ -275,6 +276,9 @@ def _variant(row: _Row, header: list[str], source: str) -> dict[str, Any] | None
     dna = values.get("HGVSc", "").rsplit(":", 1)[-1]
     if _DNA.match(dna):
         variant["dna_change"] = dna
+    rs_id = single_rs_id(re.split(r"[;,&|]", values.get("dbSNP_RS", "")))
+    if rs_id is not None:
+        variant["dbsnp_id"] = rs_id
     exon = values.get("Exon_Number", "")
     if exon:
         number = exon.split("/", 1)[0].strip()

@@ -14,7 +14,9 @@ Three-valued logic
 Biomarkers (`kb.model.enums.BiomarkerKind`)
     sequence_variant: same gene and the same normalised protein change; a codon-level biomarker
       (`p.G12`) matches any non-synonymous change starting at that codon. A biomarker named only
-      at the DNA level (`c.393T>C`) needs the variant's `dna_change`, the same text.
+      at the DNA level (`c.393T>C`) needs the variant's `dna_change`, the same text. One named
+      only by its dbSNP id (`rs3184504`, a germline SNP) needs the variant's `dbsnp_id`: the
+      same id is true, another false, none unknown (the report may name that SNP by its change).
     range: same gene; the variant in the exon or overlapping codon_start..codon_end; and
       the consequence, given or derived from the protein change (del -> in-frame deletion,
       ins/dup -> in-frame insertion, fs -> frameshift, Ter -> nonsense). "any" accepts every
@@ -207,6 +209,7 @@ class Variant:
     oncogenic: bool | None = None
     vaf: Decimal | None = None
     dna: str | None = None  # HGVS c. or g.
+    dbsnp: str | None = None  # dbSNP rs id, lower-case (rs3184504)
     hgvs: str | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -226,6 +229,8 @@ class Variant:
             return f"{self.gene} {self.hgvs}"
         if self.dna is not None:
             return f"{self.gene} {self.dna}"
+        if self.dbsnp is not None:
+            return f"{self.gene} {self.dbsnp}"
         parts = [self.gene]
         if self.exon is not None:
             parts.append(f"exon {self.exon}")
@@ -238,6 +243,8 @@ class Variant:
             out["protein_change"] = self.protein.hgvs
         if self.dna is not None:
             out["dna_change"] = self.dna
+        if self.dbsnp is not None:
+            out["dbsnp_id"] = self.dbsnp
         if self.origin != "somatic":
             out["origin"] = self.origin
         if self.consequence is not None:
@@ -594,6 +601,7 @@ def _read_variant(item: Mapping[str, Any], path: str) -> Variant:
         oncogenic=oncogenic if isinstance(oncogenic, bool) else None,
         vaf=_decimal(item.get("vaf")),
         dna=item.get("dna_change"),
+        dbsnp=item["dbsnp_id"].lower() if item.get("dbsnp_id") else None,
     )
 
 
@@ -1066,6 +1074,7 @@ class _Biomarker:
     change: ProteinChange | None
     hgvs: str | None
     dna: str | None
+    dbsnp: str | None
     exon: int | None
     codon_start: int | None
     codon_end: int | None
@@ -1967,6 +1976,8 @@ class Matcher:
 
     def _sequence_variant(self, bm: _Biomarker, variant: Variant, label: str) -> tuple[Tri, str]:
         change = bm.change
+        if change is None and bm.dna is None and bm.dbsnp is not None:
+            return _same_snp(bm.dbsnp, variant, label)
         if change is None:
             if bm.dna is None:
                 return None, f"biomarker {bm.id} has no protein or DNA change (unknown)"
@@ -2530,6 +2541,7 @@ def _compile_biomarker(
         change=change,
         hgvs=change.hgvs if change is not None else None,
         dna=str(fields["dna_change"]) if fields.get("dna_change") else None,
+        dbsnp=str(fields["dbsnp_id"]).lower() if fields.get("dbsnp_id") else None,
         exon=fields.get("exon"),
         codon_start=fields.get("codon_start"),
         codon_end=fields.get("codon_end"),
@@ -2696,6 +2708,20 @@ def _leaves(node: _Node | None) -> Iterator[_Leaf]:
 
 
 _VARIANT_KINDS = frozenset({"sequence_variant", "range", "categorical", "wild_type"})
+
+
+def _same_snp(rs_id: str, variant: Variant, label: str) -> tuple[Tri, str]:
+    """A biomarker named only by its dbSNP id against one variant of its gene.
+
+    A variant without an rs id is unknown, not false, as a DNA-level biomarker is against a
+    variant without its DNA change: reports often name a SNP by its change alone, and the KB
+    cannot place an rs id on a change without a reference sequence, so the variant may well be
+    that SNP. The tumour board sees it as a possible match to check, never as a match."""
+    if variant.dbsnp is None:
+        return None, f"{label}: no dbSNP id given, and the biomarker is {rs_id} (unknown)"
+    if variant.dbsnp == rs_id:
+        return True, f"patient has {variant.gene} {rs_id}"
+    return False, f"{variant.gene} {variant.dbsnp} is not {rs_id}"
 
 
 def _untested_key(bm: _Biomarker, threshold: _Threshold | None) -> Key | None:

@@ -14,7 +14,8 @@ One transcript per variant: VEP's PICK flag, else CANONICAL=YES, else MANE_SELEC
 first with a protein change; SnpEff's first protein-changing annotation (SnpEff sorts by
 impact). Read from it: gene (SYMBOL / Gene_Name), protein change (HGVSp / HGVS.p, the
 `ENSP…:` prefix dropped, VEP's `%3D` read as `=`), DNA change (HGVSc / HGVS.c), exon
-(EXON / Rank, `21/28`) and consequence (Sequence Ontology terms: missense_variant, stop_gained,
+(EXON / Rank, `21/28`), the record's dbSNP id from the ID column (one rs id; several or
+none: left out) and consequence (Sequence Ontology terms: missense_variant, stop_gained,
 frameshift_variant, inframe_deletion / inframe_insertion and SnpEff's disruptive_ forms,
 splice_acceptor_variant / splice_donor_variant, stop_lost, start_lost). Records that change no
 protein (synonymous, intronic, UTR, intergenic …) are left out; so are records whose FILTER is
@@ -35,7 +36,13 @@ from typing import Any
 
 import vcfpy
 
-from kb.matching.lines import PatientFileError, ReadResult, SkippedLine, check_size
+from kb.matching.lines import (
+    PatientFileError,
+    ReadResult,
+    SkippedLine,
+    check_size,
+    single_rs_id,
+)
 from kb.model.protein import ProteinChangeError, parse_protein_change
 
 __all__ = ["SO_CONSEQUENCES", "read_vcf"]
@@ -211,6 +218,9 @@ def _record(
     dna = ((entry.get("HGVSc") if key == "CSQ" else entry.get("HGVS.c")) or "").rsplit(":", 1)[-1]
     if dna and _DNA.match(dna):
         variant["dna_change"] = dna
+    rs_id = single_rs_id([str(text) for text in record.ID or ()])
+    if rs_id is not None:
+        variant["dbsnp_id"] = rs_id
     exon = ((entry.get("EXON") if key == "CSQ" else entry.get("Rank")) or "").split("/", 1)[0]
     if exon.isdigit() and 1 <= int(exon) <= 999 and (key == "CSQ" or consequence != "splice"):
         variant["exon"] = int(exon)

@@ -22,6 +22,8 @@ _DEFINING: dict[RecordType, tuple[str, ...]] = {
         "gene",
         "origin",
         "protein_change",
+        "dna_change",
+        "dbsnp_id",
         "exon",
         "codon_start",
         "codon_end",

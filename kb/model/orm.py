@@ -346,7 +346,7 @@ class Biomarker(RecordMixin, Base):
     __table_args__ = (
         CheckConstraint(
             "kind != 'sequence_variant' OR (gene_id IS NOT NULL "
-            "AND (protein_change IS NOT NULL OR dna_change IS NOT NULL))",
+            "AND (protein_change IS NOT NULL OR dna_change IS NOT NULL OR dbsnp_id IS NOT NULL))",
             name="sequence_variant_fields",
         ),
         # Without an exon or codons a range is the whole gene, for a named consequence only.
@@ -383,6 +383,8 @@ class Biomarker(RecordMixin, Base):
     protein_change_short: Mapped[str | None] = mapped_column(String(64))
     # A coding or genomic DNA change (HGVS c. or g.), for variants named at the DNA level.
     dna_change: Mapped[str | None] = mapped_column(String(128))
+    # A dbSNP reference SNP id (rs3184504), for a variant named by its rs id (a germline SNP).
+    dbsnp_id: Mapped[str | None] = mapped_column(String(32))
     exon: Mapped[int | None] = mapped_column(Integer)
     codon_start: Mapped[int | None] = mapped_column(Integer)
     codon_end: Mapped[int | None] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -153,6 +154,11 @@ class FieldSpec:
                 return "text"
 
 
+DBSNP_ID = re.compile(r"rs[1-9][0-9]{0,11}")
+"""A dbSNP reference SNP id as stored: lower-case "rs" and its number (rs3184504)."""
+DBSNP_EXPECTED = "a dbSNP rs id such as rs3184504"
+
+
 def _example_id(rtype: RecordType | None) -> str:
     return f"{HUMAN_ID_PREFIX[rtype]}-00001" if rtype else "an id"
 
@@ -176,6 +182,11 @@ SPECS: dict[RecordType, tuple[FieldSpec, ...]] = {
         _f("label", "str"),
         _f("protein_change", "protein"),
         _f("dna_change", "str", help="HGVS c. or g. change, e.g. c.393T>C (with or without p.)"),
+        _f(
+            "dbsnp_id",
+            "str",
+            help="dbSNP reference SNP id, e.g. rs3184504 (a germline SNP named by its rs id)",
+        ),
         _f("exon", "int"),
         _f("codon_start", "int"),
         _f("codon_end", "int"),
@@ -762,7 +773,8 @@ def biomarker_name(fields: Mapping[str, Any], gene_symbol: Mapping[str, str]) ->
             short = fields.get("protein_change") or ""
             with contextlib.suppress(ProteinChangeError):
                 short = parse_protein_change(short).short if short else ""
-            return f"{gene} {germline}{short or fields.get('dna_change') or ''}".strip()
+            change = short or fields.get("dna_change") or fields.get("dbsnp_id") or ""
+            return f"{gene} {germline}{change}".strip()
         case "range":
             consequence = (fields.get("consequence") or "any").replace("_", " ")
             consequence = consequence.replace("inframe", "in-frame").replace("exon ", "")
@@ -1084,6 +1096,11 @@ def coerce(rtype: RecordType, spec: FieldSpec, value: Any, *, record: str) -> An
                 return parse_protein_change(str(value)).hgvs
             except ProteinChangeError as exc:
                 raise FieldError(record, spec.name, value, exc.expected, exc.message) from None
+        case _ if (rtype, spec.name) == (RecordType.BIOMARKER, "dbsnp_id"):
+            rs_id = value.strip().lower() if isinstance(value, str) else ""
+            if not DBSNP_ID.fullmatch(rs_id):
+                raise FieldError(record, spec.name, value, DBSNP_EXPECTED, "not a dbSNP rs id")
+            return rs_id
         case _:
             if not isinstance(value, str | int | float):
                 raise FieldError(record, spec.name, value, spec.expected(), "not text")

@@ -1011,6 +1011,15 @@ class _Renderer:
     def _allele_constraint(self, biomarker: Entry, name: str) -> Any:
         fields = biomarker["fields"]
         text = fields.get("protein_change")
+        if not text and not fields.get("dna_change") and fields.get("dbsnp_id"):
+            # A dbSNP mapping on a categorical variant whose only constraint is its gene would
+            # read, to anyone not resolving the mapping, as every variant of the gene: wider
+            # than the KB. Listed instead, as a DNA-only change is.
+            raise _Unexpressible(
+                f"{name} is given only as its dbSNP id ({fields['dbsnp_id']}); a Cat-VRS allele "
+                "needs the reference sequence, position and new base that the id stands for, "
+                "which the KB does not hold (resolving it needs dbSNP or a variant normaliser)"
+            )
         if not text:
             raise _Unexpressible(
                 f"{name} is given only as a DNA change ({fields.get('dna_change')}); placing it "

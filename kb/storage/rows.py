@@ -140,7 +140,8 @@ def _biomarkers(session: Session, only: Sequence[str] | None) -> Loaded:
             Biomarker.origin, Biomarker.label, Biomarker.protein_change, Biomarker.exon,
             Biomarker.codon_start, Biomarker.codon_end, Biomarker.consequence,
             Biomarker.category, Biomarker.copy_number, Biomarker.characteristic,
-            Biomarker.status, Biomarker.assay, Biomarker.kb_version,
+            Biomarker.status, Biomarker.assay, Biomarker.dna_change, Biomarker.dbsnp_id,
+            Biomarker.kb_version,
         )
         .outerjoin(gene, Biomarker.gene_id == gene.id)
         .outerjoin(five, Biomarker.partner_5_id == five.id)
@@ -170,6 +171,8 @@ def _biomarkers(session: Session, only: Sequence[str] | None) -> Loaded:
             characteristic,
             status,
             assay,
+            dna,
+            rs_id,
             version,
         ) = row
         fields = {
@@ -181,6 +184,7 @@ def _biomarkers(session: Session, only: Sequence[str] | None) -> Loaded:
             "copy_number": copy_number.value if copy_number else None,
             "characteristic": characteristic.value if characteristic else None,
             "status": status, "assay": assay.value if assay else None,
+            "dna_change": dna, "dbsnp_id": rs_id,
         }  # fmt: skip
         name = label or biomarker_name(fields, symbols)
         genes = symbols.get(gene_id or "") or " / ".join(

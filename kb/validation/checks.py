@@ -341,14 +341,15 @@ class _Checker:
                     SPECS_BY_NAME[RecordType.BIOMARKER][name].expected(),
                 )
         if kind == BiomarkerKind.SEQUENCE_VARIANT and not (
-            f.get("protein_change") or f.get("dna_change")
+            f.get("protein_change") or f.get("dna_change") or f.get("dbsnp_id")
         ):
             yield self.problem(
                 row,
                 "protein_change",
                 "missing_field",
-                "a sequence variant needs a protein or a DNA change",
-                "an HGVS p. change (p.V600E), or a c./g. change in dna_change",
+                "a sequence variant needs a protein or a DNA change, or a dbSNP id",
+                "an HGVS p. change (p.V600E), a c./g. change in dna_change, or an rs id in "
+                "dbsnp_id",
             )
         if (
             kind == BiomarkerKind.RANGE
@@ -379,6 +380,14 @@ class _Checker:
                 "field_not_applicable",
                 f"does not apply to a {kind} biomarker",
                 "no DNA change",
+            )
+        if f.get("dbsnp_id") and kind != BiomarkerKind.SEQUENCE_VARIANT:
+            yield self.problem(
+                row,
+                "dbsnp_id",
+                "field_not_applicable",
+                f"does not apply to a {kind} biomarker",
+                "no dbSNP id",
             )
         statuses: tuple[str, ...] | None = {
             BiomarkerKind.EXPRESSION.value: EXPRESSION_STATUSES,
