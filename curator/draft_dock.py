@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -170,6 +171,9 @@ class DraftDock(QDockWidget):
         self.table.activated.connect(self._open)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_button())
         self.heading = QLabel("No draft yet: your first saved edit starts one.")
+        # The heading gives way to the buttons in a narrow window instead of widening it.
+        self.heading.setMinimumWidth(1)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.heading.setObjectName("draft_heading")
         self.submit_button = QPushButton(icon("submit"), "Submit for review…")
         self.submit_button.setObjectName("submit_button")

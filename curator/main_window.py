@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -87,6 +87,9 @@ KNOWLEDGE: tuple[NavEntry, ...] = (
     NavEntry("level_crosswalk", "Level crosswalks", "level_crosswalk"),
 )
 _RECORD_KEYS = frozenset(entry.key for entry in KNOWLEDGE) - {TUMOUR_VIEW}
+
+
+_NAVIGATOR_WIDTH = 170  # the widest navigator label, "Biomarker expressions", and its count
 
 
 class MainWindow(QMainWindow):
@@ -443,11 +446,22 @@ class MainWindow(QMainWindow):
         splitter = self.settings.splitter_state()
         if splitter is not None:
             self.splitter.restoreState(splitter)
+            # Once shown at its restored size: a state saved in another window must not leave
+            # the navigator squeezed to its icons.
+            QTimer.singleShot(0, self._fit_navigator)
+        # The draft dock follows the role, not the state saved by whoever used this machine
+        # last: release managers and admins never have a draft (View shows the docks again);
+        # whoever edits always sees theirs.
         if edit_refusal(self.actor) is not None:
-            # Reviewers and release managers never have a draft: the docks would only take a
-            # third of a small screen from the review (View ▸ shows them again).
             self.draft_dock.hide()
             self.undo_dock.hide()
+        elif not self.draft_dock.isVisibleTo(self):
+            self.draft_dock.show()
+
+    def _fit_navigator(self) -> None:
+        navigator, pages, record = self.splitter.sizes()
+        if 0 < navigator < _NAVIGATOR_WIDTH and pages > _NAVIGATOR_WIDTH:
+            self.splitter.setSizes([_NAVIGATOR_WIDTH, pages + navigator - _NAVIGATOR_WIDTH, record])
 
     def save_window(self) -> None:
         self.settings.save_window(

@@ -327,10 +327,20 @@ class OutcomesPage(QWidget):
         self.tabs.setObjectName("outcomes_tabs")
         self.tabs.addTab(by_assertion, "Response by assertion")
         self.tabs.addTab(queue, "Alerts")
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
+        # Charts and the alert's buttons side by side need about 780 px: in a smaller window the
+        # page scrolls rather than holding the whole window at that width.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self._enable_actions()
 
     # --- reading -------------------------------------------------------------------------------

@@ -391,6 +391,13 @@ def test_a_release_manager_may_not_edit_and_is_told_why(qtbot, make_window, peop
     assert not window.draft_dock.submit_button.isEnabled()
     window.record_pane.edit_record()
     assert window.record_pane.stack.currentWidget() is window.record_pane.view
+    # No draft dock for someone who never has a draft; the next curator on this machine gets
+    # theirs back, whatever state the release manager's window saved.
+    assert window.draft_dock.isHidden() and window.undo_dock.isHidden()
+    window.close()
+    curator = make_window(people["cora"])
+    assert not curator.draft_dock.isHidden()
+    qtbot.waitUntil(lambda: curator.splitter.sizes()[0] >= 170, timeout=5_000)
 
 
 # --- finish -------------------------------------------------------------------------------------
