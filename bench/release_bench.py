@@ -7,7 +7,7 @@ biomarkers of every kind, thresholds, expressions, drugs, therapies, approvals, 
 assertions, trials and arms, plus a previous release's snapshot (1 % of assertions changed, some
 added and removed) so the build also diffs. Prints the figures as its last lines:
 
-    release_build_100k_s=…           the build as `kb release cut` runs it
+    release_build_100k_s=…           the build as `kb release create` runs it
     release_build_one_process_100k_s=…  the same build in one process (the app's), the baseline
     build_over_one_process=…
     verify_100k_s=…

@@ -614,7 +614,7 @@ def verify_release(
 
     Every signed approval the release carries is checked with the root (kb.release.approvals):
     one that does not hold fails the release. `min_signed_approvals` is how many must hold
-    (`kb release cut` always includes at least one; a release built outside a KB has none).
+    (`kb release create` always includes at least one; a release built outside a KB has none).
 
     With `state_file`, the release must come after the one last accepted (its sequence above
     that one's, its previous_release_digest that one's digest), and on success it is recorded
