@@ -99,6 +99,36 @@ def _bad(number: int, message: str) -> VerificationError:
     return VerificationError(Reason.BAD_APPROVAL, f"{where} {message}")
 
 
+def _signed_statement(
+    number: int,
+    envelope: object,
+    what: str,
+    *,
+    payload_type: str,
+    statement_type: str,
+    keys: Mapping[str, Ed25519PublicKey],
+    threshold: int,
+) -> dict[str, Any]:
+    """The JSON statement `envelope` signs, once its signatures verify with `keys` and it says
+    it is a `statement_type`; else BAD_APPROVAL naming approval `number` and its `what`."""
+    try:
+        payload, _ = verify_envelope(
+            envelope,
+            payload_type=payload_type,
+            keys=keys,
+            threshold=threshold,
+            what=f"approval {number}'s {what}",
+        )
+        statement = json.loads(payload)
+    except VerificationError as exc:
+        raise _bad(number, f"has a {what} that does not verify: {exc.message}") from None
+    except ValueError:
+        raise _bad(number, f"has a {what} whose statement is not JSON") from None
+    if not isinstance(statement, dict) or statement.get("_type") != statement_type:
+        raise _bad(number, f"has a {what} over something other than a {statement_type} statement")
+    return statement
+
+
 def _check_signed(
     number: int,
     approval: Mapping[str, Any],
@@ -107,21 +137,15 @@ def _check_signed(
     root: TrustRoot,
 ) -> tuple[str, str]:
     # The certificate: a threshold of the root's keys pinned this key for this KB and user.
-    try:
-        payload, _ = verify_envelope(
-            approval.get("certificate"),
-            payload_type=SIGNER_PAYLOAD_TYPE,
-            keys=root.keys,
-            threshold=root.threshold,
-            what=f"approval {number}'s key certificate",
-        )
-        certificate = json.loads(payload)
-    except VerificationError as exc:
-        raise _bad(number, f"has a key certificate that does not verify: {exc.message}") from None
-    except ValueError:
-        raise _bad(number, "has a key certificate whose statement is not JSON") from None
-    if not isinstance(certificate, dict) or certificate.get("_type") != SIGNER_TYPE:
-        raise _bad(number, "has a certificate that is not a key certificate")
+    certificate = _signed_statement(
+        number,
+        approval.get("certificate"),
+        "key certificate",
+        payload_type=SIGNER_PAYLOAD_TYPE,
+        statement_type=SIGNER_TYPE,
+        keys=root.keys,
+        threshold=root.threshold,
+    )
     if certificate.get("kb_id") != kb_id:
         raise _bad(number, f"has a key certificate for another KB ({certificate.get('kb_id')!r})")
     try:
@@ -132,21 +156,15 @@ def _check_signed(
     if certificate.get("key_id") != kid or approval.get("key_id") != kid:
         raise _bad(number, "names a key other than the one its certificate pins")
     # The signature: the certified key signed a statement of this approval, for this KB.
-    try:
-        payload, _ = verify_envelope(
-            approval.get("signature"),
-            payload_type=APPROVAL_PAYLOAD_TYPE,
-            keys={kid: public},
-            threshold=1,
-            what=f"approval {number}'s signature",
-        )
-        statement = json.loads(payload)
-    except VerificationError as exc:
-        raise _bad(number, f"has a signature that does not verify: {exc.message}") from None
-    except ValueError:
-        raise _bad(number, "has a signed statement that is not JSON") from None
-    if not isinstance(statement, dict) or statement.get("_type") != APPROVAL_TYPE:
-        raise _bad(number, "has a signature over something other than an approval")
+    statement = _signed_statement(
+        number,
+        approval.get("signature"),
+        "signature",
+        payload_type=APPROVAL_PAYLOAD_TYPE,
+        statement_type=APPROVAL_TYPE,
+        keys={kid: public},
+        threshold=1,
+    )
     if statement.get("kb_id") != kb_id:
         raise _bad(number, "was signed for another KB")
     if (statement.get("user"), statement.get("user_id")) != (
