@@ -114,14 +114,7 @@ def test_swap_forward_only_under_load(demo_template: Path, tmp_path: Path) -> No
     old = write_config(
         tmp_path / "old.toml", release=str(r1), root=str(tmp_path / "root.json"), state=str(state)
     )
-    refused = subprocess.run(
-        [sys.executable, "-m", "kb", "serve", "--config", str(old), "--port", "9"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+    refused = _start_refused(old)
     assert refused.returncode == 1 and "rollback" in refused.stderr
 
     # By default the service wants a signed approval it can check with the root; these test
@@ -133,14 +126,7 @@ def test_swap_forward_only_under_load(demo_template: Path, tmp_path: Path) -> No
         state=str(tmp_path / "fresh-state.json"),
         min_signed_approvals=1,
     )
-    refused = subprocess.run(
-        [sys.executable, "-m", "kb", "serve", "--config", str(strict), "--port", "9"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+    refused = _start_refused(strict)
     assert refused.returncode == 1 and "too_few_approvals" in refused.stderr
 
     # Release 2 pulled from a URL, as `kb release publish` put it there.
@@ -168,6 +154,19 @@ def _metric(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no {name} in /metrics")
+
+
+def _start_refused(config: Path) -> subprocess.CompletedProcess[str]:
+    """`kb serve --config CONFIG` expected to stop before it opens a port (port 9 is never
+    bound): its exit and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "kb", "serve", "--config", str(config), "--port", "9"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
 
 
 def test_several_workers_answer_sum_their_metrics_and_all_swap(
