@@ -64,10 +64,11 @@ def test_0018_adds_dbsnp_ids_and_refuses_to_drop_a_variant_known_only_by_one(kb:
             {"kind": "sequence_variant", "gene": "SH2B3", "dbsnp_id": "rs3184504"},
         ).human_id
     config = alembic_config(kb.engine)
+    command.downgrade(config, "0018")
     # 0017 cannot hold a variant named only by its rs id: the downgrade says which, and stops.
     with pytest.raises(RuntimeError, match=f"dbSNP rs id.*{snp}"):
         command.downgrade(config, "0017")
-    assert current_revision(kb.engine) == head_revision()
+    assert current_revision(kb.engine) == "0018"
     with kb.engine.begin() as connection:
         connection.execute(text("UPDATE biomarker SET protein_change = 'p.Trp262Arg'"))
     command.downgrade(config, "0017")
@@ -84,6 +85,30 @@ def test_0018_adds_dbsnp_ids_and_refuses_to_drop_a_variant_known_only_by_one(kb:
     # And a sequence variant with neither a change nor an rs id is still refused.
     with pytest.raises(IntegrityError), kb.engine.begin() as connection:
         connection.execute(text("UPDATE biomarker SET dbsnp_id = NULL"))
+
+
+def test_0019_drops_the_change_indexes_no_query_needs(kb: Kb) -> None:
+    def indexes() -> set[str]:
+        return {index["name"] or "" for index in inspect(kb.engine).get_indexes("change")}
+
+    assert {"ix_change_change_set_id", "ix_change_record_id"}.isdisjoint(indexes())
+    assert "ix_change_human_id" in indexes()
+    config = alembic_config(kb.engine)
+    command.downgrade(config, "0018")
+    assert {"ix_change_change_set_id", "ix_change_record_id"} <= indexes()
+    command.upgrade(config, "head")
+    assert {"ix_change_change_set_id", "ix_change_record_id"}.isdisjoint(indexes())
+    # A change set's changes are still found through an index: the unique one it leads.
+    with kb.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1])
+                for row in connection.execute(
+                    text("EXPLAIN QUERY PLAN SELECT * FROM change WHERE change_set_id = 'x'")
+                )
+            )
+            # (SQLite names a unique constraint's index sqlite_autoindex_…)
+            assert "SEARCH change USING INDEX" in plan and "change_set_id=?" in plan, plan
 
 
 def test_foreign_keys_are_enforced(kb: Kb) -> None:

@@ -740,7 +740,12 @@ class _Planner:
         planned = PlannedRecord(rtype, record.key, index, record.location, "invalid")
         self.planned[record.key] = planned
         specs = _SPECS[rtype]
-        resolved: dict[str, Any] = {}
+        fields = record.fields
+        # Starts as a copy (in C) so that an empty cell of a field whose empty value is None,
+        # most cells of a wide sheet, costs one test; every other value is set below. (With an
+        # error the record goes no further, so what an errant field holds here never matters.)
+        resolved: dict[str, Any] = dict(fields)
+        none_blank = _NONE_BLANK[rtype]
         errors = planned.errors
         blanks = _BLANKS[rtype]
         texts = _TEXT_FIELDS[rtype]
@@ -749,10 +754,12 @@ class _Planner:
         blocked = False
         deps = self.deps
         deps.clear()
-        for name, value in record.fields.items():
-            # Empty cells are most cells of a wide sheet, and text is stored as given (less
-            # the blanks around it): settle both without a call. So is text whose value this
-            # import knows already (`_value` gives the same).
+        for name, value in fields.items():
+            if value is None and name in none_blank:
+                continue
+            # Other empty cells, and text, which is stored as given (less the blanks around
+            # it), are settled without a call. So is text whose value this import knows
+            # already (`_value` gives the same).
             if value is None or value == "":
                 blank = blanks.get(name)
                 if blank is not None and blank is not _REQUIRED:
@@ -833,7 +840,10 @@ class _Planner:
         """Find the record this one is (existing, or proposed before), and how it differs."""
         rtype = record.rtype
         existing = self.kb.fields(rtype)
-        complete = {**_EMPTY_VALUES[rtype], **resolved}
+        empty = _EMPTY_VALUES[rtype]
+        # Every field given (a template row has a column for each): nothing to fill in. The
+        # keys are field names (`_plan` stopped at any other), so the same count is the same set.
+        complete = resolved if len(resolved) == len(empty) else {**empty, **resolved}
         if rtype is RecordType.THRESHOLD and not complete.get("unit") and "metric" in complete:
             complete["unit"] = _metric_unit(complete["metric"])
         key = (
@@ -905,7 +915,11 @@ class _Planner:
                     )
                 self._check_new_values(record, planned, planned.changes, merged)
         else:
-            missing = [name for name in _REQUIRED_NAMES[rtype] if complete[name] in (None, "", [])]
+            missing = [
+                name
+                for name in _REQUIRED_NAMES[rtype]
+                if not (value := complete[name]) and value in (None, "", [])
+            ]
             if rtype is RecordType.TRIAL and not complete["nct_id"] and not complete["protocol_no"]:
                 planned.errors.append(
                     self._error(
@@ -1484,6 +1498,8 @@ _TEXT_FIELDS = {
 }
 # Per type and field: (what an empty cell means,), or _REQUIRED.
 _BLANKS: dict[RecordType, dict[str, tuple[Any, ...]]] = {}
+# Per type: the fields whose empty cell means None (not required, no default, not a list).
+_NONE_BLANK: dict[RecordType, frozenset[str]] = {}
 
 
 def _blank(rtype: RecordType, spec: FieldSpec) -> Any:
@@ -1829,6 +1845,9 @@ def _fill_blanks() -> None:
             except _Problem:
                 table[name] = _REQUIRED
         _BLANKS[rtype] = table
+        _NONE_BLANK[rtype] = frozenset(
+            name for name, blank in table.items() if blank is not _REQUIRED and blank[0] is None
+        )
         _EMPTY_VALUES[rtype] = {
             name: [] if spec.kind in _LIST_KINDS else False if spec.kind == "bool" else None
             for name, spec in specs.items()

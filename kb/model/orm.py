@@ -872,13 +872,13 @@ class Change(Base):
         UniqueConstraint("change_set_id", "record_id", name="uq_change_change_set_record"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    change_set_id: Mapped[str] = mapped_column(
-        ForeignKey("change_set.id", ondelete="CASCADE"), index=True
-    )
+    # Looked up through the unique index above, whose leading column it is.
+    change_set_id: Mapped[str] = mapped_column(ForeignKey("change_set.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     op: Mapped[ChangeOp] = mapped_column(_enum(ChangeOp, "change_op"))
     record_type: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    # Not indexed alone: looked up only within its change set (the unique index above).
+    record_id: Mapped[str] = mapped_column(String(36))
     human_id: Mapped[str] = mapped_column(String(16), index=True)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -532,6 +532,16 @@ class Ids:
         if natural:
             keys.setdefault(natural.upper(), uuid)
 
+    def add_many(self, rtype: RecordType, entries: Iterable[tuple[str, str, str | None]]) -> None:
+        """`add` for many (uuid, human id, natural key) of one type."""
+        keys = self._load(rtype)
+        human = self._human
+        for uuid, human_id, natural in entries:
+            human[uuid] = human_id
+            keys[human_id.upper()] = uuid
+            if natural:
+                keys.setdefault(natural.upper(), uuid)
+
 
 # Natural keys the database keeps unique: checked first so the error names the field.
 _UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {

@@ -168,11 +168,17 @@ def record_event(
     return record_events(session, [NewEvent(actor, action, subject, details)])
 
 
+# Values that are plain JSON as they are (not a subclass: an enum member is written as its text).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     # Details must hash the same after a database round trip: plain JSON types only.
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
+        if _PLAIN.issuperset(map(type, value)):
+            return list(value)  # the common list: ids or names (an import lists 100,000)
         return [_jsonable(v) for v in value]
     if isinstance(value, float):
         return repr(value)

@@ -375,39 +375,42 @@ class DraftEditor:
         if not records:
             return []
         prefix = HUMAN_ID_PREFIX[rtype]
-        numbers = self._reserve_many(rtype, len(records))
-        natural = _NATURAL_KEY.get(rtype)
-        add = self.ids.add
+        human_ids = [f"{prefix}-{number:05d}" for number in self._reserve_many(rtype, len(records))]
+        record_ids = new_uuids(len(records))
         change_set_id, author_id, kind = self._cs.id, self.actor.user_id, rtype.value
         now = utcnow()
         before: dict[str, Any] = {}  # one for the batch: creates have nothing before them
-        position = self._next_position
-        human_ids = []
-        for number, fields, record_id in zip(
-            numbers, records, new_uuids(len(records)), strict=True
-        ):
-            human_id = f"{prefix}-{number:05d}"
-            position += 1
-            row = {
+        start = self._next_position + 1
+        # Built in comprehensions, not a loop of statements: an import stages 100,000.
+        rows = [
+            {
                 "change_set_id": change_set_id,
                 "position": position,
                 "op": ChangeOp.CREATE,
                 "record_type": kind,
                 "record_id": record_id,
                 "human_id": human_id,
-                "fields": dict(fields),
+                "fields": fields,  # the caller's complete dict, which it no longer changes
                 "before": before,
                 "author_id": author_id,
                 "updated_at": now,
             }
-            self._queue.append(row)
-            self._created[human_id] = row
-            key: Any = fields.get(natural) if natural else None
-            if rtype is RecordType.CITATION:
-                key = f"{fields.get('kind')}:{fields.get('identifier')}"
-            add(rtype, record_id, human_id, str(key) if key else None)
-            human_ids.append(human_id)
-        self._next_position = position
+            for position, fields, record_id, human_id in zip(
+                range(start, start + len(records)), records, record_ids, human_ids, strict=True
+            )
+        ]
+        self._queue.extend(rows)
+        self._created.update(zip(human_ids, rows, strict=True))
+        natural = _NATURAL_KEY.get(rtype)
+        keys: list[str | None]
+        if rtype is RecordType.CITATION:
+            keys = [f"{fields.get('kind')}:{fields.get('identifier')}" for fields in records]
+        elif natural:
+            keys = [str(key) if (key := fields.get(natural)) else None for fields in records]
+        else:
+            keys = [None] * len(records)
+        self.ids.add_many(rtype, zip(record_ids, human_ids, keys, strict=True))
+        self._next_position = start + len(records) - 1
         self._created_ids.extend(human_ids)
         return human_ids
 

@@ -77,8 +77,11 @@ def _reject_floats(value: Any) -> None:
             raise ValueError("floats have no canonical form here; store decimals as strings")
         if isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, list) and not _SCALARS.issuperset(map(type, item)):
+            stack.extend(item)  # a list of plain text or numbers (most lists) needs no walk
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _newest(version: int) -> Any:
