@@ -17,6 +17,7 @@ from kb.errors import KbError
 from kb.importing.engine import (
     _CANONICAL_MISSENSE,
     _canonical_missense,
+    _Planner,
     export_errors,
     preview,
 )
@@ -32,6 +33,7 @@ from kb.importing.progress import Cancelled, CancelToken
 from kb.importing.template import template_adapter
 from kb.model.enums import RecordType
 from kb.model.protein import AMINO_ACIDS, parse_protein_change
+from kb.model.records import SPECS
 from kb.storage.db import Kb
 
 GN, BM, BX, AS = RecordType.GENE, RecordType.BIOMARKER, RecordType.EXPRESSION, RecordType.ASSERTION
@@ -213,6 +215,58 @@ def test_progress_and_cancel(demo_kb: Kb) -> None:
         token.cancel()
         with pytest.raises(Cancelled):
             preview(iter(rows), session, cancel=token)
+
+
+def _sheet_rows(count: int) -> list[SourceRow]:
+    """Biomarker rows as a template sheet gives them (every field, blanks as None), mixing what
+    the engine settles itself with what it must look at: names in every case and with blanks
+    around, aliases, unknown genes, bad values, repeats, records the demo has, rows by id."""
+    names = [spec.name for spec in SPECS[BM]]
+    genes = ["BRAF", "EGFR", " KRAS ", "egfr", "BRAF"]
+    odd_genes = ["NOSUCHGENE", "HER2"]  # unknown; an alias HGNC knows
+    odd_changes = ["V{n}E", "", None, "p.Val600Val", " p.Gly12Cys ", "p.Val600Glu"]
+    origins = ["somatic", "germline", "", None, "SOMATIC"]
+    rows = []
+    for n in range(count):
+        fields: dict[str, Any] = dict.fromkeys(names)
+        change = odd_changes[n % len(odd_changes)] if n % 7 == 0 else "p.Val{n}Glu"
+        fields.update(
+            kind=["", "banana"][n % 2] if n % 97 == 0 else "sequence_variant",
+            gene=odd_genes[n % 2] if n % 13 == 0 else genes[n % len(genes)],
+            protein_change=(change or "").format(n=n) or None,
+            origin="bogus" if n % 11 == 0 else origins[n % len(origins)],
+            label=[f"  label {n} ", "", None, "same label"][n % 4],
+            exon=[None, "19", 19, "nineteen"][n % 4] if n % 5 == 0 else None,
+        )
+        where = Location("sheet.xlsx", "Biomarkers", n + 2)
+        human_id = "BM-00001" if n % 211 == 0 else None
+        record = ProposedRecord(BM, f"Biomarkers!{n + 2}", fields, where, human_id)
+        rows.append(SourceRow(where, (record,)))
+    return rows
+
+
+def test_rows_settled_column_by_column_plan_as_row_by_row(
+    demo_kb: Kb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over 2,000 rows, so that later chunks find values the first ones resolved: every row,
+    # record, error and count is what planning each row alone gives.
+    rows = _sheet_rows(4_500)
+    planned_alone = 0
+    plan = _Planner._plan
+
+    def counted(self: _Planner, index: int, record: ProposedRecord) -> Any:
+        nonlocal planned_alone
+        planned_alone += 1
+        return plan(self, index, record)
+
+    monkeypatch.setattr(_Planner, "_plan", counted)
+    with demo_kb.read() as session:
+        fast = preview(iter(rows), session).as_json(records=True)
+        assert planned_alone < len(rows) / 2  # most rows were settled by column
+        monkeypatch.setattr(_Planner, "batch", False)
+        slow = preview(iter(rows), session).as_json(records=True)
+    assert fast == slow
+    assert 0 < fast["new"] < fast["rows"] and fast["invalid"] > 0 and fast["changed"] > 0
 
 
 def test_canonical_missense_shortcut_agrees_with_the_parser() -> None:

@@ -56,14 +56,22 @@ import csv
 import datetime as dt
 import hashlib
 import heapq
+import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
@@ -82,7 +90,7 @@ from kb.importing.model import (
 from kb.importing.progress import CancelToken, Progress, no_progress, paused_gc
 from kb.model import expression as exprs
 from kb.model.enums import HUMAN_ID_PREFIX, SPECIAL_SCOPES, Operator, RecordType
-from kb.model.identity import identity_key
+from kb.model.identity import identity_key, identity_keys
 from kb.model.metrics import METRICS, Metric, ThresholdValueError, check_value
 from kb.model.orm import HgncGene, HgncSynonym
 from kb.model.records import (
@@ -108,6 +116,8 @@ STATUSES: tuple[Status, ...] = ("new", "changed", "unchanged", "invalid")
 
 # Rows between progress reports and cancel checks.
 BATCH = 2_000
+# The planner's first chunk of rows (`_Planner.run`).
+_FIRST_CHUNK = 100
 
 _SPECS = {rtype: {spec.name: spec for spec in specs} for rtype, specs in SPECS.items()}
 _PREFIX_TYPE = {prefix: rtype for rtype, prefix in HUMAN_ID_PREFIX.items()}
@@ -191,6 +201,31 @@ class NewRecord:
 Target = str | NewRecord
 
 
+class _Nothing(Mapping[str, Any]):
+    """The empty mapping, read-only and hashable: a dataclass default needs no factory then
+    (a large import makes hundreds of thousands of planned records)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+_NOTHING: Mapping[str, Any] = _Nothing()
+
+
 @dataclass(slots=True)
 class PlannedRecord:
     """One proposed record after resolution: what it is, and what applying it would do."""
@@ -206,8 +241,8 @@ class PlannedRecord:
     fields: dict[str, Any] = field(default_factory=dict)
     # Changed fields: new values and old ones (shared empty mappings until there are some:
     # a large import makes hundreds of thousands of these records).
-    changes: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
-    before: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    changes: Mapping[str, Any] = _NOTHING
+    before: Mapping[str, Any] = _NOTHING
     deps: frozenset[NewRecord] = frozenset()  # the new records this one refers to
     errors: list[ImportError_] = field(default_factory=list)
     absent: str = ""  # with target _ABSENT: the note its referrers get
@@ -571,6 +606,10 @@ def _take_fields(names: Collection[str]) -> frozenset[str]:
 
 
 class _Planner:
+    # Whether records of one shape are settled column by column (`_plan_chunk`); a test turns
+    # it off to compare.
+    batch = True
+
     def __init__(
         self,
         session: Session,
@@ -607,7 +646,9 @@ class _Planner:
         records: list[tuple[int, ProposedRecord]] = []
         seen_keys: dict[str, int] = {}
         for index, row in enumerate(rows):
-            result.rows.append(RowResult(row.location, "unchanged", list(row.errors)))
+            result.rows.append(
+                RowResult(row.location, "unchanged", list(row.errors) if row.errors else [])
+            )
             if row.notes:
                 result.notes.extend(
                     ImportError_(row.location, None, "note", note) for note in row.notes
@@ -633,16 +674,18 @@ class _Planner:
                     self.natural[record.rtype].setdefault(key.upper(), record.key)
         order = self._order(records)
         total = len(order)
-        for done, (index, record) in enumerate(order, 1):
-            planned = self._plan(index, record)
-            if planned.target is _ABSENT:
-                continue  # nothing to point at, and not to be created: no record at all
-            result.rows[index].records.append(planned)
-            result.plan.append(planned)
-            if done % BATCH == 0:
-                if self.cancel is not None:
-                    self.cancel.check()
-                self.progress(done, total)
+        # A small first chunk: the values it resolves one by one are known to the next ones.
+        starts = [0, *range(min(_FIRST_CHUNK, total), total, BATCH)] if total else []
+        for start, end in zip(starts, [*starts[1:], total][: len(starts)], strict=True):
+            chunk = order[start:end]
+            for (index, _), planned in zip(chunk, self._plan_chunk(chunk), strict=True):
+                if planned.target is _ABSENT:
+                    continue  # nothing to point at, and not to be created: no record at all
+                result.rows[index].records.append(planned)
+                result.plan.append(planned)
+            if self.cancel is not None:
+                self.cancel.check()
+            self.progress(start + len(chunk), total)
         self._classify()
         self.progress(total, total)
         return result
@@ -734,6 +777,137 @@ class _Planner:
         if column and column != location.column:
             location = Location(location.file, location.sheet, location.row, column)
         return ImportError_(location, name, code, message, _jsonable(value))
+
+    def _plan_chunk(self, chunk: list[tuple[int, ProposedRecord]]) -> list[PlannedRecord]:
+        """`_plan` of each record of `chunk`, in order. Records of one type and one set of
+        fields (every row of a sheet) have their values settled column by column, as `_plan`
+        settles them (empty cells, text, values this import knows already), and their identity
+        keys made the same way; a record with any other value is planned by `_plan` itself."""
+        settled = self._settle(chunk) if self.batch else None
+        if settled is None:
+            return [self._plan(index, record) for index, record in chunk]
+        plans: list[PlannedRecord] = []
+        for (index, record), (resolved, key) in zip(chunk, settled, strict=True):
+            if resolved is None:
+                plans.append(self._plan(index, record))
+                continue
+            planned = PlannedRecord(record.rtype, record.key, index, record.location, "invalid")
+            self.planned[record.key] = planned
+            self.current_row = index
+            self._match(record, planned, resolved, key)
+            if planned.errors:
+                planned.status = "invalid"
+                self.result.rows[index].errors.extend(planned.errors)
+            plans.append(planned)
+        return plans
+
+    def _settle(
+        self, chunk: list[tuple[int, ProposedRecord]]
+    ) -> list[tuple[dict[str, Any] | None, Hashable]] | None:
+        """Per record of `chunk`: its resolved fields and identity key, or (None, None) where a
+        value needs `_plan`; None if the chunk is not one type with one set of fields."""
+        rtype = chunk[0][1].rtype
+        if rtype in (RecordType.TRIAL, RecordType.THRESHOLD):
+            return None  # keyed by what is set, and a unit filled in: one by one
+        first = chunk[0][1].fields
+        names = tuple(first)
+        specs = _SPECS[rtype]
+        if not names or not specs.keys() >= set(names):
+            return None
+        for _, record in chunk:
+            if (
+                record.rtype is not rtype
+                or type(record.fields) is not dict
+                or tuple(record.fields) != names
+            ):
+                return None
+        size = len(chunk)
+        slow = [False] * size
+        shortcuts = self.shortcuts.get(rtype) or self._shortcuts(rtype)
+        given = list(zip(*[record.fields.values() for _, record in chunk], strict=True))
+        columns = [
+            self._settle_column(rtype, name, values, shortcuts.get(name), slow)
+            for name, values in zip(names, given, strict=True)
+        ]
+        # Each row a copy of its fields with the values that settling changed set in: most
+        # columns (empty ones, stripped text that had nothing to strip) come out the same.
+        rows = [dict(record.fields) for _, record in chunk]
+        for name, values, column in zip(names, given, columns, strict=True):
+            if column is values or all(map(operator.is_, column, values)):
+                continue
+            for row, value in zip(rows, column, strict=True):
+                row[name] = value
+        empty = _EMPTY_VALUES[rtype]
+        at = {name: position for position, name in enumerate(names)}
+        keys = identity_keys(
+            rtype,
+            lambda name: columns[at[name]] if name in at else [empty[name]] * size,
+            size,
+        )
+        return [
+            (None, None) if wrong else (row, key)
+            for row, key, wrong in zip(rows, keys, slow, strict=True)
+        ]
+
+    def _settle_column(
+        self,
+        rtype: RecordType,
+        name: str,
+        values: tuple[Any, ...],
+        shortcut: tuple[int, Any] | None,
+        slow: list[bool],
+    ) -> Sequence[Any]:
+        """One field's values as `_plan` settles them without `_value`; the rows of any other
+        value are marked in `slow` (what stands for them here is never used)."""
+        blank = _BLANKS[rtype][name]
+        types = set(map(type, values))
+        if types == {type(None)} and blank is not _REQUIRED:
+            return values if blank[0] is None else [blank[0]] * len(values)
+        if types == {str} and "" not in values:
+            if name in _TEXT_FIELDS[rtype]:
+                return list(map(str.strip, values))
+            if shortcut is not None and shortcut[0] != _PROTEIN:
+                known = shortcut[1]
+                out = list(map(known.get, values))
+                if None in out or _Problem in set(map(type, out)):
+                    for position, outcome in enumerate(out):
+                        if outcome is None or type(outcome) is _Problem:
+                            slow[position] = True
+                            out[position] = None  # a stand-in the identity key can take
+                return out
+        settled = [self._settle_cell(rtype, name, value, blank, shortcut) for value in values]
+        for position, value in enumerate(settled):
+            if value is _UNSETTLED:
+                slow[position] = True
+                settled[position] = None  # a stand-in the identity key can take
+        return settled
+
+    def _settle_cell(
+        self,
+        rtype: RecordType,
+        name: str,
+        value: Any,
+        blank: tuple[Any, ...],
+        shortcut: tuple[int, Any] | None,
+    ) -> Any:
+        """One value as `_plan` settles it without `_value`, or _UNSETTLED."""
+        if value is None or value == "":
+            return _UNSETTLED if blank is _REQUIRED else blank[0]
+        if type(value) is not str:
+            return _UNSETTLED
+        if name in _TEXT_FIELDS[rtype]:
+            return value.strip()
+        if shortcut is None:
+            return _UNSETTLED
+        how, known = shortcut
+        if how == _PROTEIN:
+            text = value.strip()
+            if _canonical_missense(text):
+                return text
+        outcome = known.get(value)
+        if outcome is None or type(outcome) is _Problem:
+            return _UNSETTLED
+        return outcome
 
     def _plan(self, index: int, record: ProposedRecord) -> PlannedRecord:
         rtype = record.rtype
@@ -835,9 +1009,14 @@ class _Planner:
         return table
 
     def _match(
-        self, record: ProposedRecord, planned: PlannedRecord, resolved: dict[str, Any]
+        self,
+        record: ProposedRecord,
+        planned: PlannedRecord,
+        resolved: dict[str, Any],
+        key: Hashable = None,
     ) -> None:
-        """Find the record this one is (existing, or proposed before), and how it differs."""
+        """Find the record this one is (existing, or proposed before), and how it differs.
+        `key` is its identity key if already made (`_settle`)."""
         rtype = record.rtype
         existing = self.kb.fields(rtype)
         empty = _EMPTY_VALUES[rtype]
@@ -846,11 +1025,12 @@ class _Planner:
         complete = resolved if len(resolved) == len(empty) else {**empty, **resolved}
         if rtype is RecordType.THRESHOLD and not complete.get("unit") and "metric" in complete:
             complete["unit"] = _metric_unit(complete["metric"])
-        key = (
-            _identity(rtype, complete, planned.deps)
-            if planned.deps
-            else identity_key(rtype, complete)
-        )
+        if key is None:
+            key = (
+                _identity(rtype, complete, planned.deps)
+                if planned.deps
+                else identity_key(rtype, complete)
+            )
         target: Target | None
         if record.human_id:
             target = record.human_id.upper()
@@ -1455,7 +1635,8 @@ _CACHE_SIZE = 500_000
 # How `_Planner._plan` settles a known text without `_value`: a coerced value it remembers, a
 # name of a KB record, or a canonical protein change before either.
 _CACHED, _NAMES, _PROTEIN = 0, 1, 2
-_NOTHING: Mapping[str, Any] = MappingProxyType({})
+# What stands for a value `_Planner._settle` leaves to `_plan`.
+_UNSETTLED = object()
 
 
 def _coerced(rtype: RecordType, spec: FieldSpec, value: Any) -> Any:

@@ -532,13 +532,19 @@ class Ids:
         if natural:
             keys.setdefault(natural.upper(), uuid)
 
-    def add_many(self, rtype: RecordType, entries: Iterable[tuple[str, str, str | None]]) -> None:
-        """`add` for many (uuid, human id, natural key) of one type."""
+    def add_many(
+        self,
+        rtype: RecordType,
+        uuids: Sequence[str],
+        human_ids: Sequence[str],
+        naturals: Sequence[str | None] | None = None,
+    ) -> None:
+        """`add` for many records of one type (an import stages 100,000): their uuids, human
+        ids and natural keys (None: none has one), in one order."""
         keys = self._load(rtype)
-        human = self._human
-        for uuid, human_id, natural in entries:
-            human[uuid] = human_id
-            keys[human_id.upper()] = uuid
+        self._human.update(zip(uuids, human_ids, strict=True))
+        keys.update(zip(map(str.upper, human_ids), uuids, strict=True))
+        for uuid, natural in zip(uuids, naturals or (), strict=False):
             if natural:
                 keys.setdefault(natural.upper(), uuid)
 

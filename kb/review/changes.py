@@ -402,14 +402,12 @@ class DraftEditor:
         self._queue.extend(rows)
         self._created.update(zip(human_ids, rows, strict=True))
         natural = _NATURAL_KEY.get(rtype)
-        keys: list[str | None]
+        keys: list[str | None] | None = None
         if rtype is RecordType.CITATION:
             keys = [f"{fields.get('kind')}:{fields.get('identifier')}" for fields in records]
         elif natural:
             keys = [str(key) if (key := fields.get(natural)) else None for fields in records]
-        else:
-            keys = [None] * len(records)
-        self.ids.add_many(rtype, zip(record_ids, human_ids, keys, strict=True))
+        self.ids.add_many(rtype, record_ids, human_ids, keys)
         self._next_position = start + len(records) - 1
         self._created_ids.extend(human_ids)
         return human_ids
