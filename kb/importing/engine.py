@@ -922,7 +922,6 @@ class _Planner:
         none_blank = _NONE_BLANK[rtype]
         errors = planned.errors
         blanks = _BLANKS[rtype]
-        texts = _TEXT_FIELDS[rtype]
         shortcuts = self.shortcuts.get(rtype) or self._shortcuts(rtype)
         self.current_row = index
         blocked = False
@@ -931,30 +930,6 @@ class _Planner:
         for name, value in fields.items():
             if value is None and name in none_blank:
                 continue
-            # Other empty cells, and text, which is stored as given (less the blanks around
-            # it), are settled without a call. So is text whose value this import knows
-            # already (`_value` gives the same).
-            if value is None or value == "":
-                blank = blanks.get(name)
-                if blank is not None and blank is not _REQUIRED:
-                    resolved[name] = blank[0]
-                    continue
-            elif type(value) is str:
-                if name in texts:
-                    resolved[name] = value.strip()
-                    continue
-                shortcut = shortcuts.get(name)
-                if shortcut is not None:
-                    how, known = shortcut
-                    if how == _PROTEIN:
-                        text = value.strip()
-                        if _canonical_missense(text):
-                            resolved[name] = text
-                            continue
-                    outcome = known.get(value)
-                    if outcome is not None and type(outcome) is not _Problem:
-                        resolved[name] = outcome
-                        continue
             spec = specs.get(name)
             if spec is None:
                 errors.append(
@@ -965,6 +940,12 @@ class _Planner:
                         f"{name!r} is not a field of {rtype}; fields: {', '.join(specs)}",
                     )
                 )
+                continue
+            # Other empty cells, text, and values this import resolved before are settled as
+            # `_settle` settles them; the rest by `_value`.
+            settled = self._settle_cell(rtype, name, value, blanks[name], shortcuts.get(name))
+            if settled is not _UNSETTLED:
+                resolved[name] = settled
                 continue
             try:
                 resolved[name] = self._value(rtype, spec, value, deps)
