@@ -875,7 +875,12 @@ class _Planner:
                         if outcome is None or type(outcome) is _Problem:
                             slow[position] = True
                             out[position] = None  # a stand-in the identity key can take
-                return out
+                # Values that settle as themselves (canonical codes) leave the column as given.
+                return values if out == list(values) else out
+            if shortcut is not None:  # protein changes: canonical missense ones as they are
+                stripped = list(map(str.strip, values))
+                if all(map(_canonical_missense, stripped)):
+                    return stripped
         settled = [self._settle_cell(rtype, name, value, blank, shortcut) for value in values]
         for position, value in enumerate(settled):
             if value is _UNSETTLED:
