@@ -19,6 +19,7 @@ from kb.importing.engine import (
     _canonical_missense,
     _Planner,
     export_errors,
+    kb_records,
     preview,
 )
 from kb.importing.model import (
@@ -32,6 +33,7 @@ from kb.importing.model import (
 from kb.importing.progress import Cancelled, CancelToken
 from kb.importing.template import template_adapter
 from kb.model.enums import RecordType
+from kb.model.identity import defining_fields, identity_key, identity_keys
 from kb.model.protein import AMINO_ACIDS, parse_protein_change
 from kb.model.records import SPECS
 from kb.storage.db import Kb
@@ -267,6 +269,25 @@ def test_rows_settled_column_by_column_plan_as_row_by_row(
         slow = preview(iter(rows), session).as_json(records=True)
     assert fast == slow
     assert 0 < fast["new"] < fast["rows"] and fast["invalid"] > 0 and fast["changed"] > 0
+
+
+def test_identity_keys_by_column_equal_identity_key_by_record(demo_kb: Kb) -> None:
+    # Every demo record of every type, and each with a defining field made empty, cased, an
+    # enum member, a bool, a number or a list in turn: the same keys either way.
+    odd_values = ["", [], "MiXeD", RecordType.GENE, False, 0, 7, ["b", "a"], {"k": ["v"]}]
+    with demo_kb.read() as session:
+        for rtype in RecordType:
+            if rtype is RecordType.TRIAL:
+                continue
+            records = list(kb_records(session, rtype).values())
+            for at, name in enumerate(defining_fields(rtype)):
+                for record in records[:3]:
+                    records.append({**record, name: odd_values[at % len(odd_values)]})
+                    records.append({**record, name: odd_values[(at + 4) % len(odd_values)]})
+            column = [[r.get(name) for r in records] for name in defining_fields(rtype)]
+            by_name = dict(zip(defining_fields(rtype), column, strict=True))
+            keys = identity_keys(rtype, by_name.__getitem__, len(records))
+            assert keys == [identity_key(rtype, record) for record in records], rtype
 
 
 def test_canonical_missense_shortcut_agrees_with_the_parser() -> None:
