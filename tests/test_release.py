@@ -54,7 +54,7 @@ from kb.release.signing import (
     trust_init,
     trust_rotate,
 )
-from kb.storage.db import open_kb
+from kb.storage.db import Kb, open_kb
 from kb.storage.snapshot import build_snapshot, canonical_json
 
 PASSPHRASE = b"release manager passphrase"
@@ -412,6 +412,31 @@ def test_tables_are_sorted_flat_views(release: Path) -> None:
     assert workbook["assertions"].freeze_panes == "A2"
     assert workbook.properties.created.isoformat() == "2026-11-01T09:30:00"
     assert workbook.properties.modified.isoformat() == "2026-11-01T09:30:00"
+
+
+def test_biomarker_table_names_a_variant_known_by_its_dna_change_or_rs_id(demo_kb: Kb) -> None:
+    # Without these columns a DNA-only or rs-only variant read as the bare gene in the table.
+    from kb.release.tables import snapshot_tables
+
+    with demo_kb.read() as session:
+        data = build_snapshot(session).as_json()
+    biomarkers = data["records"]["biomarker"]
+    variant = next(
+        e for e in biomarkers if e["fields"]["kind"] == "sequence_variant" and e["fields"]["gene"]
+    )
+    snp = copy.deepcopy(variant)
+    snp["id"], snp["uuid"] = "BM-99998", "00000000-0000-7000-8000-000000000998"
+    snp["fields"].update(protein_change=None, dbsnp_id="rs3184504", origin="germline", label="")
+    dna = copy.deepcopy(variant)
+    dna["id"], dna["uuid"] = "BM-99999", "00000000-0000-7000-8000-000000000999"
+    dna["fields"].update(protein_change=None, dna_change="c.393T>C", label="")
+    biomarkers.extend([snp, dna])
+    [table] = [t for t in snapshot_tables(data) if t.name == "biomarkers"]
+    rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+    assert (rows["BM-99998"]["dbsnp_id"], rows["BM-99998"]["protein_change"]) == ("rs3184504", None)
+    assert "rs3184504" in str(rows["BM-99998"]["name"])
+    assert (rows["BM-99999"]["dna_change"], rows["BM-99999"]["dbsnp_id"]) == ("c.393T>C", None)
+    assert rows[variant["id"]]["dna_change"] is None
 
 
 def test_ctml_documents_follow_matchminer_shape(release: Path) -> None:

@@ -31,7 +31,9 @@ the file and yields one `SourceRow` (kb/importing/model.py) per source row or do
 
 Adapters never touch the database; the engine resolves references, coerces values with
 ``kb.model.records.coerce`` (located errors), matches existing records, and classifies every row as
-new / changed / unchanged / invalid. Adapters for ``kb import --profile NAME`` are found by
+new / changed / unchanged / invalid. Rows whose records share a type and a set of fields (every
+row of a sheet) are settled column by column, the rest row by row, with the same rules and the
+same result (a test compares both). Adapters for ``kb import --profile NAME`` are found by
 `kb.importing.adapters.adapter_for` (``civic-evidence`` -> ``kb.importing.civic.evidence_adapter``,
 ``civic-assertion`` -> ``kb.importing.civic.assertion_adapter``, ``ctml`` ->
 ``kb.importing.ctml.ctml_adapter``, ``template`` and ``*.toml`` built in).
@@ -100,6 +102,7 @@ from kb.model.records import (
     FieldError,
     FieldSpec,
     coerce,
+    unique_keys,
 )
 from kb.storage.revisions import current_version
 from kb.storage.snapshot import latest_rows
@@ -158,21 +161,6 @@ _NATURAL: dict[RecordType, Callable[[Mapping[str, Any]], str | None]] = {
         if _text(f.get("kind")) and _text(f.get("identifier"))
         else None
     ),
-}
-# Values the database keeps unique (kb.model.records checks them on write); checked here first so an
-# import reports them per row instead of failing at apply.
-_UNIQUE: dict[RecordType, tuple[tuple[str, ...], ...]] = {
-    RecordType.GENE: (("symbol",), ("hgnc_id",)),
-    RecordType.DRUG: (("name",),),
-    RecordType.THERAPY: (("name",),),
-    RecordType.TRIAL: (("nct_id",), ("protocol_no",)),
-    RecordType.CITATION: (("kind", "identifier"),),
-    RecordType.TRIAL_ARM: (("trial", "code"),),
-    RecordType.EXON_MAP: (("gene",),),
-    RecordType.EVIDENCE_ITEM: (("source", "source_id"),),
-    RecordType.ONCOGENICITY: (("biomarker",),),
-    RecordType.LEVEL_SCHEME: (("name",),),
-    RecordType.LEVEL_CROSSWALK: (("source_scheme", "target_scheme", "implication"),),
 }
 
 
@@ -1178,7 +1166,9 @@ class _Planner:
         if rtype is RecordType.THRESHOLD:
             self._check_threshold(record, planned, complete)
         target = planned.target
-        for names in _UNIQUE.get(rtype, ()):
+        # Values the database keeps unique, checked here first so that an import reports them per
+        # row instead of failing at apply.
+        for names in unique_keys(rtype):
             if not any(name in values for name in names):
                 continue
             value = _unique_value(complete, names)
@@ -1674,7 +1664,7 @@ _NEW_VALUE_CHECKS = frozenset(
     for rtype, specs in SPECS.items()
     if any(spec.kind == "codes" for spec in specs)
     or rtype in (RecordType.GENE, RecordType.THRESHOLD)
-    or rtype in _UNIQUE
+    or unique_keys(rtype)
 )
 # Per type: the fields whose empty cell means None (not required, no default, not a list).
 _NONE_BLANK: dict[RecordType, frozenset[str]] = {}
