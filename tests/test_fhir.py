@@ -37,6 +37,7 @@ LOINC = "http://loinc.org"
 HGNC = "http://www.genenames.org"
 HGVS = "http://varnomen.hgvs.org"
 SO = "http://www.sequenceontology.org"
+DBSNP = "http://www.ncbi.nlm.nih.gov/projects/SNP"
 UCUM = "http://unitsofmeasure.org"
 TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 DIGEST = "0f" * 32
@@ -382,6 +383,40 @@ def test_germline_brca2_gives_olaparib(matcher: Matcher, kb_json: dict[str, Any]
     # The predisposition finding (no therapy) is not a therapeutic implication.
     assert "AS-00058" in {t.assertion_id for t in result.therapies}
     assert "AS-00058" not in found
+
+
+def test_a_variant_named_by_its_dbsnp_id_is_read_with_it() -> None:
+    # CIViC's "SH2B3 rs3184504": the rs id comes in variation-code (STU2 on) beside a ClinVar
+    # id, or in STU1's dbSNP id component; two different rs ids name no single variant.
+    snp = variant("SH2B3", "HGNC:29605", None, origin=("LA6683-2", "Germline"))
+    snp["component"].append(
+        component(
+            "81252-9",
+            valueCodeableConcept={
+                "coding": [
+                    {"system": "http://www.ncbi.nlm.nih.gov/clinvar", "code": "1682"},
+                    {"system": "http://www.ncbi.nlm.nih.gov/projects/SNP", "code": "RS3184504"},
+                ]
+            },
+        )
+    )
+    stu1 = variant("SH2B3", "HGNC:29605", None, origin=("LA6683-2", "Germline"))
+    stu1["component"].append(component("81255-5", valueCodeableConcept=concept(DBSNP, "rs3184504")))
+    both = variant("SH2B3", "HGNC:29605", None, origin=("LA6683-2", "Germline"))
+    both["component"].append(
+        component(
+            "81252-9",
+            valueCodeableConcept={
+                "coding": [{"system": DBSNP, "code": "rs3184504"}, {"system": DBSNP, "code": "rs1"}]
+            },
+        )
+    )
+    for observation_, expected in ((snp, "rs3184504"), (stu1, "rs3184504"), (both, None)):
+        patient, issues = patient_from_fhir(bundle(condition("AML"), observation_))
+        assert issues == []
+        assert patient.variants is not None
+        [read] = patient.variants
+        assert (read.gene, read.origin, read.dbsnp) == ("SH2B3", "germline", expected)
 
 
 def test_likely_germline_is_neither_somatic_nor_germline(matcher: Matcher) -> None:

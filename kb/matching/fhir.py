@@ -32,8 +32,9 @@ Reading (codes as the IG and its mCODE examples use them)
     class 48002-0 (LA6684-0 somatic, LA6683-2 germline; likely germline / likely somatic /
     unknown / fetal read as origin "unknown", so neither a germline nor a somatic biomarker
     matches them for certain), sample allelic frequency 81258-6 (UCUM
-    "1" is a fraction, "%" a percentage). A variant without a genomic source class is somatic,
-    as in patient JSON.
+    "1" is a fraction, "%" a percentage), the dbSNP id as the one rs id among the codings of
+    variation-code 81252-9 (or STU1's dbSNP id 81255-5). A variant without a genomic source
+    class is somatic, as in patient JSON.
     Copy number: a variant Observation whose DNA change type 48019-4 is Sequence Ontology
     copy_number_gain SO:0001742 (call "gain"), copy_number_loss SO:0001743 ("loss"; "deletion"
     when the copy number is 0) or feature_amplification SO:0001880 ("amplification"), with the
@@ -94,6 +95,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
+from kb.matching.lines import single_rs_id
 from kb.matching.matcher import (
     Explanation,
     MatchResult,
@@ -143,6 +145,10 @@ AMINO_ACID_CHANGE = "48005-3"
 DNA_CHANGE = "48004-6"
 GENOMIC_CHANGE = "81290-9"
 GENOMIC_SOURCE_CLASS = "48002-0"
+# A variant's identifiers: "Discrete genetic variant" (variation-code, STU2 on) and the older
+# "dbSNP [ID]" component (STU1); an rs id among their codings is the variant's dbSNP id.
+VARIATION_CODE = "81252-9"
+DBSNP_ID = "81255-5"
 ALLELIC_FREQUENCY = "81258-6"
 DNA_CHANGE_TYPE = "48019-4"
 COPY_NUMBER = "82155-3"
@@ -577,6 +583,11 @@ def _read_variant(reading: _Reading, observation: Observation, reference: str, p
                 if not _DNA.match(dna) or len(dna) > 200:
                     raise _Skip(f"the DNA change {dna!r} is not an HGVS c. or g. change", where)
                 item["dna_change"] = dna
+        elif code in (VARIATION_CODE, DBSNP_ID):
+            codes = [str(c.code or "") for c in _codings(component.valueCodeableConcept)]
+            rs_id = single_rs_id(codes)  # ClinVar or COSMIC ids beside it are not rs ids
+            if rs_id is not None:
+                item.setdefault("dbsnp_id", rs_id)
         elif code == GENOMIC_SOURCE_CLASS:
             found = [_ORIGINS.get(str(c.code)) for c in _codings(component.valueCodeableConcept)]
             known = [f for f in found if f]
@@ -677,6 +688,8 @@ def _variant_label(item: Mapping[str, Any]) -> str:
         return f"{gene} {item['protein_change']}"
     if "dna_change" in item:
         return f"{gene} {item['dna_change']}"
+    if "dbsnp_id" in item:
+        return f"{gene} {item['dbsnp_id']}"
     return f"{gene} "
 
 
