@@ -53,6 +53,29 @@ def test_set_a_level_on_twenty_assertions_in_one_step(demo_kb: Kb, people) -> No
     assert staged(demo_kb, cora) == {}
 
 
+def test_a_record_that_has_the_value_already_is_named_unchanged(demo_kb: Kb, people) -> None:
+    cora = people["cora"]
+    first = TWENTY[0]
+    with demo_kb.read() as session:
+        levels = {first: get_record(session, first).fields["evidence_level"]}
+        for number in range(2, 200):  # the first assertion at another level
+            other = f"AS-{number:05d}"
+            levels[other] = get_record(session, other).fields["evidence_level"]
+            if levels[other] != levels[first]:
+                break
+    with demo_kb.unit_of_work() as session:
+        result = set_field(
+            session,
+            actor=cora,
+            human_ids=[first, other],
+            field="evidence_level",
+            value=levels[first],
+        )
+    # Only the record that changes is staged, and the report says which one did not.
+    assert result.unchanged == (first,)
+    assert sorted(staged(demo_kb, cora)) == [other]
+
+
 def test_one_refused_record_leaves_every_record_unchanged(demo_kb: Kb, people) -> None:
     cora = people["cora"]
     with demo_kb.unit_of_work() as session:

@@ -345,7 +345,7 @@ def record_ids(text: str, stdin: TextIO) -> list[str]:
 
 def _cmd_edit(args: argparse.Namespace, out: TextIO) -> int:
     from kb.model.records import type_of_human_id
-    from kb.review.bulk import stage_field_values
+    from kb.review.bulk import stage_values
 
     ids = record_ids(args.id, sys.stdin)
     for human_id in ids:
@@ -357,7 +357,7 @@ def _cmd_edit(args: argparse.Namespace, out: TextIO) -> int:
         with kb.unit_of_work() as session:
             editor = _draft_editor(session, actor, args.change_set)
             try:
-                stage_field_values(editor, dict.fromkeys(ids, fields))
+                unchanged = stage_values(editor, dict.fromkeys(ids, fields)).unchanged
             except KbError as exc:
                 if len(ids) == 1:
                     raise
@@ -366,13 +366,23 @@ def _cmd_edit(args: argparse.Namespace, out: TextIO) -> int:
             cs = editor.human_id
     finally:
         kb.close()
+    changed = [human_id for human_id in ids if human_id not in unchanged]
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:5]) + (f" … (+{len(names) - 5})" if len(names) > 5 else "")
+
+    data: dict[str, Any] = {"change_set": cs, "records": ids, "unchanged": list(unchanged)}
     if len(ids) == 1:
-        data: dict[str, Any] = {"change_set": cs, "record": ids[0], "records": ids}
+        data["record"] = ids[0]
+    if not changed:
+        which = ids[0] if len(ids) == 1 else f"all {len(ids)} records"
+        text = f"nothing to stage: {which} already had these values"
+    elif len(changed) == 1 and len(ids) == 1:
         text = f"staged changes to {ids[0]} in {cs}"
     else:
-        data = {"change_set": cs, "records": ids}
-        shown = ", ".join(ids[:5]) + (f" … (+{len(ids) - 5})" if len(ids) > 5 else "")
-        text = f"staged changes to {len(ids)} records in {cs}: {shown}"
+        text = f"staged changes to {len(changed)} records in {cs}: {listed(changed)}"
+        if unchanged:
+            text += f"; {len(unchanged)} already had these values: {listed(list(unchanged))}"
     cli.emit(args, out, data, lambda: text)
     return 0
 

@@ -30,11 +30,22 @@ from kb.review.users import Actor
 @dataclass(frozen=True, slots=True)
 class BulkEdit:
     """What a bulk edit did: the draft it went into and, per record, the values it replaced
-    (as the curator saw them: the draft's staged value, else the main line's)."""
+    (as the curator saw them: the draft's staged value, else the main line's); `unchanged`
+    names the records that had every value already (nothing of theirs was staged)."""
 
     change_set: str
     change_set_id: str
     before: dict[str, dict[str, Any]]
+    unchanged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StagedValues:
+    """What `stage_values` staged: per record named, the values replaced, and the records that
+    had every value already."""
+
+    before: dict[str, dict[str, Any]]
+    unchanged: tuple[str, ...]
 
 
 def _actors_draft(session: Session, actor: Actor, title: str) -> DraftEditor:
@@ -83,13 +94,22 @@ def stage_field_values(
 ) -> dict[str, dict[str, Any]]:
     """Stage new values for many records (human id -> fields) into `editor`'s draft; returns,
     per record, the values replaced. Checks every value first and stages nothing if one fails."""
+    return stage_values(editor, edits).before
+
+
+def stage_values(editor: DraftEditor, edits: Mapping[str, Mapping[str, Any]]) -> StagedValues:
+    """`stage_field_values`, also saying which records had every value already (a value equal
+    to the one it has stages no change: the draft keeps only real changes)."""
     if not edits:
-        return {}
+        return StagedValues({}, ())
     current = effective_fields(editor, edits)
+    wanted: dict[str, dict[str, Any]] = {}
     for human_id, fields in edits.items():
         rtype = type_of_human_id(human_id)
         # Raises FieldError naming the record, the field and what was expected.
-        normalise_fields(rtype, fields, editor.ids, record=f"{rtype} {human_id.upper()}")
+        wanted[human_id.upper()] = normalise_fields(
+            rtype, fields, editor.ids, record=f"{rtype} {human_id.upper()}"
+        )
     editor.prefetch(edits)
     before: dict[str, dict[str, Any]] = {}
     for human_id, fields in edits.items():
@@ -97,7 +117,17 @@ def stage_field_values(
         before[key] = {name: current[key].get(name) for name in fields}
         editor.update(key, dict(fields))
     editor.flush()
-    return before
+    unchanged = tuple(
+        key
+        for key, values in wanted.items()
+        if all(_same(value, before[key].get(name)) for name, value in values.items())
+    )
+    return StagedValues(before, unchanged)
+
+
+def _same(new: Any, old: Any) -> bool:
+    """Equal as stored: None, "" and [] are the same empty value."""
+    return bool(new == old or (new in (None, "", []) and old in (None, "", [])))
 
 
 def set_fields(
@@ -110,8 +140,8 @@ def set_fields(
     """Set field values on many records in the actor's draft (one is opened if none is), in one
     transaction: all of them or, on the first refusal, none."""
     editor = _actors_draft(session, actor, title)
-    before = stage_field_values(editor, edits)
-    return BulkEdit(editor.human_id, editor.change_set_id, before)
+    staged = stage_values(editor, edits)
+    return BulkEdit(editor.human_id, editor.change_set_id, staged.before, staged.unchanged)
 
 
 def set_field(
