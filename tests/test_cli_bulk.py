@@ -59,7 +59,8 @@ def test_edit_sets_a_field_on_twenty_records_in_one_step(run) -> None:
     code, out, _ = run("curator", "edit", "AS-00023", "evidence_level=4")
     assert code == 0 and out.startswith("nothing to stage: AS-00023 already had these values")
     code, out, _ = run("curator", "edit", "AS-00023,AS-00024", "evidence_level=4")
-    assert code == 0 and "1 already had these values: AS-00023" in out, out
+    assert code == 0 and out.startswith("staged changes to 1 record in CS-"), out
+    assert "AS-00024; 1 already had these values: AS-00023" in out, out
 
 
 def test_one_refusal_changes_none_of_the_records_and_says_where(run) -> None:

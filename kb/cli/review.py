@@ -380,7 +380,8 @@ def _cmd_edit(args: argparse.Namespace, out: TextIO) -> int:
     elif len(changed) == 1 and len(ids) == 1:
         text = f"staged changes to {ids[0]} in {cs}"
     else:
-        text = f"staged changes to {len(changed)} records in {cs}: {listed(changed)}"
+        noun = "record" if len(changed) == 1 else "records"
+        text = f"staged changes to {len(changed)} {noun} in {cs}: {listed(changed)}"
         if unchanged:
             text += f"; {len(unchanged)} already had these values: {listed(list(unchanged))}"
     cli.emit(args, out, data, lambda: text)
