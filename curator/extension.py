@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from curator.choices import ChoiceStore
 from curator.settings import Settings
@@ -158,3 +158,16 @@ class Screen:
 
     name: str
     install: Callable[[Host], object]
+
+
+def fill_scrolling(page: QWidget, content: QWidget) -> QScrollArea:
+    """Make `content` the whole of `page`, scrolling (without a frame) when the window is
+    smaller than it: a page then never holds the main window at its own width."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(content)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return scroll

@@ -20,13 +20,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from curator.charts import BarChart
-from curator.extension import Host, Screen
+from curator.extension import Host, Screen, fill_scrolling
 from curator.qt_compat import emit
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.review.overview import ChangeSetItem, HomeSummary, home_summary
@@ -99,13 +98,7 @@ class HomePage(QWidget):
         column.addWidget(self.counts)
         column.addLayout(lists)
         column.addLayout(charts, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_scrolling(self, inner)
 
     def _list(self, name: str) -> QListWidget:
         widget = QListWidget()

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from curator.charts import IntervalChart, IntervalRow, StepChart, StepPoint
-from curator.extension import Host, Screen
+from curator.extension import Host, Screen, fill_scrolling
 from curator.qt_compat import emit
 from curator.workers import CancelToken, TaskFailure, Workers
 from kb.model.enums import AlertKind, AlertStatus
@@ -334,13 +334,7 @@ class OutcomesPage(QWidget):
         layout.addWidget(self.tabs, 1)
         # Charts and the alert's buttons side by side need about 780 px: in a smaller window the
         # page scrolls rather than holding the whole window at that width.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_scrolling(self, content)
         self._enable_actions()
 
     # --- reading -------------------------------------------------------------------------------
